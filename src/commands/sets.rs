@@ -1,0 +1,3 @@
+use super::Command;
+
+pub const COMMANDS: &[Command] = &[];

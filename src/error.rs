@@ -1,0 +1,134 @@
+//! Every error a command can answer, and its exact Redis 7.0 text.
+//!
+//! Handlers return `Err(CmdError::…)`; the dispatcher writes it. No error text
+//! is formatted anywhere else, so a wording fix happens in one place.
+
+/// A command failed; the connection lives on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CmdError {
+    WrongType,
+    NotInteger,
+    NotFloat,
+    Overflow,
+    IncrFloatNanOrInf,
+    Syntax,
+    NoSuchKey,
+    OutOfRange,
+    IndexOutOfRange,
+    DbIndexOutOfRange,
+    InvalidDbIndex,
+    StringTooLong,
+    InvalidExpire(&'static str),
+    ExpireOptionsConflict,
+    NxXxGtLtConflict,
+    GtLtNxConflict,
+    NotPositive(&'static str),
+    MustBePositive,
+    SameObject,
+    HelloProto,
+    InvalidCursor,
+    InvalidTimeout,
+    TimeoutNegative,
+    ClientNoSuchClient,
+    ClientNameSpaces,
+    DebugUnknown,
+    NoAuth,
+    AuthNoPassword,
+    WrongPass,
+    Busy,
+    /// A pre-formatted `ERR …` (or other code) line for the few errors whose
+    /// text carries arguments: build it with the constructors below.
+    Custom(Vec<u8>),
+}
+
+impl CmdError {
+    /// The error line without the leading `-` and the CRLF.
+    pub fn message(&self) -> &[u8] {
+        let text = match self {
+            CmdError::WrongType => {
+                "WRONGTYPE Operation against a key holding the wrong kind of value"
+            }
+            CmdError::NotInteger => "ERR value is not an integer or out of range",
+            CmdError::NotFloat => "ERR value is not a valid float",
+            CmdError::Overflow => "ERR increment or decrement would overflow",
+            CmdError::IncrFloatNanOrInf => "ERR increment would produce NaN or Infinity",
+            CmdError::Syntax => "ERR syntax error",
+            CmdError::NoSuchKey => "ERR no such key",
+            CmdError::OutOfRange => "ERR offset is out of range",
+            CmdError::IndexOutOfRange => "ERR index out of range",
+            CmdError::DbIndexOutOfRange => "ERR DB index is out of range",
+            CmdError::InvalidDbIndex => "ERR invalid DB index",
+            CmdError::StringTooLong => "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+            CmdError::InvalidExpire(_) => "ERR invalid expire time in command",
+            CmdError::ExpireOptionsConflict => {
+                "ERR NX and XX, GT or LT options at the same time are not compatible"
+            }
+            CmdError::NxXxGtLtConflict => "ERR XX, NX, GT, and LT options at the same time are not compatible",
+            CmdError::GtLtNxConflict => "ERR GT and LT options at the same time are not compatible",
+            CmdError::NotPositive(_) => "ERR value is out of range, must be positive",
+            CmdError::MustBePositive => "ERR value is out of range, must be positive",
+            CmdError::SameObject => "ERR source and destination objects are the same",
+            CmdError::HelloProto => "NOPROTO unsupported protocol version",
+            CmdError::InvalidCursor => "ERR invalid cursor",
+            CmdError::InvalidTimeout => "ERR timeout is not a float or out of range",
+            CmdError::TimeoutNegative => "ERR timeout is negative",
+            CmdError::ClientNoSuchClient => "ERR No such client",
+            CmdError::ClientNameSpaces => {
+                "ERR Client names cannot contain spaces, newlines or special characters."
+            }
+            CmdError::DebugUnknown => "ERR DEBUG subcommand not supported by rizzler",
+            CmdError::NoAuth => "NOAUTH Authentication required.",
+            CmdError::AuthNoPassword => "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+            CmdError::WrongPass => "WRONGPASS invalid username-password pair or user is disabled.",
+            CmdError::Busy => "BUSY",
+            CmdError::Custom(s) => return s,
+        };
+        text.as_bytes()
+    }
+
+    /// `ERR unknown command 'name', with args beginning with: 'a' 'b' `.
+    pub fn unknown_command<'a>(name: &[u8], args: impl Iterator<Item = &'a [u8]>) -> Self {
+        let mut listed = Vec::new();
+        for arg in args {
+            if listed.len() >= 128 {
+                break;
+            }
+            let room = 128 - listed.len();
+            listed.push(b'\'');
+            listed.extend_from_slice(c_str_prefix(arg, room));
+            listed.extend_from_slice(b"' ");
+        }
+        let mut s = b"ERR unknown command '".to_vec();
+        s.extend_from_slice(c_str_prefix(name, 128));
+        s.extend_from_slice(b"', with args beginning with: ");
+        s.extend_from_slice(&listed);
+        CmdError::Custom(s)
+    }
+
+    /// `ERR unknown subcommand 'x'. Try CONFIG HELP.`
+    pub fn unknown_subcommand(sub: &[u8], container: &str) -> Self {
+        let mut s = b"ERR unknown subcommand '".to_vec();
+        s.extend_from_slice(c_str_prefix(sub, 128));
+        s.extend_from_slice(format!("'. Try {} HELP.", container.to_ascii_uppercase()).as_bytes());
+        CmdError::Custom(s)
+    }
+
+    /// `ERR wrong number of arguments for 'get' command`.
+    pub fn arity(full_name: &str) -> Self {
+        CmdError::err(format!(
+            "ERR wrong number of arguments for '{full_name}' command"
+        ))
+    }
+
+    pub fn err(text: impl Into<String>) -> Self {
+        CmdError::Custom(text.into().into_bytes())
+    }
+}
+
+/// Up to `max` bytes of `s`, stopping at a NUL the way C's `%.*s` does.
+fn c_str_prefix(s: &[u8], max: usize) -> &[u8] {
+    let s = &s[..s.len().min(max)];
+    s.split(|&c| c == 0).next().unwrap_or_default()
+}
+
+pub type CmdResult = Result<(), CmdError>;

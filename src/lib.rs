@@ -1,0 +1,33 @@
+//! # rizzler
+//!
+//! A Redis-compatible in-memory server for Linux. The map, from socket to
+//! store and back:
+//!
+//! - [`net`] accepts connections and moves bytes. Two backends share one
+//!   contract: the io_uring completion loop and the Tokio (epoll) baseline.
+//!   Neither parses or executes anything.
+//! - [`net::session::Session`] is the connection state machine, sans I/O:
+//!   given the unconsumed input, it parses every complete command
+//!   ([`resp::Parser`], arguments borrowed from the input buffer), runs each
+//!   through [`commands::execute`] and appends the replies to the client's
+//!   output buffer. A protocol error is answered and closes the connection;
+//!   a command error is answered and the connection lives on.
+//! - [`commands`] holds the declarative command table: one row per command
+//!   (name, arity, flags, key positions, docs, handler) in one file per
+//!   family. Arity and unknown commands are checked once, centrally. Errors
+//!   are [`error::CmdError`] values whose Redis texts live in one place.
+//! - [`store`] is the keyspace: sixteen databases of typed values, lazy plus
+//!   active expiry, SCAN with Redis's guarantee.
+//! - [`server::Server`] owns the store and the server state (clients, stats,
+//!   config). One thread owns it, shared as `Rc<RefCell<Server>>`; a borrow
+//!   spans one batch and is never held across I/O.
+//! - [`config`] holds the flags and the CONFIG GET/SET parameters.
+
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod net;
+pub mod resp;
+pub mod server;
+pub mod store;
+pub mod util;

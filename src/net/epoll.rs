@@ -1,0 +1,191 @@
+//! The Tokio (epoll) backend: a current-thread runtime and a `LocalSet`, one
+//! task per connection. It is the baseline the io_uring backend is measured
+//! against and the fallback where io_uring is unavailable.
+//!
+//! Each task reads, lets the session execute everything complete, and writes
+//! all replies of that batch with one `write_all`. The `RefCell` borrow of
+//! the server lasts for the `process` call only, never across an await.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::task::LocalSet;
+
+use super::session::{Session, Status};
+use crate::server::Server;
+
+/// Initial read buffer per connection.
+const READ_BUF: usize = 16 * 1024;
+
+/// Per-connection wake-ups, for CLIENT KILL and replies produced by others.
+type Wakers = Rc<RefCell<HashMap<usize, Rc<Notify>>>>;
+
+/// Serves until SHUTDOWN or a signal.
+pub fn run(server: Rc<RefCell<Server>>, listeners: Vec<std::net::TcpListener>) -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = LocalSet::new();
+    local.block_on(&rt, serve(server, listeners))
+}
+
+async fn serve(
+    server: Rc<RefCell<Server>>,
+    listeners: Vec<std::net::TcpListener>,
+) -> io::Result<()> {
+    let shutdown = Rc::new(Notify::new());
+    let wakers: Wakers = Rc::default();
+    for l in listeners {
+        l.set_nonblocking(true)?;
+        let listener = TcpListener::from_std(l)?;
+        tokio::task::spawn_local(accept_loop(
+            listener,
+            server.clone(),
+            wakers.clone(),
+            shutdown.clone(),
+        ));
+    }
+    tokio::task::spawn_local(cron(server.clone()));
+
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = shutdown.notified() => tracing::info!("SHUTDOWN received, exiting"),
+        _ = term.recv() => tracing::info!("SIGTERM received, exiting"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received, exiting"),
+    }
+    Ok(())
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    server: Rc<RefCell<Server>>,
+    wakers: Wakers,
+    shutdown: Rc<Notify>,
+) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(pair) => pair,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let local = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+        let key = {
+            let mut srv = server.borrow_mut();
+            let state = &mut srv.state;
+            if state.clients.len() >= state.config.maxclients {
+                state.stats.rejected_connections += 1;
+                drop(srv);
+                let mut stream = stream;
+                let _ = stream
+                    .write_all(b"-ERR max number of clients reached\r\n")
+                    .await;
+                continue;
+            }
+            state.add_client(peer.to_string(), local, fd)
+        };
+        let notify = Rc::new(Notify::new());
+        wakers.borrow_mut().insert(key, notify.clone());
+        let (server, wakers, shutdown) = (server.clone(), wakers.clone(), shutdown.clone());
+        tokio::task::spawn_local(async move {
+            if let Err(e) = connection(stream, key, &server, &wakers, &notify, &shutdown).await {
+                tracing::debug!("connection {peer} ended: {e}");
+            }
+            wakers.borrow_mut().remove(&key);
+            server.borrow_mut().state.remove_client(key);
+        });
+    }
+}
+
+async fn connection(
+    mut stream: TcpStream,
+    key: usize,
+    server: &RefCell<Server>,
+    wakers: &Wakers,
+    notify: &Notify,
+    shutdown: &Notify,
+) -> io::Result<()> {
+    let max_bulk = server.borrow().state.config.proto_max_bulk_len;
+    let mut session = Session::new(key, max_bulk);
+    let mut input: Vec<u8> = Vec::with_capacity(READ_BUF);
+    let mut output: Vec<u8> = Vec::new();
+    loop {
+        // Room for the next read: the whole pending command when its size is
+        // known, a read's worth otherwise.
+        let want = session.need.map_or(READ_BUF, |n| {
+            n.saturating_sub(input.len()).clamp(READ_BUF, 64 << 20)
+        });
+        input.reserve(want);
+        tokio::select! {
+            read = stream.read_buf(&mut input) => {
+                if read? == 0 {
+                    return Ok(());
+                }
+            }
+            _ = notify.notified() => {}
+        }
+        let status = {
+            let mut srv = server.borrow_mut();
+            let (used, status) = session.process(&mut srv, &input);
+            input.drain(..used);
+            let state = &mut srv.state;
+            if let Some(client) = state.clients.get_mut(key) {
+                std::mem::swap(&mut output, &mut client.out.buf);
+            }
+            wake_others(&mut srv, wakers);
+            if srv.state.shutdown {
+                shutdown.notify_one();
+            }
+            status
+        };
+        if !output.is_empty() {
+            server.borrow_mut().state.stats.net_output_bytes += output.len() as u64;
+            stream.write_all(&output).await?;
+            output.clear();
+        }
+        if status == Status::Close {
+            let _ = stream.shutdown().await;
+            return Ok(());
+        }
+        if input.capacity() > 4 * READ_BUF && input.len() < READ_BUF {
+            input.shrink_to(READ_BUF);
+        }
+    }
+}
+
+/// Wakes the tasks of clients that a command asked to close or wrote to.
+fn wake_others(srv: &mut Server, wakers: &Wakers) {
+    let state = &mut srv.state;
+    if state.kills.is_empty() && state.pending_writes.is_empty() {
+        return;
+    }
+    let wakers = wakers.borrow();
+    for key in state.kills.drain(..).chain(state.pending_writes.drain(..)) {
+        if let Some(n) = wakers.get(&key) {
+            n.notify_one();
+        }
+    }
+}
+
+/// The server's periodic work (Redis's `serverCron`): active expiry at `hz`.
+async fn cron(server: Rc<RefCell<Server>>) {
+    loop {
+        let hz = server.borrow().state.config.hz.max(1);
+        tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+        crate::server::cron(&mut server.borrow_mut());
+    }
+}

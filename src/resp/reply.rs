@@ -1,0 +1,236 @@
+//! Reply encoding for RESP2 and RESP3.
+//!
+//! Command code says what it answers (a map, a null, a double) and the
+//! writer picks the wire form for the connection's protocol, so no handler
+//! checks the protocol version itself.
+
+/// Which protocol the client chose with HELLO.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Proto {
+    #[default]
+    Resp2,
+    Resp3,
+}
+
+/// An output buffer that knows the client's protocol.
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub buf: Vec<u8>,
+    pub proto: Proto,
+}
+
+impl Reply {
+    pub fn new(proto: Proto) -> Self {
+        Reply {
+            buf: Vec::new(),
+            proto,
+        }
+    }
+
+    pub fn is_resp3(&self) -> bool {
+        self.proto == Proto::Resp3
+    }
+
+    fn header(&mut self, tag: u8, n: i64) {
+        self.buf.push(tag);
+        push_int(&mut self.buf, n);
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    pub fn ok(&mut self) {
+        self.buf.extend_from_slice(b"+OK\r\n");
+    }
+
+    /// `+text`: `text` must not contain CR or LF.
+    pub fn simple(&mut self, text: &[u8]) {
+        self.buf.push(b'+');
+        self.buf.extend_from_slice(text);
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// `-text`: the caller passes the whole line, code included (`ERR …`).
+    /// CR and LF are replaced by spaces, as Redis does, so an argument echoed
+    /// in an error cannot break the stream.
+    pub fn error(&mut self, text: &[u8]) {
+        self.buf.push(b'-');
+        self.buf.extend(
+            text.iter()
+                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+        );
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    pub fn int(&mut self, n: i64) {
+        self.header(b':', n);
+    }
+
+    pub fn bulk(&mut self, data: &[u8]) {
+        self.header(b'$', data.len() as i64);
+        self.buf.extend_from_slice(data);
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// A bulk string holding the decimal form of `n`.
+    pub fn bulk_int(&mut self, n: i64) {
+        let mut tmp = Vec::with_capacity(20);
+        push_int(&mut tmp, n);
+        self.bulk(&tmp);
+    }
+
+    /// A missing value: `$-1` in RESP2, `_` in RESP3.
+    pub fn null(&mut self) {
+        match self.proto {
+            Proto::Resp2 => self.buf.extend_from_slice(b"$-1\r\n"),
+            Proto::Resp3 => self.buf.extend_from_slice(b"_\r\n"),
+        }
+    }
+
+    /// A missing aggregate: `*-1` in RESP2, `_` in RESP3.
+    pub fn null_array(&mut self) {
+        match self.proto {
+            Proto::Resp2 => self.buf.extend_from_slice(b"*-1\r\n"),
+            Proto::Resp3 => self.buf.extend_from_slice(b"_\r\n"),
+        }
+    }
+
+    pub fn array(&mut self, len: usize) {
+        self.header(b'*', len as i64);
+    }
+
+    /// A map of `len` pairs: `%` in RESP3, a flat array in RESP2.
+    pub fn map(&mut self, len: usize) {
+        match self.proto {
+            Proto::Resp2 => self.header(b'*', 2 * len as i64),
+            Proto::Resp3 => self.header(b'%', len as i64),
+        }
+    }
+
+    /// A set: `~` in RESP3, an array in RESP2.
+    pub fn set(&mut self, len: usize) {
+        match self.proto {
+            Proto::Resp2 => self.header(b'*', len as i64),
+            Proto::Resp3 => self.header(b'~', len as i64),
+        }
+    }
+
+    /// An out-of-band push (pub/sub messages): `>` in RESP3, an array in RESP2.
+    pub fn push(&mut self, len: usize) {
+        match self.proto {
+            Proto::Resp2 => self.header(b'*', len as i64),
+            Proto::Resp3 => self.header(b'>', len as i64),
+        }
+    }
+
+    /// A double: `,` in RESP3, a bulk string in RESP2, formatted as Redis's
+    /// `%.17g`-based human form.
+    pub fn double(&mut self, v: f64) {
+        let text = format_double(v);
+        match self.proto {
+            Proto::Resp2 => self.bulk(text.as_bytes()),
+            Proto::Resp3 => {
+                self.buf.push(b',');
+                self.buf.extend_from_slice(text.as_bytes());
+                self.buf.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+
+    pub fn boolean(&mut self, v: bool) {
+        match (self.proto, v) {
+            (Proto::Resp2, v) => self.int(v as i64),
+            (Proto::Resp3, true) => self.buf.extend_from_slice(b"#t\r\n"),
+            (Proto::Resp3, false) => self.buf.extend_from_slice(b"#f\r\n"),
+        }
+    }
+
+    /// Text for humans (INFO, CLIENT LIST): `=len\r\ntxt:…` in RESP3, a bulk
+    /// string in RESP2.
+    pub fn verbatim(&mut self, text: &[u8]) {
+        match self.proto {
+            Proto::Resp2 => self.bulk(text),
+            Proto::Resp3 => {
+                self.header(b'=', text.len() as i64 + 4);
+                self.buf.extend_from_slice(b"txt:");
+                self.buf.extend_from_slice(text);
+                self.buf.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+
+    /// An array of bulk strings.
+    pub fn bulks<'a>(&mut self, items: impl ExactSizeIterator<Item = &'a [u8]>) {
+        self.array(items.len());
+        for item in items {
+            self.bulk(item);
+        }
+    }
+}
+
+/// Appends the decimal form of `n`.
+pub fn push_int(buf: &mut Vec<u8>, n: i64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        buf.push(b'-');
+    }
+    buf.extend_from_slice(&tmp[i..]);
+}
+
+/// Redis's reply form of a double (`addReplyDouble`): `inf`, `-inf`, `nan`,
+/// integral values without a fraction, others with 17 significant digits
+/// trimmed the way `%.17g` does.
+pub fn format_double(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    format_g17(v)
+}
+
+/// C's `%.17g`.
+pub fn format_g17(v: f64) -> String {
+    format_g(v, 17)
+}
+
+/// C's `%.<precision>g` for finite values.
+pub fn format_g(v: f64, precision: usize) -> String {
+    if v == 0.0 {
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    let p = precision.max(1);
+    // Scientific form first, to learn the decimal exponent after rounding.
+    let sci = format!("{:.*e}", p - 1, v);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if exp < -4 || exp >= p as i32 {
+        let mantissa = trim_fraction(mantissa);
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
+    } else {
+        let decimals = (p as i32 - 1 - exp).max(0) as usize;
+        trim_fraction(&format!("{:.*}", decimals, v)).to_string()
+    }
+}
+
+fn trim_fraction(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}

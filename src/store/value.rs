@@ -1,0 +1,248 @@
+//! The values a key can hold, with the same compact-then-general encodings
+//! Redis 7.0 uses, so OBJECT ENCODING and reply order match it: small hashes
+//! are an insertion-ordered list (Redis's listpack), small all-integer sets
+//! are a sorted array (intset). An encoding only ever grows, as in Redis.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use crate::resp::parse_i64;
+
+/// Redis's `hash-max-listpack-entries` / `-value` defaults.
+pub const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
+/// Redis's `set-max-intset-entries` default.
+pub const SET_MAX_INTSET_ENTRIES: usize = 512;
+/// Strings up to this length are `embstr` in Redis.
+const EMBSTR_MAX: usize = 44;
+
+pub type Bytes = Box<[u8]>;
+
+#[derive(Debug, Clone)]
+pub enum Value {
+    Str(Str),
+    List(VecDeque<Bytes>),
+    Set(Set),
+    Hash(Hash),
+}
+
+impl Value {
+    /// The name TYPE answers.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::Hash(_) => "hash",
+        }
+    }
+
+    /// The name OBJECT ENCODING answers.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+            Value::List(_) => "quicklist",
+            Value::Set(Set::Ints(_)) => "intset",
+            Value::Set(Set::Table(_)) => "hashtable",
+            Value::Hash(Hash::Pairs(_)) => "listpack",
+            Value::Hash(Hash::Table(_)) => "hashtable",
+        }
+    }
+
+    pub fn str(data: impl Into<Vec<u8>>) -> Value {
+        Value::Str(Str {
+            data: data.into(),
+            raw: false,
+        })
+    }
+}
+
+/// A string value. `raw` records that it was modified in place (APPEND,
+/// SETRANGE), which makes Redis report `raw` whatever its content.
+#[derive(Debug, Clone, Default)]
+pub struct Str {
+    pub data: Vec<u8>,
+    pub raw: bool,
+}
+
+impl Str {
+    fn encoding(&self) -> &'static str {
+        if self.raw {
+            "raw"
+        } else if self.data.len() <= 20 && parse_i64(&self.data).is_some() {
+            "int"
+        } else if self.data.len() <= EMBSTR_MAX {
+            "embstr"
+        } else {
+            "raw"
+        }
+    }
+}
+
+/// A set: sorted integers while small and all-integer, a hash set after.
+#[derive(Debug, Clone)]
+pub enum Set {
+    Ints(Vec<i64>),
+    Table(HashSet<Bytes>),
+}
+
+impl Default for Set {
+    fn default() -> Self {
+        Set::Ints(Vec::new())
+    }
+}
+
+impl Set {
+    pub fn len(&self) -> usize {
+        match self {
+            Set::Ints(v) => v.len(),
+            Set::Table(t) => t.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(&self, member: &[u8]) -> bool {
+        match self {
+            Set::Ints(v) => as_int(member).is_some_and(|n| v.binary_search(&n).is_ok()),
+            Set::Table(t) => t.contains(member),
+        }
+    }
+
+    /// Adds `member`; true when it was not there.
+    pub fn insert(&mut self, member: &[u8]) -> bool {
+        if let Set::Ints(v) = self {
+            match as_int(member) {
+                Some(n) => match v.binary_search(&n) {
+                    Ok(_) => return false,
+                    Err(at) if v.len() < SET_MAX_INTSET_ENTRIES => {
+                        v.insert(at, n);
+                        return true;
+                    }
+                    Err(_) => self.upgrade(),
+                },
+                None => self.upgrade(),
+            }
+        }
+        match self {
+            Set::Table(t) => t.insert(member.into()),
+            Set::Ints(_) => unreachable!("upgraded above"),
+        }
+    }
+
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match self {
+            Set::Ints(v) => match as_int(member).map(|n| v.binary_search(&n)) {
+                Some(Ok(at)) => {
+                    v.remove(at);
+                    true
+                }
+                _ => false,
+            },
+            Set::Table(t) => t.remove(member),
+        }
+    }
+
+    fn upgrade(&mut self) {
+        if let Set::Ints(v) = self {
+            let table = v
+                .iter()
+                .map(|n| n.to_string().into_bytes().into_boxed_slice())
+                .collect();
+            *self = Set::Table(table);
+        }
+    }
+
+    /// Every member, in Redis's order for the intset encoding.
+    pub fn members(&self) -> Vec<Vec<u8>> {
+        match self {
+            Set::Ints(v) => v.iter().map(|n| n.to_string().into_bytes()).collect(),
+            Set::Table(t) => t.iter().map(|m| m.to_vec()).collect(),
+        }
+    }
+}
+
+/// An integer in the canonical form an intset can hold.
+fn as_int(member: &[u8]) -> Option<i64> {
+    if member.len() > 20 {
+        return None;
+    }
+    parse_i64(member)
+}
+
+/// A hash: an insertion-ordered pair list while small, a hash map after.
+#[derive(Debug, Clone)]
+pub enum Hash {
+    Pairs(Vec<(Bytes, Bytes)>),
+    Table(HashMap<Bytes, Bytes>),
+}
+
+impl Default for Hash {
+    fn default() -> Self {
+        Hash::Pairs(Vec::new())
+    }
+}
+
+impl Hash {
+    pub fn len(&self) -> usize {
+        match self {
+            Hash::Pairs(v) => v.len(),
+            Hash::Table(t) => t.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
+        match self {
+            Hash::Pairs(v) => v.iter().find(|(f, _)| &**f == field).map(|(_, v)| &**v),
+            Hash::Table(t) => t.get(field).map(|v| &**v),
+        }
+    }
+
+    /// Sets `field`; true when it is new.
+    pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
+        if let Hash::Pairs(pairs) = self {
+            let small =
+                field.len() <= HASH_MAX_LISTPACK_VALUE && value.len() <= HASH_MAX_LISTPACK_VALUE;
+            if let Some(slot) = pairs.iter_mut().find(|(f, _)| &**f == field) {
+                if small {
+                    slot.1 = value.into();
+                    return false;
+                }
+            } else if small && pairs.len() < HASH_MAX_LISTPACK_ENTRIES {
+                pairs.push((field.into(), value.into()));
+                return true;
+            }
+            let table = std::mem::take(pairs).into_iter().collect();
+            *self = Hash::Table(table);
+        }
+        match self {
+            Hash::Table(t) => t.insert(field.into(), value.into()).is_none(),
+            Hash::Pairs(_) => unreachable!("converted above"),
+        }
+    }
+
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        match self {
+            Hash::Pairs(v) => match v.iter().position(|(f, _)| &**f == field) {
+                Some(at) => {
+                    v.remove(at);
+                    true
+                }
+                None => false,
+            },
+            Hash::Table(t) => t.remove(field).is_some(),
+        }
+    }
+
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
+        match self {
+            Hash::Pairs(v) => Box::new(v.iter().map(|(f, v)| (&**f, &**v))),
+            Hash::Table(t) => Box::new(t.iter().map(|(f, v)| (&**f, &**v))),
+        }
+    }
+}
