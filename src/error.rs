@@ -36,6 +36,10 @@ pub enum CmdError {
     AuthNoPassword,
     WrongPass,
     Busy,
+    // keys & expiry family errors go here
+    // lists/sets/hashes family errors go here
+    // connection/server family errors go here
+    // strings family errors go here
     /// A pre-formatted `ERR …` (or other code) line for the few errors whose
     /// text carries arguments: build it with the constructors below.
     Custom(Vec<u8>),
@@ -81,6 +85,10 @@ impl CmdError {
             CmdError::AuthNoPassword => "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
             CmdError::WrongPass => "WRONGPASS invalid username-password pair or user is disabled.",
             CmdError::Busy => "BUSY",
+            // keys & expiry family messages go here
+            // lists/sets/hashes family messages go here
+            // connection/server family messages go here
+            // strings family messages go here
             CmdError::Custom(s) => return s,
         };
         text.as_bytes()

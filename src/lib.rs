@@ -30,4 +30,5 @@ pub mod net;
 pub mod resp;
 pub mod server;
 pub mod store;
+pub mod testing;
 pub mod util;

@@ -1,0 +1,403 @@
+//! Test support: start real servers (rizzler and redis-server) on spare
+//! ports, talk raw RESP to them, and run differential scripts.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The I/O backends the suite runs against. `RIZZLER_TEST_IO=epoll` (or
+/// `uring`) narrows it to one.
+pub fn backends() -> Vec<&'static str> {
+    let all: Vec<&'static str> = vec!["epoll"];
+    match std::env::var("RIZZLER_TEST_IO") {
+        Ok(only) => all.into_iter().filter(|b| *b == only).collect(),
+        Err(_) => all,
+    }
+}
+
+/// A server process, killed when dropped.
+pub struct ServerProc {
+    pub port: u16,
+    child: Child,
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ServerProc {
+    pub fn conn(&self) -> Conn {
+        Conn::open(self.port)
+    }
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .and_then(|c| c.get_connection())
+            .expect("redis client connects")
+    }
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    l.local_addr().expect("local addr").port()
+}
+
+fn wait_ready(port: u16, child: &mut Child, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before serving: {status}");
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not start listening on port {port}");
+}
+
+/// Starts the rizzler binary on a spare loopback port.
+pub fn rizzler(io: &str, extra: &[&str]) -> ServerProc {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rizzler"));
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--io",
+        io,
+    ])
+    .args(extra)
+    .env(
+        "RIZZLER_LOG",
+        std::env::var("RIZZLER_LOG").unwrap_or_else(|_| "warn".into()),
+    )
+    .stdin(Stdio::null());
+    let mut child = cmd.spawn().expect("start rizzler");
+    wait_ready(port, &mut child, "rizzler");
+    ServerProc { port, child }
+}
+
+/// Starts Debian's redis-server on a spare port, with persistence off.
+/// `REDIS_SERVER` names the binary; without one the differential suite
+/// fails, never skips: .ci/run installs it.
+pub fn redis_server() -> ServerProc {
+    let bin = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("rizzler-redis-{port}"));
+    let _ = std::fs::create_dir_all(&dir);
+    let child = Command::new(&bin)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .arg("--dir")
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn();
+    let mut child = child.unwrap_or_else(|e| {
+        panic!("cannot start {bin} ({e}): the differential tests need redis-server 7.0 (apt-get install redis-server), or REDIS_SERVER=/path/to/redis-server")
+    });
+    wait_ready(port, &mut child, "redis-server");
+    ServerProc { port, child }
+}
+
+/// A raw RESP connection.
+pub struct Conn {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    pub fn open(port: u16) -> Conn {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Conn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    pub fn send(&mut self, args: &[&[u8]]) {
+        self.send_raw(&encode(args));
+    }
+
+    /// Sends a command and returns its raw reply.
+    pub fn cmd(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send(args);
+        self.read_reply()
+    }
+
+    /// Sends an inline-syntax line (`SET k "a b"`) as a multibulk command.
+    pub fn line(&mut self, line: &str) -> Vec<u8> {
+        let args = split(line);
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        self.cmd(&refs)
+    }
+
+    /// Reads exactly one reply, raw.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(n) = reply_len(&self.buf) {
+                return self.buf.drain(..n).collect();
+            }
+            let mut chunk = [0u8; 64 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => panic!(
+                    "connection closed while waiting for a reply; got so far: {}",
+                    show(&self.buf)
+                ),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) => panic!("read failed ({e}); got so far: {}", show(&self.buf)),
+            }
+        }
+    }
+
+    /// Reads until the peer closes or `idle` passes with nothing new.
+    pub fn read_until_close(&mut self, idle: Duration) -> (Vec<u8>, bool) {
+        self.stream.set_read_timeout(Some(idle)).expect("timeout");
+        let mut closed = false;
+        loop {
+            let mut chunk = [0u8; 64 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    closed = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        (std::mem::take(&mut self.buf), closed)
+    }
+}
+
+/// RESP multibulk encoding of a command.
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Splits a line the way redis-cli and inline commands do.
+pub fn split(line: &str) -> Vec<Vec<u8>> {
+    let mut scratch = Vec::new();
+    let mut spans = Vec::new();
+    rizzler::resp::split_args(line.as_bytes(), &mut scratch, &mut spans)
+        .unwrap_or_else(|e| panic!("bad test line {line:?}: {e:?}"));
+    spans.into_iter().map(|r| scratch[r].to_vec()).collect()
+}
+
+/// Length of the first complete RESP2/RESP3 reply in `buf`.
+pub fn reply_len(buf: &[u8]) -> Option<usize> {
+    frame_end(buf, 0)
+}
+
+fn line_end(buf: &[u8], from: usize) -> Option<usize> {
+    buf.get(from..)?
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|p| from + p)
+}
+
+fn frame_end(buf: &[u8], at: usize) -> Option<usize> {
+    let tag = *buf.get(at)?;
+    let eol = line_end(buf, at + 1)?;
+    let head = std::str::from_utf8(&buf[at + 1..eol]).ok()?;
+    let after = eol + 2;
+    match tag {
+        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Some(after),
+        b'$' | b'=' | b'!' => {
+            let n: i64 = head.parse().ok()?;
+            if n < 0 {
+                return Some(after);
+            }
+            let end = after + n as usize + 2;
+            (buf.len() >= end).then_some(end)
+        }
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            let n: i64 = head.parse().ok()?;
+            let items = if matches!(tag, b'%' | b'|') { 2 * n } else { n };
+            let mut pos = after;
+            for _ in 0..items.max(0) {
+                pos = frame_end(buf, pos)?;
+            }
+            Some(pos)
+        }
+        _ => panic!("not a RESP reply: {}", show(&buf[at..])),
+    }
+}
+
+/// The elements of an aggregate reply, each raw.
+pub fn elements(reply: &[u8]) -> Vec<Vec<u8>> {
+    let eol = line_end(reply, 1).expect("header");
+    let n: i64 = std::str::from_utf8(&reply[1..eol])
+        .expect("utf8")
+        .parse()
+        .unwrap_or(0);
+    let n = if matches!(reply[0], b'%' | b'|') {
+        2 * n
+    } else {
+        n
+    };
+    let mut pos = eol + 2;
+    let mut out = Vec::new();
+    for _ in 0..n.max(0) {
+        let end = frame_end(reply, pos).expect("element");
+        out.push(reply[pos..end].to_vec());
+        pos = end;
+    }
+    out
+}
+
+/// Bytes shown with escapes, for failure messages.
+pub fn show(bytes: &[u8]) -> String {
+    let s: String = bytes
+        .iter()
+        .flat_map(|&b| std::ascii::escape_default(b))
+        .map(char::from)
+        .collect();
+    if s.len() > 600 {
+        format!("{}… ({} bytes)", &s[..600], bytes.len())
+    } else {
+        s
+    }
+}
+
+/// A differential script: the same lines to both servers, replies compared
+/// byte for byte. See tests/diff/README.md for the syntax.
+pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("read script");
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut a = Conn::open(redis_port);
+    let mut b = Conn::open(rizzler_port);
+    for c in [&mut a, &mut b] {
+        assert_eq!(c.line("FLUSHALL"), b"+OK\r\n", "FLUSHALL before {name}");
+    }
+    let mut failures = Vec::new();
+    for (no, raw_line) in text.lines().enumerate() {
+        let line = raw_line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (directive, rest) = match line.strip_prefix('!') {
+            Some(d) => d.split_once(' ').unwrap_or((d, "")),
+            None => ("", line),
+        };
+        let at = format!("{name}:{}: {line}", no + 1);
+        match directive {
+            "sleep" => {
+                std::thread::sleep(Duration::from_millis(rest.parse().expect("!sleep MS")));
+                continue;
+            }
+            "raw" => {
+                // One double-quoted string of bytes; both servers' whole
+                // answers until they close (or go quiet) are compared.
+                let bytes = split(rest).concat();
+                let mut ra = Conn::open(redis_port);
+                let mut rb = Conn::open(rizzler_port);
+                ra.send_raw(&bytes);
+                rb.send_raw(&bytes);
+                let (ga, ca) = ra.read_until_close(Duration::from_millis(300));
+                let (gb, cb) = rb.read_until_close(Duration::from_millis(300));
+                if ga != gb || ca != cb {
+                    failures.push(format!(
+                        "{at}\n  redis:   {} (closed: {ca})\n  rizzler: {} (closed: {cb})",
+                        show(&ga),
+                        show(&gb)
+                    ));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let args = split(rest);
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        let ra = a.cmd(&refs);
+        let rb = b.cmd(&refs);
+        let same = match directive {
+            "" => ra == rb,
+            // Unordered aggregates: same header, same multiset of elements.
+            "sort" => ra[..1] == rb[..1] && sorted(elements(&ra)) == sorted(elements(&rb)),
+            // Unordered maps / flat pair lists.
+            "sortpairs" => {
+                ra[..1] == rb[..1] && sorted(pairs(elements(&ra))) == sorted(pairs(elements(&rb)))
+            }
+            // Only the reply's type (values differ by nature: TIME, INFO).
+            "type" => ra.first() == rb.first(),
+            // Replies are sent but not compared (set-up with random output).
+            "ignore" => true,
+            other => panic!("{at}: unknown directive !{other}"),
+        };
+        if !same {
+            failures.push(format!(
+                "{at}\n  redis:   {}\n  rizzler: {}",
+                show(&ra),
+                show(&rb)
+            ));
+        }
+    }
+    failures
+}
+
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v
+}
+
+fn pairs(v: Vec<Vec<u8>>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    v.chunks(2)
+        .map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default()))
+        .collect()
+}
