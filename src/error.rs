@@ -40,6 +40,7 @@ pub enum CmdError {
     // lists/sets/hashes family errors go here
     // connection/server family errors go here
     // strings family errors go here
+    DecrementOverflow,
     /// A pre-formatted `ERR …` (or other code) line for the few errors whose
     /// text carries arguments: build it with the constructors below.
     Custom(Vec<u8>),
@@ -89,6 +90,7 @@ impl CmdError {
             // lists/sets/hashes family messages go here
             // connection/server family messages go here
             // strings family messages go here
+            CmdError::DecrementOverflow => "ERR decrement would overflow",
             CmdError::Custom(s) => return s,
         };
         text.as_bytes()

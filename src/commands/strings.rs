@@ -1,28 +1,690 @@
 //! String commands (Redis's `t_string.c`).
 
 use super::flags::*;
-use super::{as_str, Command, Ctx};
-use crate::error::CmdResult;
-use crate::resp::Args;
-use crate::store::Value;
+use super::{as_str, int_arg, is, Command, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::resp::{parse_i64, Args};
+use crate::store::{Db, Str, Value};
+
+const fn string(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> Command {
+    Command::new(name, arity, flags, handler).keys(1, 1, 1)
+}
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("get", 2, READONLY | FAST, get).keys(1, 1, 1).doc("string", "1.0.0", "Returns the string value of a key."),
-    Command::new("set", -3, WRITE | DENYOOM, set).keys(1, 1, 1).doc("string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."),
+    string("get", 2, READONLY | FAST, get).doc("string", "1.0.0", "Returns the string value of a key."),
+    string("set", -3, WRITE | DENYOOM, set).doc(
+        "string",
+        "1.0.0",
+        "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
+    ),
+    string("setnx", 3, WRITE | DENYOOM | FAST, setnx)
+        .doc("string", "1.0.0", "Set the string value of a key only when the key doesn't exist."),
+    string("setex", 4, WRITE | DENYOOM, setex)
+        .doc("string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."),
+    string("psetex", 4, WRITE | DENYOOM, psetex).doc(
+        "string",
+        "2.6.0",
+        "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.",
+    ),
+    string("getset", 3, WRITE | DENYOOM | FAST, getset)
+        .doc("string", "1.0.0", "Returns the previous string value of a key after setting it to a new value."),
+    string("getdel", 2, WRITE | FAST, getdel)
+        .doc("string", "6.2.0", "Returns the string value of a key after deleting the key."),
+    string("getex", -2, WRITE | FAST, getex)
+        .doc("string", "6.2.0", "Returns the string value of a key after setting its expiration time."),
+    Command::new("mget", -2, READONLY | FAST, mget)
+        .keys(1, -1, 1)
+        .doc("string", "1.0.0", "Atomically returns the string values of one or more keys.")
+        .complexity("O(N) where N is the number of keys to retrieve."),
+    Command::new("mset", -3, WRITE | DENYOOM, mset)
+        .keys(1, -1, 2)
+        .doc("string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.")
+        .complexity("O(N) where N is the number of keys to set."),
+    Command::new("msetnx", -3, WRITE | DENYOOM, msetnx)
+        .keys(1, -1, 2)
+        .doc(
+            "string",
+            "1.0.1",
+            "Atomically modifies the string values of one or more keys only when all keys don't exist.",
+        )
+        .complexity("O(N) where N is the number of keys to set."),
+    string("append", 3, WRITE | DENYOOM | FAST, append)
+        .doc("string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist."),
+    string("strlen", 2, READONLY | FAST, strlen).doc("string", "2.2.0", "Returns the length of a string value."),
+    string("getrange", 4, READONLY, getrange)
+        .doc("string", "2.4.0", "Returns a substring of the string stored at a key.")
+        .complexity("O(N) where N is the length of the returned string."),
+    string("substr", 4, READONLY, getrange)
+        .doc("string", "1.0.0", "Returns a substring from a string value.")
+        .complexity("O(N) where N is the length of the returned string."),
+    string("setrange", 4, WRITE | DENYOOM, setrange).doc(
+        "string",
+        "2.2.0",
+        "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
+    ),
+    string("incr", 2, WRITE | DENYOOM | FAST, incr)
+        .doc("string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+    string("decr", 2, WRITE | DENYOOM | FAST, decr)
+        .doc("string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+    string("incrby", 3, WRITE | DENYOOM | FAST, incrby).doc(
+        "string",
+        "1.0.0",
+        "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+    ),
+    string("decrby", 3, WRITE | DENYOOM | FAST, decrby).doc(
+        "string",
+        "1.0.0",
+        "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
+    ),
+    string("incrbyfloat", 3, WRITE | DENYOOM | FAST, incrbyfloat).doc(
+        "string",
+        "2.6.0",
+        "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+    ),
 ];
 
+// ---------------------------------------------------------------- operations
+
+/// The string at `key`, `None` when absent, WRONGTYPE for other types.
+fn read<'a>(db: &'a mut Db, key: &[u8], now: u64) -> Result<Option<&'a [u8]>, CmdError> {
+    db.get(key, now).map(|v| as_str(v)).transpose()
+}
+
+/// Counts a read lookup in INFO's keyspace_hits / keyspace_misses.
+fn count_lookup(ctx: &mut Ctx, hit: bool) {
+    if hit {
+        ctx.state.stats.keyspace_hits += 1;
+    } else {
+        ctx.state.stats.keyspace_misses += 1;
+    }
+}
+
+/// Which expiry option SET or GETEX carries.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ttl {
+    /// Relative seconds (EX), milliseconds (PX); absolute seconds (EXAT),
+    /// milliseconds (PXAT).
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+}
+
+/// Parsed SET / GETEX options.
+#[derive(Default, Debug)]
+struct SetOptions<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keep_ttl: bool,
+    persist: bool,
+    ttl: Option<(Ttl, &'a [u8])>,
+}
+
+/// Redis's `parseExtendedStringArgumentsOrReply`: the same rules for which
+/// options combine, so the same inputs are syntax errors. `for_set` selects
+/// SET's options (NX XX GET KEEPTTL) over GETEX's (PERSIST).
+fn parse_set_options<'a>(
+    args: &Args<'a>,
+    from: usize,
+    for_set: bool,
+) -> Result<SetOptions<'a>, CmdError> {
+    let mut o = SetOptions::default();
+    let mut i = from;
+    while i < args.len() {
+        let opt = args.get(i);
+        let next = (i + 1 < args.len()).then(|| args.get(i + 1));
+        let has_ttl = o.ttl.is_some();
+        let ttl_kind = o.ttl.map(|(k, _)| k);
+        if is(opt, "nx") && !o.xx && for_set {
+            o.nx = true;
+        } else if is(opt, "xx") && !o.nx && for_set {
+            o.xx = true;
+        } else if is(opt, "get") && for_set {
+            o.get = true;
+        } else if is(opt, "keepttl") && !o.persist && !has_ttl && for_set {
+            o.keep_ttl = true;
+        } else if is(opt, "persist") && !for_set && !has_ttl && !o.keep_ttl {
+            o.persist = true;
+        } else if let (Some(kind), Some(value)) = (ttl_option(opt), next) {
+            // Each expiry option excludes the others, except itself repeated.
+            if o.keep_ttl || o.persist || ttl_kind.is_some_and(|k| k != kind) {
+                return Err(CmdError::Syntax);
+            }
+            o.ttl = Some((kind, value));
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+fn ttl_option(opt: &[u8]) -> Option<Ttl> {
+    [
+        ("ex", Ttl::Ex),
+        ("px", Ttl::Px),
+        ("exat", Ttl::ExAt),
+        ("pxat", Ttl::PxAt),
+    ]
+    .into_iter()
+    .find_map(|(name, kind)| is(opt, name).then_some(kind))
+}
+
+/// Redis's `getExpireMillisecondsOrReply`: the absolute expiry in ms.
+fn expire_at(kind: Ttl, value: &[u8], now: u64, command: &'static str) -> Result<u64, CmdError> {
+    let n = int_arg(value)?;
+    let seconds = matches!(kind, Ttl::Ex | Ttl::ExAt);
+    if n <= 0 || (seconds && n > i64::MAX / 1000) {
+        return Err(CmdError::InvalidExpire(command));
+    }
+    let ms = if seconds { n * 1000 } else { n };
+    let at = match kind {
+        Ttl::Ex | Ttl::Px => ms.checked_add(now as i64),
+        Ttl::ExAt | Ttl::PxAt => Some(ms),
+    };
+    match at {
+        Some(at) if at > 0 => Ok(at as u64),
+        _ => Err(CmdError::InvalidExpire(command)),
+    }
+}
+
+/// The string's total length would pass `proto-max-bulk-len`.
+fn check_length(ctx: &Ctx, len: usize, extra: usize) -> CmdResult {
+    match len.checked_add(extra) {
+        Some(total) if total <= ctx.state.config.proto_max_bulk_len => Ok(()),
+        _ => Err(CmdError::StringTooLong),
+    }
+}
+
+/// Shared by SET, SETEX, PSETEX, SETNX and GETSET.
+fn set_generic(
+    ctx: &mut Ctx,
+    key: &[u8],
+    value: &[u8],
+    o: &SetOptions,
+    command: &'static str,
+) -> CmdResult {
+    let now = ctx.now_ms;
+    let expire = o
+        .ttl
+        .map(|(kind, v)| expire_at(kind, v, now, command))
+        .transpose()?;
+    let db = &mut ctx.store.dbs[ctx.db];
+    let old = if o.get {
+        read(db, key, now)?.map(<[u8]>::to_vec)
+    } else {
+        None
+    };
+    let found = db.contains(key, now);
+    if (o.nx && found) || (o.xx && !found) {
+        match old {
+            Some(v) if o.get => ctx.out.bulk(&v),
+            _ => ctx.out.null(),
+        }
+        return Ok(());
+    }
+    if o.keep_ttl {
+        db.set_keep_ttl(key, Value::str(value), now);
+    } else {
+        db.set(key, Value::str(value), expire, now);
+    }
+    ctx.state.stats.dirty += 1;
+    if o.get {
+        match old {
+            Some(v) => ctx.out.bulk(&v),
+            None => ctx.out.null(),
+        }
+    } else {
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ commands
+
 fn get(ctx: &mut Ctx, args: Args) -> CmdResult {
-    match ctx.store.dbs[ctx.db].get(args.get(1), ctx.now_ms) {
-        Some(v) => ctx.out.bulk(as_str(v)?),
+    let value = read(&mut ctx.store.dbs[ctx.db], args.get(1), ctx.now_ms)?;
+    match value {
+        Some(v) => ctx.out.bulk(v),
+        None => ctx.out.null(),
+    }
+    let hit = value.is_some();
+    count_lookup(ctx, hit);
+    Ok(())
+}
+
+fn set(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let o = parse_set_options(&args, 3, true)?;
+    set_generic(ctx, args.get(1), args.get(2), &o, "set")
+}
+
+fn setnx(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let now = ctx.now_ms;
+    let db = ctx.db();
+    if db.contains(args.get(1), now) {
+        ctx.out.int(0);
+    } else {
+        db.set(args.get(1), Value::str(args.get(2)), None, now);
+        ctx.state.stats.dirty += 1;
+        ctx.out.int(1);
+    }
+    Ok(())
+}
+
+fn setex(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let o = SetOptions {
+        ttl: Some((Ttl::Ex, args.get(2))),
+        ..SetOptions::default()
+    };
+    set_generic(ctx, args.get(1), args.get(3), &o, "setex")
+}
+
+fn psetex(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let o = SetOptions {
+        ttl: Some((Ttl::Px, args.get(2))),
+        ..SetOptions::default()
+    };
+    set_generic(ctx, args.get(1), args.get(3), &o, "psetex")
+}
+
+fn getset(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let o = SetOptions {
+        get: true,
+        ..SetOptions::default()
+    };
+    set_generic(ctx, args.get(1), args.get(2), &o, "getset")
+}
+
+fn getdel(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (key, now) = (args.get(1), ctx.now_ms);
+    let db = &mut ctx.store.dbs[ctx.db];
+    match read(db, key, now)? {
+        Some(v) => {
+            ctx.out.bulk(v);
+            db.remove(key, now);
+            ctx.state.stats.dirty += 1;
+        }
         None => ctx.out.null(),
     }
     Ok(())
 }
 
-fn set(ctx: &mut Ctx, args: Args) -> CmdResult {
+fn getex(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let o = parse_set_options(&args, 2, false)?;
+    let (key, now) = (args.get(1), ctx.now_ms);
+    let db = &mut ctx.store.dbs[ctx.db];
+    let Some(value) = read(db, key, now)? else {
+        ctx.out.null();
+        return Ok(());
+    };
+    let expire = o
+        .ttl
+        .map(|(kind, v)| expire_at(kind, v, now, "getex").map(|at| (kind, at)))
+        .transpose()?;
+    ctx.out.bulk(value);
+    match expire {
+        // An absolute time already past deletes the key, as Redis does.
+        Some((Ttl::ExAt | Ttl::PxAt, at)) if at <= now => {
+            db.remove(key, now);
+        }
+        Some((_, at)) => {
+            db.set_expire(key, Some(at), now);
+        }
+        None if o.persist => {
+            db.set_expire(key, None, now);
+        }
+        None => return Ok(()),
+    }
+    ctx.state.stats.dirty += 1;
+    Ok(())
+}
+
+fn mget(ctx: &mut Ctx, args: Args) -> CmdResult {
     let now = ctx.now_ms;
-    ctx.db()
-        .set(args.get(1), Value::str(args.get(2)), None, now);
+    ctx.out.array(args.len() - 1);
+    for key in args.tail(1).iter() {
+        match ctx.store.dbs[ctx.db].get(key, now) {
+            Some(Value::Str(s)) => ctx.out.bulk(&s.data),
+            _ => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn mset(ctx: &mut Ctx, args: Args) -> CmdResult {
+    if args.len() % 2 == 0 {
+        return Err(CmdError::arity("mset"));
+    }
+    let now = ctx.now_ms;
+    let db = &mut ctx.store.dbs[ctx.db];
+    for i in (1..args.len()).step_by(2) {
+        db.set(args.get(i), Value::str(args.get(i + 1)), None, now);
+    }
+    ctx.state.stats.dirty += (args.len() / 2) as u64;
     ctx.out.ok();
     Ok(())
+}
+
+fn msetnx(ctx: &mut Ctx, args: Args) -> CmdResult {
+    if args.len() % 2 == 0 {
+        return Err(CmdError::arity("msetnx"));
+    }
+    let now = ctx.now_ms;
+    let db = &mut ctx.store.dbs[ctx.db];
+    if (1..args.len())
+        .step_by(2)
+        .any(|i| db.contains(args.get(i), now))
+    {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    for i in (1..args.len()).step_by(2) {
+        db.set(args.get(i), Value::str(args.get(i + 1)), None, now);
+    }
+    ctx.state.stats.dirty += (args.len() / 2) as u64;
+    ctx.out.int(1);
+    Ok(())
+}
+
+fn append(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (key, tail, now) = (args.get(1), args.get(2), ctx.now_ms);
+    let current = read(&mut ctx.store.dbs[ctx.db], key, now)?.map(<[u8]>::len);
+    let len = match current {
+        None => {
+            ctx.db().set(key, Value::str(tail), None, now);
+            tail.len()
+        }
+        Some(len) => {
+            check_length(ctx, len, tail.len())?;
+            let s = string_mut(ctx.db(), key, now)?;
+            s.data.extend_from_slice(tail);
+            s.raw = true;
+            s.data.len()
+        }
+    };
+    ctx.state.stats.dirty += 1;
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// The live string at `key`, for in-place changes (TTL kept).
+fn string_mut<'a>(db: &'a mut Db, key: &[u8], now: u64) -> Result<&'a mut Str, CmdError> {
+    match db.get(key, now) {
+        Some(Value::Str(s)) => Ok(s),
+        Some(_) => Err(CmdError::WrongType),
+        None => Err(CmdError::NoSuchKey),
+    }
+}
+
+fn strlen(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let len = read(&mut ctx.store.dbs[ctx.db], args.get(1), ctx.now_ms)?.map_or(0, <[u8]>::len);
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+fn getrange(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let start = int_arg(args.get(2))?;
+    let end = int_arg(args.get(3))?;
+    let s = read(&mut ctx.store.dbs[ctx.db], args.get(1), ctx.now_ms)?.unwrap_or_default();
+    match substring(s.len() as i64, start, end) {
+        Some((from, to)) => ctx.out.bulk(&s[from..=to]),
+        None => ctx.out.bulk(b""),
+    }
+    Ok(())
+}
+
+/// GETRANGE's index rules: negative indexes count from the end, both ends
+/// are clamped, and an empty range is `None`.
+fn substring(len: i64, mut start: i64, mut end: i64) -> Option<(usize, usize)> {
+    if start < 0 && end < 0 && start > end {
+        return None;
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0).min(len - 1);
+    (len > 0 && start <= end).then_some((start as usize, end as usize))
+}
+
+fn setrange(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (key, patch, now) = (args.get(1), args.get(3), ctx.now_ms);
+    let offset = int_arg(args.get(2))?;
+    if offset < 0 {
+        return Err(CmdError::OutOfRange);
+    }
+    let offset = usize::try_from(offset).map_err(|_| CmdError::StringTooLong)?;
+    let current = read(&mut ctx.store.dbs[ctx.db], key, now)?.map(<[u8]>::len);
+    if patch.is_empty() {
+        ctx.out.int(current.unwrap_or(0) as i64);
+        return Ok(());
+    }
+    check_length(ctx, offset, patch.len())?;
+    if current.is_none() {
+        ctx.db().set(key, Value::str(Vec::new()), None, now);
+    }
+    let s = string_mut(ctx.db(), key, now)?;
+    let end = offset + patch.len();
+    if s.data.len() < end {
+        s.data.resize(end, 0);
+    }
+    s.data[offset..end].copy_from_slice(patch);
+    s.raw = true;
+    let len = s.data.len();
+    ctx.state.stats.dirty += 1;
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// INCR and friends: parse the stored integer, add, store, reply.
+fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
+    let now = ctx.now_ms;
+    let db = &mut ctx.store.dbs[ctx.db];
+    let current = match read(db, key, now)? {
+        Some(v) => parse_i64(v).ok_or(CmdError::NotInteger)?,
+        None => 0,
+    };
+    let next = current.checked_add(by).ok_or(CmdError::Overflow)?;
+    let mut digits = Vec::with_capacity(20);
+    crate::resp::push_int(&mut digits, next);
+    store_keep_ttl(db, key, digits, now);
+    ctx.state.stats.dirty += 1;
+    ctx.out.int(next);
+    Ok(())
+}
+
+/// Replaces a string's content, keeping the key's TTL (INCR does).
+fn store_keep_ttl(db: &mut Db, key: &[u8], data: Vec<u8>, now: u64) {
+    db.set_keep_ttl(key, Value::Str(Str { data, raw: false }), now);
+}
+
+fn incr(ctx: &mut Ctx, args: Args) -> CmdResult {
+    incr_by(ctx, args.get(1), 1)
+}
+
+fn decr(ctx: &mut Ctx, args: Args) -> CmdResult {
+    incr_by(ctx, args.get(1), -1)
+}
+
+fn incrby(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let by = int_arg(args.get(2))?;
+    incr_by(ctx, args.get(1), by)
+}
+
+fn decrby(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let by = int_arg(args.get(2))?;
+    let by = by.checked_neg().ok_or(CmdError::DecrementOverflow)?;
+    incr_by(ctx, args.get(1), by)
+}
+
+fn incrbyfloat(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (key, now) = (args.get(1), ctx.now_ms);
+    let db = &mut ctx.store.dbs[ctx.db];
+    let current = match read(db, key, now)? {
+        Some(v) => Decimal::parse(v).ok_or(CmdError::NotFloat)?,
+        None => Decimal::Exact(0),
+    };
+    let by = Decimal::parse(args.get(2)).ok_or(CmdError::NotFloat)?;
+    let text = current
+        .add(by)
+        .format()
+        .ok_or(CmdError::IncrFloatNanOrInf)?;
+    store_keep_ttl(db, key, text.clone().into_bytes(), now);
+    ctx.state.stats.dirty += 1;
+    ctx.out.bulk(text.as_bytes());
+    Ok(())
+}
+
+/// INCRBYFLOAT's arithmetic. Redis adds two `long double`s and prints the
+/// sum with `%.17Lf`, trailing zeros trimmed. Rust has no 80-bit float, and
+/// an `f64` sum would print `10.5 + 0.1` as `10.59999999999999964`, so sums
+/// are done in exact decimal (18 fractional digits in an `i128`), which gives
+/// the same text as Redis for every value a `long double` holds to 17
+/// decimals. Values beyond ±1.7e20 fall back to `f64`, where the last digits
+/// may differ from Redis's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Decimal {
+    /// Value × 10^18.
+    Exact(i128),
+    Float(f64),
+}
+
+const SCALE_DIGITS: i32 = 18;
+
+impl Decimal {
+    /// Parses what `strtold` accepts and Redis keeps: decimal with optional
+    /// exponent, or `inf`; no spaces, no NaN, at most 5 KiB of text.
+    fn parse(text: &[u8]) -> Option<Decimal> {
+        if text.is_empty() || text.len() >= 5 * 1024 {
+            return None;
+        }
+        let f = super::parse_float(text)?;
+        if !f.is_finite() {
+            return Some(Decimal::Float(f));
+        }
+        Some(Self::exact_from_text(text).map_or(Decimal::Float(f), Decimal::Exact))
+    }
+
+    /// The exact scaled value of a decimal literal, if it fits.
+    fn exact_from_text(text: &[u8]) -> Option<i128> {
+        let s = std::str::from_utf8(text).ok()?.to_ascii_lowercase();
+        let (mantissa, exp) = match s.split_once('e') {
+            Some((m, e)) => (m.to_string(), e.parse::<i32>().ok()?),
+            None => (s, 0),
+        };
+        let (neg, mantissa) = match mantissa.strip_prefix('-') {
+            Some(m) => (true, m.to_string()),
+            None => (false, mantissa.trim_start_matches('+').to_string()),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((&mantissa, ""));
+        let digits: String = format!("{int}{frac}");
+        if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        // value = digits × 10^(exp − frac.len()); scaled by 10^18.
+        let shift = exp
+            .checked_sub(frac.len() as i32)?
+            .checked_add(SCALE_DIGITS)?;
+        let digits = digits.trim_start_matches('0');
+        let mut v: i128 = 0;
+        let keep = if shift >= 0 {
+            digits.len()
+        } else {
+            digits.len().saturating_sub((-shift) as usize)
+        };
+        for c in digits[..keep].bytes() {
+            v = v.checked_mul(10)?.checked_add((c - b'0') as i128)?;
+        }
+        if shift > 0 {
+            v = v.checked_mul(10i128.checked_pow(shift as u32)?)?;
+        } else if keep < digits.len() && digits.as_bytes()[keep] >= b'5' {
+            // Digits beyond 10^-18 are rounded, as a long double would lose them.
+            v = v.checked_add(1)?;
+        }
+        Some(if neg { -v } else { v })
+    }
+
+    fn to_f64(self) -> f64 {
+        match self {
+            Decimal::Exact(v) => v as f64 / 1e18,
+            Decimal::Float(f) => f,
+        }
+    }
+
+    fn add(self, other: Decimal) -> Decimal {
+        match (self, other) {
+            (Decimal::Exact(a), Decimal::Exact(b)) => a.checked_add(b).map_or(
+                Decimal::Float(self.to_f64() + other.to_f64()),
+                Decimal::Exact,
+            ),
+            _ => Decimal::Float(self.to_f64() + other.to_f64()),
+        }
+    }
+
+    /// `%.17Lf` with trailing zeros trimmed; `None` for NaN or infinity.
+    fn format(self) -> Option<String> {
+        let text = match self {
+            Decimal::Exact(v) => {
+                // Round the 18th fractional digit away, half away from zero.
+                let rounded = (v.abs() + 5) / 10;
+                let (int, frac) = (rounded / 10i128.pow(17), rounded % 10i128.pow(17));
+                let sign = if v < 0 && rounded != 0 { "-" } else { "" };
+                format!("{sign}{int}.{frac:017}")
+            }
+            Decimal::Float(f) if f.is_finite() => format!("{f:.17}"),
+            Decimal::Float(_) => return None,
+        };
+        let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+        Some(if trimmed == "-0" {
+            "0".into()
+        } else {
+            trimmed.into()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_sums_print_like_long_double() {
+        let sum = |a: &str, b: &str| {
+            Decimal::parse(a.as_bytes())
+                .unwrap()
+                .add(Decimal::parse(b.as_bytes()).unwrap())
+                .format()
+                .unwrap()
+        };
+        assert_eq!(sum("10.5", "0.1"), "10.6");
+        assert_eq!(sum("0", "0.1"), "0.1");
+        assert_eq!(sum("3.0e3", "200"), "3200");
+        assert_eq!(sum("5.0e3", "-5000"), "0");
+        assert_eq!(sum("-1.5", "0.25"), "-1.25");
+        assert_eq!(sum("1", "1e-20"), "1");
+        assert_eq!(
+            Decimal::parse(b"inf")
+                .unwrap()
+                .add(Decimal::Exact(0))
+                .format(),
+            None
+        );
+        assert_eq!(Decimal::parse(b" 1"), None);
+        assert_eq!(Decimal::parse(b"nan"), None);
+    }
+
+    #[test]
+    fn substring_rules() {
+        assert_eq!(substring(5, 0, -1), Some((0, 4)));
+        assert_eq!(substring(5, -3, -1), Some((2, 4)));
+        assert_eq!(substring(5, -1, -3), None);
+        assert_eq!(substring(5, 3, 100), Some((3, 4)));
+        assert_eq!(substring(0, 0, -1), None);
+        assert_eq!(substring(5, 10, 20), None);
+    }
 }
