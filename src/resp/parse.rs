@@ -343,7 +343,9 @@ pub fn split_args(
             } else {
                 match line.get(i) {
                     None => break,
-                    Some(&c) if is_space(c) => break,
+                    // Unquoted words end at these only; `\v` and `\f` are
+                    // skipped between words but kept inside one, as in Redis.
+                    Some(b' ' | b'\n' | b'\r' | b'\t' | 0) => break,
                     Some(b'"') => in_dq = true,
                     Some(b'\'') => in_sq = true,
                     Some(&c) => out.push(c),
