@@ -11,6 +11,8 @@ pub struct Harness {
     pub session: Session,
     /// Whether the last command asked to close the connection.
     pub closed: bool,
+    /// Unconsumed input, kept as a backend keeps it.
+    pending: Vec<u8>,
 }
 
 impl Default for Harness {
@@ -37,9 +39,12 @@ impl Harness {
         }
     }
 
-    /// Sends raw input; returns everything the server answered.
+    /// Sends raw input; returns everything the server answered. An
+    /// incomplete command is kept and completed by the next call.
     pub fn raw(&mut self, input: &[u8]) -> Vec<u8> {
-        let (_, status) = self.session.process(&mut self.server, input);
+        self.pending.extend_from_slice(input);
+        let (used, status) = self.session.process(&mut self.server, &self.pending);
+        self.pending.drain(..used);
         self.closed = status == Status::Close;
         let client = &mut self.server.state.clients[self.session.client];
         std::mem::take(&mut client.out.buf)
