@@ -36,6 +36,7 @@ impl Harness {
             server,
             session: Session::new(key, max_bulk),
             closed: false,
+            pending: Vec::new(),
         }
     }
 
