@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""rizzler vs redis-server with redis-benchmark, in one interleaved run.
+
+Starts each server on its own port (rizzler once per I/O backend, and
+Debian's redis-server), then for every configuration (test x clients x
+pipeline) runs redis-benchmark against each server in turn, REPEAT times,
+interleaved so that noise on this shared machine hits all servers alike.
+For each run it records throughput, p50/p99/p99.9 latency and the server's
+CPU time per request (utime+stime from /proc/<pid>/stat before and after,
+divided by requests). Medians over the repeats are printed as a table with
+ratios against redis-server and against the epoll build, and written as
+CSV and an SVG plot under results/.
+
+Usage: scripts/bench.sh [--repeat N] [--clients 1,50,500] [--pipeline 1,16]
+                        [--tests set,get] [--backends uring,epoll] [--quick]
+"""
+
+import argparse
+import csv
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, name):
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{name} exited early with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"{name} did not listen on {port}")
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the command name: state is fields[0]; utime, stime are 14, 15 of
+    # the full line, i.e. indexes 11 and 12 here.
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+class Server:
+    def __init__(self, name, argv, cpu):
+        self.name, self.port = name, free_port()
+        argv = [a.replace("{port}", str(self.port)) for a in argv]
+        if cpu is not None and shutil.which("taskset"):
+            argv = ["taskset", "-c", str(cpu)] + argv
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir())
+        wait_port(self.port, self.proc, name)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+PCT_LINE = re.compile(r"^\s*([\d.]+)% <= ([\d.]+) milliseconds")
+RPS_LINE = re.compile(r"^\s*throughput summary: ([\d.]+) requests per second")
+
+
+def percentile(dist, p):
+    """The latency at which the cumulative distribution reaches p percent."""
+    for pct, ms in dist:
+        if pct >= p:
+            return ms
+    return dist[-1][1] if dist else float("nan")
+
+
+def run_benchmark(server, test, clients, pipeline, requests, cpu):
+    argv = ["redis-benchmark", "-p", str(server.port), "-t", test, "-c", str(clients), "-P", str(pipeline),
+            "-n", str(requests), "-r", "100000", "-d", "16", "--precision", "3"]
+    if cpu is not None and shutil.which("taskset"):
+        argv = ["taskset", "-c", str(cpu)] + argv
+    before = cpu_seconds(server.proc.pid)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600).stdout
+    after = cpu_seconds(server.proc.pid)
+    dist, rps = [], None
+    # The detailed output redraws a progress line with \r; keep the final text.
+    for line in out.replace("\r", "\n").splitlines():
+        if m := PCT_LINE.match(line):
+            dist.append((float(m.group(1)), float(m.group(2))))
+        elif m := RPS_LINE.match(line):
+            rps = float(m.group(1))
+    if rps is None or not dist:
+        sys.exit(f"could not read redis-benchmark output for {server.name}:\n{out[-2000:]}")
+    return {
+        "rps": rps,
+        "p50": percentile(dist, 50),
+        "p99": percentile(dist, 99),
+        "p999": percentile(dist, 99.9),
+        "cpu_us": (after - before) * 1e6 / requests,
+    }
+
+
+def svg_plot(rows, path, servers):
+    """Grouped bars of median throughput per configuration, one colour per server."""
+    configs = sorted({(r["test"], r["clients"], r["pipeline"]) for r in rows},
+                     key=lambda c: (c[0], c[1], c[2]))
+    colours = {"redis": "#c0392b", "rizzler-uring": "#2471a3", "rizzler-epoll": "#7fb3d5"}
+    w, h, pad = 90 * len(configs) + 120, 360, 50
+    top = max(r["rps"] for r in rows) * 1.1
+    bar = 70 / max(1, len(servers))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
+             f'<text x="{pad}" y="20" font-size="14">median requests/s (higher is better)</text>']
+    for i, cfg in enumerate(configs):
+        x0 = pad + 90 * i
+        for j, name in enumerate(servers):
+            r = next((r for r in rows if (r["test"], r["clients"], r["pipeline"]) == cfg and r["server"] == name), None)
+            if r is None:
+                continue
+            bh = (h - 2 * pad) * r["rps"] / top
+            parts.append(f'<rect x="{x0 + j * bar:.1f}" y="{h - pad - bh:.1f}" width="{bar - 2:.1f}" height="{bh:.1f}" '
+                         f'fill="{colours.get(name, "#888")}"><title>{name} {r["rps"]:.0f}</title></rect>')
+        parts.append(f'<text x="{x0}" y="{h - pad + 15}">{cfg[0]} c{cfg[1]} P{cfg[2]}</text>')
+    for j, name in enumerate(servers):
+        parts.append(f'<rect x="{w - 110}" y="{30 + 16 * j}" width="10" height="10" fill="{colours.get(name, "#888")}"/>'
+                     f'<text x="{w - 95}" y="{39 + 16 * j}">{name}</text>')
+    parts.append("</svg>")
+    path.write_text("\n".join(parts))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--clients", default="1,50,500")
+    ap.add_argument("--pipeline", default="1,16")
+    ap.add_argument("--tests", default="set,get")
+    ap.add_argument("--backends", default="uring,epoll")
+    ap.add_argument("--requests", type=int, default=200000, help="requests per run at -P 1 (x8 at higher pipelines)")
+    ap.add_argument("--binary", default=str(ROOT / "target/release/rizzler"))
+    ap.add_argument("--no-pin", action="store_true", help="don't pin server and client to separate CPUs")
+    ap.add_argument("--quick", action="store_true", help="-c 50 only, 3 repeats, fewer requests")
+    args = ap.parse_args()
+    if args.quick:
+        args.clients, args.repeat, args.requests = "50", 3, 100000
+    pin = not args.no_pin and (os.cpu_count() or 1) >= 2
+    server_cpu, client_cpu = (1, 0) if pin else (None, None)
+
+    servers = [Server("redis", ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], server_cpu)]
+    for backend in filter(None, args.backends.split(",")):
+        servers.append(Server(f"rizzler-{backend}", [args.binary, "--port", "{port}", "--bind", "127.0.0.1",
+                                                     "--io", backend], server_cpu))
+    names = [s.name for s in servers]
+    results = []
+    try:
+        configs = [(t, int(c), int(p)) for t in args.tests.split(",") for c in args.clients.split(",")
+                   for p in args.pipeline.split(",")]
+        for test, clients, pipeline in configs:
+            requests = args.requests * (8 if pipeline > 1 else 1)
+            for rep in range(args.repeat):
+                # Rotate the order each repeat so no server always goes first.
+                order = servers[rep % len(servers):] + servers[:rep % len(servers)]
+                for s in order:
+                    r = run_benchmark(s, test, clients, pipeline, requests, client_cpu)
+                    r.update(server=s.name, test=test, clients=clients, pipeline=pipeline, rep=rep)
+                    results.append(r)
+                    print(f"  {test:3} c={clients:<3} P={pipeline:<2} {s.name:14} {r['rps']:>10.0f} rps "
+                          f"p50={r['p50']:.3f} p99={r['p99']:.3f} p99.9={r['p999']:.3f} ms "
+                          f"cpu={r['cpu_us']:.2f} us/req", flush=True)
+    finally:
+        for s in servers:
+            s.stop()
+
+    medians = []
+    for test, clients, pipeline in configs:
+        for name in names:
+            runs = [r for r in results if (r["test"], r["clients"], r["pipeline"], r["server"]) == (test, clients, pipeline, name)]
+            m = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99", "p999", "cpu_us")}
+            m.update(server=name, test=test, clients=clients, pipeline=pipeline)
+            medians.append(m)
+
+    out_dir = ROOT / "results" / time.strftime("%Y%m%d-%H%M%S")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "runs.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(results[0].keys()))
+        w.writeheader()
+        w.writerows(results)
+    with open(out_dir / "medians.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(medians[0].keys()))
+        w.writeheader()
+        w.writerows(medians)
+    svg_plot(medians, out_dir / "throughput.svg", names)
+
+    def find(test, c, p, name):
+        return next(m for m in medians if (m["test"], m["clients"], m["pipeline"], m["server"]) == (test, c, p, name))
+
+    print(f"\nMedians of {args.repeat} interleaved runs (server pinned to CPU {server_cpu}, client to {client_cpu}):")
+    print(f"{'test':4} {'c':>3} {'P':>2} {'server':14} {'rps':>10} {'p50 ms':>7} {'p99 ms':>7} {'p99.9':>7} "
+          f"{'cpu us/req':>10} {'rps/redis':>9} {'cpu/redis':>9} {'rps/epoll':>9} {'cpu/epoll':>9}")
+    for m in medians:
+        base = find(m["test"], m["clients"], m["pipeline"], "redis")
+        epoll = next((x for x in medians if (x["test"], x["clients"], x["pipeline"], x["server"]) ==
+                      (m["test"], m["clients"], m["pipeline"], "rizzler-epoll")), None)
+        ratio = lambda a, b: f"{a / b:9.2f}" if b else f"{'-':>9}"
+        vs_epoll = (ratio(m["rps"], epoll["rps"]) + " " + ratio(m["cpu_us"], epoll["cpu_us"])) if epoll and m["server"] != "rizzler-epoll" and m["server"] != "redis" else f"{'':>9} {'':>9}"
+        print(f"{m['test']:4} {m['clients']:>3} {m['pipeline']:>2} {m['server']:14} {m['rps']:>10.0f} {m['p50']:>7.3f} "
+              f"{m['p99']:>7.3f} {m['p999']:>7.3f} {m['cpu_us']:>10.2f} {ratio(m['rps'], base['rps'])} "
+              f"{ratio(m['cpu_us'], base['cpu_us'])} {vs_epoll}")
+    print(f"\nCSV and plot: {out_dir.relative_to(ROOT)}/")
+
+
+if __name__ == "__main__":
+    main()
