@@ -1,3 +1,161 @@
-use super::Command;
+//! Hash commands (Redis's `t_hash.c`): the seed's HSET HGET HDEL HKEYS
+//! HVALS HGETALL HEXISTS HLEN.
+//!
+//! Hashes keep Redis 7.0's two encodings (see [`Hash`]): while small they
+//! are an insertion-ordered pair list, so HGETALL/HKEYS/HVALS answer in the
+//! order Redis's listpack does (an update keeps a field's place, a delete
+//! closes the gap); after that, a hash map whose order, as in Redis, is
+//! arbitrary. A hash is never left empty in the keyspace.
 
-pub const COMMANDS: &[Command] = &[];
+use super::flags::*;
+use super::{Command, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::resp::Args;
+use crate::store::{Hash, Value};
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("hset", -4, WRITE | DENYOOM | FAST, hset)
+        .keys(1, 1, 1)
+        .doc("hash", "2.0.0", "Set the string value of a hash field")
+        .complexity("O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."),
+    Command::new("hget", 3, READONLY | FAST, hget)
+        .keys(1, 1, 1)
+        .doc("hash", "2.0.0", "Get the value of a hash field"),
+    Command::new("hdel", -3, WRITE | FAST, hdel)
+        .keys(1, 1, 1)
+        .doc("hash", "2.0.0", "Delete one or more hash fields")
+        .complexity("O(N) where N is the number of fields to be removed."),
+    Command::new("hkeys", 2, READONLY, hkeys)
+        .keys(1, 1, 1)
+        .doc("hash", "2.0.0", "Get all the fields in a hash")
+        .complexity("O(N) where N is the size of the hash."),
+    Command::new("hvals", 2, READONLY, hvals)
+        .keys(1, 1, 1)
+        .doc("hash", "2.0.0", "Get all the values in a hash")
+        .complexity("O(N) where N is the size of the hash."),
+    Command::new("hgetall", 2, READONLY, hgetall)
+        .keys(1, 1, 1)
+        .doc("hash", "2.0.0", "Get all the fields and values in a hash")
+        .complexity("O(N) where N is the size of the hash."),
+    Command::new("hexists", 3, READONLY | FAST, hexists)
+        .keys(1, 1, 1)
+        .doc("hash", "2.0.0", "Determine if a hash field exists"),
+    Command::new("hlen", 2, READONLY | FAST, hlen)
+        .keys(1, 1, 1)
+        .doc("hash", "2.0.0", "Get the number of fields in a hash"),
+];
+
+/// The hash in `value`, or WRONGTYPE.
+fn as_hash(value: Option<&mut Value>) -> Result<Option<&mut Hash>, CmdError> {
+    match value {
+        None => Ok(None),
+        Some(Value::Hash(hash)) => Ok(Some(hash)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+fn hset(ctx: &mut Ctx, args: Args) -> CmdResult {
+    // Fields and values come in pairs; Redis answers an odd count with the
+    // arity error, before it looks at the key.
+    if !args.len().is_multiple_of(2) {
+        return Err(CmdError::arity("hset"));
+    }
+    let now = ctx.now_ms;
+    let value = ctx
+        .db()
+        .get_or_insert(args.get(1), now, || Value::Hash(Hash::default()));
+    let Value::Hash(hash) = value else {
+        return Err(CmdError::WrongType);
+    };
+    let pairs = args.tail(2);
+    let mut created = 0;
+    for i in (0..pairs.len()).step_by(2) {
+        created += hash.insert(pairs.get(i), pairs.get(i + 1)) as i64;
+    }
+    ctx.state.stats.dirty += (pairs.len() / 2) as u64;
+    ctx.out.int(created);
+    Ok(())
+}
+
+fn hget(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (value, out) = ctx.lookup_read(args.get(1));
+    match as_hash(value)?.and_then(|hash| hash.get(args.get(2))) {
+        Some(v) => out.bulk(v),
+        None => out.null(),
+    }
+    Ok(())
+}
+
+fn hdel(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let key = args.get(1);
+    let now = ctx.now_ms;
+    let db = &mut ctx.store.dbs[ctx.db];
+    let Some(hash) = as_hash(db.get(key, now))? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let deleted = args.tail(2).iter().filter(|f| hash.remove(f)).count();
+    if hash.is_empty() {
+        db.remove(key, now);
+    }
+    ctx.state.stats.dirty += deleted as u64;
+    ctx.out.int(deleted as i64);
+    Ok(())
+}
+
+/// What HKEYS, HVALS and HGETALL list.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Fields,
+    Values,
+    Both,
+}
+
+fn hkeys(ctx: &mut Ctx, args: Args) -> CmdResult {
+    get_all(ctx, args, Part::Fields)
+}
+
+fn hvals(ctx: &mut Ctx, args: Args) -> CmdResult {
+    get_all(ctx, args, Part::Values)
+}
+
+fn hgetall(ctx: &mut Ctx, args: Args) -> CmdResult {
+    get_all(ctx, args, Part::Both)
+}
+
+/// HGETALL answers a map (a flat array in RESP2); HKEYS and HVALS an array.
+fn get_all(ctx: &mut Ctx, args: Args, part: Part) -> CmdResult {
+    let (value, out) = ctx.lookup_read(args.get(1));
+    let hash = as_hash(value)?;
+    let len = hash.as_ref().map_or(0, |h| h.len());
+    match part {
+        Part::Both => out.map(len),
+        Part::Fields | Part::Values => out.array(len),
+    }
+    let Some(hash) = hash else {
+        return Ok(());
+    };
+    for (field, value) in hash.iter() {
+        if part != Part::Values {
+            out.bulk(field);
+        }
+        if part != Part::Fields {
+            out.bulk(value);
+        }
+    }
+    Ok(())
+}
+
+fn hexists(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (value, out) = ctx.lookup_read(args.get(1));
+    let found = as_hash(value)?.is_some_and(|hash| hash.get(args.get(2)).is_some());
+    out.int(found as i64);
+    Ok(())
+}
+
+fn hlen(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (value, out) = ctx.lookup_read(args.get(1));
+    let len = as_hash(value)?.map_or(0, |hash| hash.len());
+    out.int(len as i64);
+    Ok(())
+}

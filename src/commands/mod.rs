@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{Args, Reply};
 use crate::server::State;
-use crate::store::{Db, Store};
+use crate::store::{Db, Store, Value};
 
 pub use args::*;
 
@@ -46,6 +46,20 @@ impl Ctx<'_> {
     /// The selected database.
     pub fn db(&mut self) -> &mut Db {
         &mut self.store.dbs[self.db]
+    }
+
+    /// The value at `key` for a read command, lent together with the reply
+    /// buffer so the handler can answer straight from it. Counts a keyspace
+    /// hit or miss as Redis's `lookupKeyRead` does; write lookups
+    /// (`ctx.db().get`) do not count.
+    pub fn lookup_read(&mut self, key: &[u8]) -> (Option<&mut Value>, &mut Reply) {
+        let value = self.store.dbs[self.db].get(key, self.now_ms);
+        if value.is_some() {
+            self.state.stats.keyspace_hits += 1;
+        } else {
+            self.state.stats.keyspace_misses += 1;
+        }
+        (value, self.out)
     }
 }
 

@@ -7,8 +7,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::resp::parse_i64;
 
-/// Redis's `hash-max-listpack-entries` / `-value` defaults.
-pub const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+/// Redis 7.0's `hash-max-listpack-entries` / `-value` defaults (512 and
+/// 64, as `config.c` sets them; 128 is the zset limit, not the hash one).
+pub const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
 /// Redis's `set-max-intset-entries` default.
 pub const SET_MAX_INTSET_ENTRIES: usize = 512;

@@ -1,0 +1,219 @@
+//! Set commands, without sockets. Replies were checked against
+//! redis-server 7.0.15; tests/diff/sets.redis compares them live.
+
+use rizzler::resp::Proto;
+use rizzler::testing::Harness;
+use rizzler::util::now_ms;
+
+const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+
+fn resp3(h: &mut Harness) {
+    h.server.state.clients[h.session.client].out.proto = Proto::Resp3;
+}
+
+fn exists(h: &mut Harness, key: &str) -> bool {
+    h.server.store.dbs[0].contains(key.as_bytes(), now_ms())
+}
+
+fn encoding(h: &mut Harness, key: &str) -> Option<&'static str> {
+    h.server.store.dbs[0]
+        .get(key.as_bytes(), now_ms())
+        .map(|v| v.encoding())
+}
+
+fn bulks(items: &[&str]) -> String {
+    let mut s = format!("*{}\r\n", items.len());
+    for i in items {
+        s += &format!("${}\r\n{i}\r\n", i.len());
+    }
+    s
+}
+
+/// The members of an array or set reply, sorted.
+fn members(reply: &str) -> Vec<String> {
+    let mut v: Vec<String> = reply
+        .split("\r\n")
+        .skip(1)
+        .filter(|l| !l.starts_with('$') && !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sadd_counts_new_members() {
+    let mut h = Harness::new();
+    assert_eq!(h.text(&["SADD", "s", "a", "b", "a"]), ":2\r\n");
+    assert_eq!(h.text(&["SADD", "s", "b", "c"]), ":1\r\n");
+    assert_eq!(h.text(&["SADD", "s", "a"]), ":0\r\n");
+    assert_eq!(h.text(&["SCARD", "s"]), ":3\r\n");
+    assert_eq!(members(&h.text(&["SMEMBERS", "s"])), ["a", "b", "c"]);
+}
+
+#[test]
+fn integer_sets_answer_in_numeric_order() {
+    let mut h = Harness::new();
+    h.text(&["SADD", "s", "10", "-5", "3", "0", "9223372036854775807"]);
+    h.text(&["SADD", "s", "-9223372036854775808", "2"]);
+    assert_eq!(encoding(&mut h, "s"), Some("intset"));
+    assert_eq!(
+        h.text(&["SMEMBERS", "s"]),
+        bulks(&[
+            "-9223372036854775808",
+            "-5",
+            "0",
+            "2",
+            "3",
+            "10",
+            "9223372036854775807"
+        ])
+    );
+    h.text(&["SREM", "s", "0", "10"]);
+    assert_eq!(
+        h.text(&["SMEMBERS", "s"]),
+        bulks(&[
+            "-9223372036854775808",
+            "-5",
+            "2",
+            "3",
+            "9223372036854775807"
+        ])
+    );
+}
+
+#[test]
+fn non_canonical_integers_are_strings() {
+    let mut h = Harness::new();
+    for (key, member) in [
+        ("a", "01"),
+        ("b", "-0"),
+        ("c", "+1"),
+        ("d", " 1"),
+        ("e", "9223372036854775808"),
+    ] {
+        h.text(&["SADD", key, member]);
+        assert_eq!(encoding(&mut h, key), Some("hashtable"), "{member:?}");
+    }
+    h.text(&["SADD", "f", "1", "01"]);
+    assert_eq!(h.text(&["SCARD", "f"]), ":2\r\n");
+    assert_eq!(h.text(&["SISMEMBER", "f", "01"]), ":1\r\n");
+    assert_eq!(h.text(&["SISMEMBER", "f", "001"]), ":0\r\n");
+    assert_eq!(h.text(&["SISMEMBER", "f", "1"]), ":1\r\n");
+}
+
+#[test]
+fn intset_limit_is_512() {
+    let mut h = Harness::new();
+    let mut args = vec!["SADD".to_string(), "s".to_string()];
+    args.extend((0..512).rev().map(|n| n.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(h.text(&refs), ":512\r\n");
+    assert_eq!(encoding(&mut h, "s"), Some("intset"));
+    assert_eq!(h.text(&["SADD", "s", "5"]), ":0\r\n");
+    assert_eq!(encoding(&mut h, "s"), Some("intset"));
+    assert!(h
+        .text(&["SMEMBERS", "s"])
+        .starts_with("*512\r\n$1\r\n0\r\n$1\r\n1\r\n"));
+    assert_eq!(h.text(&["SADD", "s", "512"]), ":1\r\n");
+    assert_eq!(encoding(&mut h, "s"), Some("hashtable"));
+    assert_eq!(h.text(&["SCARD", "s"]), ":513\r\n");
+    assert_eq!(h.text(&["SISMEMBER", "s", "511"]), ":1\r\n");
+    // An encoding never shrinks back.
+    h.text(&["SREM", "s", "512"]);
+    assert_eq!(encoding(&mut h, "s"), Some("hashtable"));
+}
+
+#[test]
+fn a_string_member_converts_an_intset() {
+    let mut h = Harness::new();
+    h.text(&["SADD", "s", "3", "1"]);
+    assert_eq!(h.text(&["SADD", "s", "x"]), ":1\r\n");
+    assert_eq!(encoding(&mut h, "s"), Some("hashtable"));
+    assert_eq!(members(&h.text(&["SMEMBERS", "s"])), ["1", "3", "x"]);
+    assert_eq!(h.text(&["SISMEMBER", "s", "3"]), ":1\r\n");
+    assert_eq!(h.text(&["SREM", "s", "3", "x"]), ":2\r\n");
+    assert_eq!(h.text(&["SMEMBERS", "s"]), bulks(&["1"]));
+}
+
+#[test]
+fn srem_counts_and_deletes_emptied_sets() {
+    let mut h = Harness::new();
+    h.text(&["SADD", "s", "a", "b", "1"]);
+    assert_eq!(h.text(&["SREM", "s", "a", "z", "a"]), ":1\r\n");
+    assert_eq!(h.text(&["SREM", "missing", "a"]), ":0\r\n");
+    assert_eq!(h.text(&["SREM", "s", "b", "1"]), ":2\r\n");
+    assert!(!exists(&mut h, "s"));
+    h.text(&["SADD", "i", "1"]);
+    h.text(&["SREM", "i", "1"]);
+    assert!(!exists(&mut h, "i"));
+    assert_eq!(h.text(&["RPUSH", "i", "x"]), ":1\r\n");
+}
+
+#[test]
+fn missing_keys() {
+    let mut h = Harness::new();
+    assert_eq!(h.text(&["SMEMBERS", "missing"]), "*0\r\n");
+    assert_eq!(h.text(&["SISMEMBER", "missing", "a"]), ":0\r\n");
+    assert_eq!(h.text(&["SCARD", "missing"]), ":0\r\n");
+}
+
+#[test]
+fn wrong_type_and_arity() {
+    let mut h = Harness::new();
+    h.text(&["SET", "str", "v"]);
+    for cmd in [
+        &["SADD", "str", "a"][..],
+        &["SREM", "str", "a"],
+        &["SMEMBERS", "str"],
+        &["SISMEMBER", "str", "a"],
+        &["SCARD", "str"],
+    ] {
+        assert_eq!(h.text(cmd), WRONGTYPE, "{cmd:?}");
+    }
+    for (cmd, name) in [
+        (&["SADD", "s"][..], "sadd"),
+        (&["SREM", "s"], "srem"),
+        (&["SMEMBERS"], "smembers"),
+        (&["SMEMBERS", "s", "x"], "smembers"),
+        (&["SISMEMBER", "s"], "sismember"),
+        (&["SCARD", "s", "x"], "scard"),
+    ] {
+        assert_eq!(
+            h.text(cmd),
+            format!("-ERR wrong number of arguments for '{name}' command\r\n")
+        );
+    }
+}
+
+#[test]
+fn resp3_replies() {
+    let mut h = Harness::new();
+    resp3(&mut h);
+    assert_eq!(h.text(&["SMEMBERS", "missing"]), "~0\r\n");
+    h.text(&["SADD", "s", "2", "1"]);
+    assert_eq!(h.text(&["SMEMBERS", "s"]), "~2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    // SISMEMBER stays an integer in RESP3, as in Redis 7.0.
+    assert_eq!(h.text(&["SISMEMBER", "s", "1"]), ":1\r\n");
+    assert_eq!(h.text(&["SISMEMBER", "s", "3"]), ":0\r\n");
+}
+
+#[test]
+fn writes_count_as_dirty_and_reads_as_hits_or_misses() {
+    let mut h = Harness::new();
+    h.text(&["SADD", "s", "a", "b", "c", "a"]);
+    assert_eq!(h.server.state.stats.dirty, 3);
+    h.text(&["SREM", "s", "a", "z"]);
+    assert_eq!(h.server.state.stats.dirty, 4);
+    let s = &h.server.state.stats;
+    let before = (s.keyspace_hits, s.keyspace_misses);
+    h.text(&["SMEMBERS", "s"]);
+    h.text(&["SISMEMBER", "s", "a"]);
+    h.text(&["SCARD", "missing"]);
+    h.text(&["SREM", "missing", "a"]);
+    let s = &h.server.state.stats;
+    assert_eq!(
+        (s.keyspace_hits, s.keyspace_misses),
+        (before.0 + 2, before.1 + 1)
+    );
+}
