@@ -17,7 +17,9 @@ fn encode(args: &[&[u8]]) -> Vec<u8> {
 
 /// `n` pipelined SETs of 16-byte values, as redis-benchmark sends them.
 fn pipeline(n: usize) -> Vec<u8> {
-    (0..n).flat_map(|i| encode(&[b"SET", format!("key:{i:012}").as_bytes(), &[b'x'; 16]])).collect()
+    (0..n)
+        .flat_map(|i| encode(&[b"SET", format!("key:{i:012}").as_bytes(), &[b'x'; 16]]))
+        .collect()
 }
 
 fn parser(c: &mut Criterion) {
@@ -40,7 +42,9 @@ fn parser(c: &mut Criterion) {
 fn dispatch(c: &mut Criterion) {
     let mut g = c.benchmark_group("dispatch");
     let sets = pipeline(16);
-    let gets: Vec<u8> = (0..16).flat_map(|i| encode(&[b"GET", format!("key:{i:012}").as_bytes()])).collect();
+    let gets: Vec<u8> = (0..16)
+        .flat_map(|i| encode(&[b"GET", format!("key:{i:012}").as_bytes()]))
+        .collect();
     g.throughput(Throughput::Elements(16));
     g.bench_function("16 pipelined SETs", |b| {
         let mut h = Harness::new();
@@ -53,7 +57,11 @@ fn dispatch(c: &mut Criterion) {
     });
     g.throughput(Throughput::Elements(1));
     g.bench_function("PING, fresh harness", |b| {
-        b.iter_batched(Harness::new, |mut h| h.run(&["PING"]), BatchSize::SmallInput)
+        b.iter_batched(
+            Harness::new,
+            |mut h| h.run(&["PING"]),
+            BatchSize::SmallInput,
+        )
     });
     g.finish();
 }

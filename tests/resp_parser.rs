@@ -41,11 +41,18 @@ fn encode(args: &[&[u8]]) -> Vec<u8> {
     out
 }
 
-const PIPELINE: &[u8] = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\nPING\r\n*1\r\n$4\r\nPING\r\n\
+const PIPELINE: &[u8] =
+    b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\nPING\r\n*1\r\n$4\r\nPING\r\n\
     GET \"a b\" 'c d'\r\n*2\r\n$4\r\nECHO\r\n$0\r\n\r\n";
 
 fn pipeline_commands() -> Vec<Vec<Vec<u8>>> {
-    vec![cmd(&["SET", "k", "hello"]), cmd(&["PING"]), cmd(&["PING"]), cmd(&["GET", "a b", "c d"]), cmd(&["ECHO", ""])]
+    vec![
+        cmd(&["SET", "k", "hello"]),
+        cmd(&["PING"]),
+        cmd(&["PING"]),
+        cmd(&["GET", "a b", "c d"]),
+        cmd(&["ECHO", ""]),
+    ]
 }
 
 #[test]
@@ -57,7 +64,11 @@ fn whole_pipeline_in_one_read() {
 fn every_split_point_gives_the_same_commands() {
     for i in 0..=PIPELINE.len() {
         let (a, b) = PIPELINE.split_at(i);
-        assert_eq!(parse_all(&[a, b]), Ok((pipeline_commands(), 0)), "split at {i}");
+        assert_eq!(
+            parse_all(&[a, b]),
+            Ok((pipeline_commands(), 0)),
+            "split at {i}"
+        );
     }
 }
 
@@ -66,7 +77,11 @@ fn every_pair_of_split_points_gives_the_same_commands() {
     for i in 0..=PIPELINE.len() {
         for j in i..=PIPELINE.len() {
             let chunks = [&PIPELINE[..i], &PIPELINE[i..j], &PIPELINE[j..]];
-            assert_eq!(parse_all(&chunks), Ok((pipeline_commands(), 0)), "split at {i}, {j}");
+            assert_eq!(
+                parse_all(&chunks),
+                Ok((pipeline_commands(), 0)),
+                "split at {i}, {j}"
+            );
         }
     }
 }
@@ -81,7 +96,12 @@ fn one_byte_at_a_time() {
 fn incomplete_reports_what_a_bulk_needs() {
     let mut p = Parser::default();
     let input = b"*2\r\n$3\r\nGET\r\n$10\r\nabc";
-    assert_eq!(p.parse(input), Ok(Parsed::Incomplete { need: Some(input.len() - 3 + 12) }));
+    assert_eq!(
+        p.parse(input),
+        Ok(Parsed::Incomplete {
+            need: Some(input.len() - 3 + 12)
+        })
+    );
 }
 
 #[test]
@@ -98,20 +118,34 @@ fn arguments_borrow_the_input() {
 
 #[test]
 fn empty_requests_are_skipped() {
-    assert_eq!(parse_all(&[b"*0\r\n*-1\r\n\r\n   \r\n\n*1\r\n$4\r\nPING\r\n"]), Ok((vec![cmd(&["PING"])], 0)));
+    assert_eq!(
+        parse_all(&[b"*0\r\n*-1\r\n\r\n   \r\n\n*1\r\n$4\r\nPING\r\n"]),
+        Ok((vec![cmd(&["PING"])], 0))
+    );
 }
 
 #[test]
 fn inline_quoting_and_escapes() {
     let (cmds, _) = parse_all(&[b"SET k \"a\\x41\\n\\\"\" 'it\\'s'\n"]).expect("parses");
-    assert_eq!(cmds, vec![vec![b"SET".to_vec(), b"k".to_vec(), b"aA\n\"".to_vec(), b"it's".to_vec()]]);
+    assert_eq!(
+        cmds,
+        vec![vec![
+            b"SET".to_vec(),
+            b"k".to_vec(),
+            b"aA\n\"".to_vec(),
+            b"it's".to_vec()
+        ]]
+    );
     let (cmds, _) = parse_all(&[b"a\tb  c\r\n"]).expect("parses");
     assert_eq!(cmds, vec![cmd(&["a", "b", "c"])]);
 }
 
 #[test]
 fn redis_skips_the_two_bytes_after_a_bulk_unchecked() {
-    assert_eq!(parse_all(&[b"*1\r\n$4\r\nPINGxx"]), Ok((vec![cmd(&["PING"])], 0)));
+    assert_eq!(
+        parse_all(&[b"*1\r\n$4\r\nPINGxx"]),
+        Ok((vec![cmd(&["PING"])], 0))
+    );
 }
 
 #[test]
@@ -128,7 +162,12 @@ fn protocol_errors() {
         (b"GET 'abc\r\n", ProtocolError::UnbalancedQuotes),
     ];
     for (input, want) in cases {
-        assert_eq!(parse_all(&[input]), Err(*want), "{}", String::from_utf8_lossy(input));
+        assert_eq!(
+            parse_all(&[input]),
+            Err(*want),
+            "{}",
+            String::from_utf8_lossy(input)
+        );
     }
 }
 
@@ -136,7 +175,10 @@ fn protocol_errors() {
 fn limits() {
     // Largest allowed bulk header is accepted (and waits for its body).
     let mut p = Parser::default();
-    assert!(matches!(p.parse(b"*1\r\n$536870912\r\n"), Ok(Parsed::Incomplete { .. })));
+    assert!(matches!(
+        p.parse(b"*1\r\n$536870912\r\n"),
+        Ok(Parsed::Incomplete { .. })
+    ));
     // Header lines and inline requests longer than 64 KiB are refused.
     let long = vec![b'a'; INLINE_MAX + 1];
     assert_eq!(parse_all(&[&long]), Err(ProtocolError::TooBigInline));
@@ -151,23 +193,44 @@ fn limits() {
     assert_eq!(parse_all(&[&at_limit]), Ok((vec![], INLINE_MAX)));
     // A configured max bulk length is honoured.
     let mut p = Parser::new(10);
-    assert_eq!(p.parse(b"*1\r\n$11\r\n"), Err(ProtocolError::InvalidBulkLength));
+    assert_eq!(
+        p.parse(b"*1\r\n$11\r\n"),
+        Err(ProtocolError::InvalidBulkLength)
+    );
 }
 
 #[test]
 fn a_huge_count_does_not_allocate_up_front() {
     let mut p = Parser::default();
-    assert!(matches!(p.parse(b"*2147483647\r\n"), Ok(Parsed::Incomplete { .. })));
+    assert!(matches!(
+        p.parse(b"*2147483647\r\n"),
+        Ok(Parsed::Incomplete { .. })
+    ));
 }
 
 #[test]
 fn error_texts_are_redis_texts() {
     let text = |e: ProtocolError| String::from_utf8(e.message()).expect("utf8");
-    assert_eq!(text(ProtocolError::InvalidMultibulkLength), "ERR Protocol error: invalid multibulk length");
-    assert_eq!(text(ProtocolError::ExpectedDollar(b'x')), "ERR Protocol error: expected '$', got 'x'");
-    assert_eq!(text(ProtocolError::InvalidBulkLength), "ERR Protocol error: invalid bulk length");
-    assert_eq!(text(ProtocolError::UnbalancedQuotes), "ERR Protocol error: unbalanced quotes in request");
-    assert_eq!(text(ProtocolError::TooBigInline), "ERR Protocol error: too big inline request");
+    assert_eq!(
+        text(ProtocolError::InvalidMultibulkLength),
+        "ERR Protocol error: invalid multibulk length"
+    );
+    assert_eq!(
+        text(ProtocolError::ExpectedDollar(b'x')),
+        "ERR Protocol error: expected '$', got 'x'"
+    );
+    assert_eq!(
+        text(ProtocolError::InvalidBulkLength),
+        "ERR Protocol error: invalid bulk length"
+    );
+    assert_eq!(
+        text(ProtocolError::UnbalancedQuotes),
+        "ERR Protocol error: unbalanced quotes in request"
+    );
+    assert_eq!(
+        text(ProtocolError::TooBigInline),
+        "ERR Protocol error: too big inline request"
+    );
 }
 
 proptest! {

@@ -354,7 +354,7 @@ fn mget(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn mset(ctx: &mut Ctx, args: Args) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(CmdError::arity("mset"));
     }
     let now = ctx.now_ms;
@@ -368,7 +368,7 @@ fn mset(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn msetnx(ctx: &mut Ctx, args: Args) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(CmdError::arity("msetnx"));
     }
     let now = ctx.now_ms;

@@ -89,14 +89,17 @@ async fn accept_loop(
             let state = &mut srv.state;
             if state.clients.len() >= state.config.maxclients {
                 state.stats.rejected_connections += 1;
-                drop(srv);
-                let mut stream = stream;
-                let _ = stream
-                    .write_all(b"-ERR max number of clients reached\r\n")
-                    .await;
-                continue;
+                None
+            } else {
+                Some(state.add_client(peer.to_string(), local, fd))
             }
-            state.add_client(peer.to_string(), local, fd)
+        };
+        let Some(key) = key else {
+            let mut stream = stream;
+            let _ = stream
+                .write_all(b"-ERR max number of clients reached\r\n")
+                .await;
+            continue;
         };
         let notify = Rc::new(Notify::new());
         wakers.borrow_mut().insert(key, notify.clone());

@@ -371,10 +371,6 @@ impl Db {
                 n += 1;
             }
         }
-        if n == 0 {
-            0
-        } else {
-            sum / n
-        }
+        sum.checked_div(n).unwrap_or(0)
     }
 }
