@@ -13,6 +13,7 @@
 
 pub mod args;
 mod connection;
+mod expire;
 mod hashes;
 mod keys;
 mod lists;
@@ -166,6 +167,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         connection::COMMANDS,
         server::COMMANDS,
         keys::COMMANDS,
+        expire::COMMANDS,
         strings::COMMANDS,
         lists::COMMANDS,
         sets::COMMANDS,
