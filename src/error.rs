@@ -18,6 +18,8 @@ pub enum CmdError {
     DbIndexOutOfRange,
     InvalidDbIndex,
     StringTooLong,
+    /// `invalid expire time in '<name>' command`: carries the lower-case
+    /// command name (`"set"`, `"expire"`, …).
     InvalidExpire(&'static str),
     ExpireOptionsConflict,
     NxXxGtLtConflict,
@@ -37,6 +39,12 @@ pub enum CmdError {
     WrongPass,
     Busy,
     // keys & expiry family errors go here
+    /// EXPIRE … GT LT. (Other options are refused with
+    /// [`CmdError::unsupported_option`].)
+    ExpireGtLtConflict,
+    /// An argument Redis reads as a C `int` (a database index) that parses
+    /// as an integer but does not fit 32 bits.
+    IntOutOfRange,
     // lists/sets/hashes family errors go here
     // connection/server family errors go here
     // strings family errors go here
@@ -64,7 +72,7 @@ impl CmdError {
             CmdError::DbIndexOutOfRange => "ERR DB index is out of range",
             CmdError::InvalidDbIndex => "ERR invalid DB index",
             CmdError::StringTooLong => "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
-            CmdError::InvalidExpire(_) => "ERR invalid expire time in command",
+            CmdError::InvalidExpire(cmd) => invalid_expire_text(cmd),
             CmdError::ExpireOptionsConflict => {
                 "ERR NX and XX, GT or LT options at the same time are not compatible"
             }
@@ -87,6 +95,12 @@ impl CmdError {
             CmdError::WrongPass => "WRONGPASS invalid username-password pair or user is disabled.",
             CmdError::Busy => "BUSY",
             // keys & expiry family messages go here
+            CmdError::ExpireGtLtConflict => {
+                "ERR GT and LT options at the same time are not compatible"
+            }
+            CmdError::IntOutOfRange => {
+                "ERR value is out of range, value must between -2147483648 and 2147483647"
+            }
             // lists/sets/hashes family messages go here
             // connection/server family messages go here
             // strings family messages go here
@@ -130,9 +144,45 @@ impl CmdError {
         ))
     }
 
+    /// `ERR Unsupported option xx` (EXPIRE and friends), the option cut at a
+    /// NUL as C's `%s` does.
+    pub fn unsupported_option(opt: &[u8]) -> Self {
+        let mut s = b"ERR Unsupported option ".to_vec();
+        s.extend_from_slice(c_str_prefix(opt, opt.len()));
+        CmdError::Custom(s)
+    }
+
     pub fn err(text: impl Into<String>) -> Self {
         CmdError::Custom(text.into().into_bytes())
     }
+}
+
+/// Redis writes `invalid expire time in '<cmd>' command` with the calling
+/// command's name. The variant carries that name; the texts are spelled out
+/// here so that `message()` can keep returning a borrowed line. Every
+/// command Redis 7.0 answers this error for is listed.
+fn invalid_expire_text(cmd: &str) -> &'static str {
+    macro_rules! texts {
+        ($($name:literal),*) => {
+            match cmd {
+                $($name => concat!("ERR invalid expire time in '", $name, "' command"),)*
+                _ => {
+                    debug_assert!(false, "InvalidExpire for unlisted command {cmd}");
+                    "ERR invalid expire time"
+                }
+            }
+        };
+    }
+    texts!(
+        "set",
+        "setex",
+        "psetex",
+        "getex",
+        "expire",
+        "pexpire",
+        "expireat",
+        "pexpireat"
+    )
 }
 
 /// Up to `max` bytes of `s`, stopping at a NUL the way C's `%.*s` does.

@@ -10,6 +10,13 @@ pub fn int_arg(arg: &[u8]) -> Result<i64, CmdError> {
     parse_i64(arg).ok_or(CmdError::NotInteger)
 }
 
+/// An argument Redis reads as a C `int` (`getIntFromObjectOrReply`): a
+/// database index for MOVE and COPY.
+pub fn int32_arg(arg: &[u8]) -> Result<i32, CmdError> {
+    let n = int_arg(arg)?;
+    i32::try_from(n).map_err(|_| CmdError::IntOutOfRange)
+}
+
 /// A non-negative integer argument that must also fit a `usize`.
 pub fn count_arg(arg: &[u8]) -> Result<usize, CmdError> {
     match parse_i64(arg) {

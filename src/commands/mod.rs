@@ -13,6 +13,7 @@
 
 pub mod args;
 mod connection;
+mod expire;
 mod hashes;
 mod keys;
 mod lists;
@@ -180,6 +181,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         connection::COMMANDS,
         server::COMMANDS,
         keys::COMMANDS,
+        expire::COMMANDS,
         strings::COMMANDS,
         lists::COMMANDS,
         sets::COMMANDS,

@@ -202,8 +202,14 @@ impl Db {
         if let Ok(found) = self.index.find_entry(hash, |&s| s == slot) {
             found.remove();
         }
+        // Unlisting from `volatile` clears `expire_at`; the caller still
+        // gets it back (RENAME and MOVE carry the TTL over).
+        let expire_at = self.slots[slot as usize].as_ref()?.expire_at;
         self.set_expire_slot(slot, None);
-        let entry = self.slots[slot as usize].take();
+        let mut entry = self.slots[slot as usize].take();
+        if let Some(e) = entry.as_mut() {
+            e.expire_at = expire_at;
+        }
         if slot as usize == self.slots.len() - 1 {
             self.slots.pop();
         } else {

@@ -10,6 +10,12 @@
 
 /// True when `subject` matches `pattern`.
 pub fn glob_match(pattern: &[u8], subject: &[u8], nocase: bool) -> bool {
+    // Redis's matcher loops while both pattern and subject remain, so the
+    // empty string matches only the empty pattern: `KEYS **` skips a key
+    // named "", and only the `*` shortcut in KEYS and SCAN returns it.
+    if subject.is_empty() {
+        return pattern.is_empty();
+    }
     let (mut p, mut s) = (0, 0);
     // Where to resume after the last `*`: pattern after it, subject position.
     let mut star: Option<(usize, usize)> = None;
@@ -97,5 +103,116 @@ fn match_one(pattern: &[u8], mut p: usize, c: u8, nocase: bool) -> Option<usize>
             (matched != negate).then_some(p)
         }
         x => eq(x, c).then_some(p + 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+    use std::time::{Duration, Instant};
+
+    fn m(pattern: &str, subject: &str) -> bool {
+        glob_match(pattern.as_bytes(), subject.as_bytes(), false)
+    }
+
+    #[test]
+    fn literals_stars_and_question_marks() {
+        assert!(m("foo", "foo"));
+        assert!(!m("foo", "fo"));
+        assert!(!m("foo", "fooo"));
+        assert!(m("f*", "foo"));
+        assert!(m("*o", "foo"));
+        assert!(m("f*o", "fo"));
+        assert!(!m("f*x", "foo"));
+        assert!(m("*", "x"));
+        assert!(m("a**b", "ab"));
+        assert!(m("f?o", "foo"));
+        assert!(!m("f?o", "fo"));
+        assert!(m("???", "abc"));
+        assert!(!m("???", "ab"));
+        assert!(m("*?*", "a"));
+        // Case matters unless nocase.
+        assert!(!m("FOO", "foo"));
+        assert!(glob_match(b"FOO", b"foo", true));
+    }
+
+    #[test]
+    fn empty_subject_matches_only_empty_pattern() {
+        // As Redis's stringmatchlen: `KEYS **` does not list the key "".
+        assert!(m("", ""));
+        assert!(!m("*", ""));
+        assert!(!m("**", ""));
+        assert!(!m("?", ""));
+        assert!(!m("", "a"));
+    }
+
+    #[test]
+    fn classes_ranges_and_negation() {
+        assert!(m("[abc]", "b"));
+        assert!(!m("[abc]", "d"));
+        assert!(m("h[a-z]llo", "hello"));
+        assert!(!m("h[a-z]llo", "hEllo"));
+        assert!(glob_match(b"h[a-z]llo", b"hEllo", true));
+        // A reversed range is the same range.
+        assert!(m("[z-a]", "m"));
+        assert!(m("[^x]", "y"));
+        assert!(!m("[^x]", "x"));
+        assert!(!m("[^a-c]", "b"));
+        assert!(m("[^a-c]", "d"));
+        // `]` first closes an empty class, which matches nothing.
+        assert!(!m("[]a", "a"));
+        // An unclosed class runs to the end of the pattern.
+        assert!(m("[ab", "b"));
+        assert!(!m("[", "a"));
+        assert!(m("[^", "a"));
+        // `-` right before the end of the pattern is a range to `]`
+        // (here `]`..=`a`, reversed), and the class is then unclosed.
+        assert!(m("[a-]", "_"));
+        assert!(m("[a-]", "]"));
+        assert!(!m("[a-]", "b"));
+    }
+
+    #[test]
+    fn backslash_escapes() {
+        assert!(m("\\*", "*"));
+        assert!(!m("\\*", "a"));
+        assert!(m("\\?", "?"));
+        assert!(!m("\\?", "x"));
+        assert!(m("a\\[b", "a[b"));
+        assert!(m("[\\]]", "]"));
+        assert!(m("[\\-]", "-"));
+        assert!(!m("[\\-]", "a"));
+        // A trailing backslash is a literal backslash.
+        assert!(m("a\\", "a\\"));
+        assert!(m("\\", "\\"));
+        assert!(m("[\\", "\\"));
+    }
+
+    /// CVE-2022-36021: `a*a*…*b` against a long run of `a`s made Redis's
+    /// recursive matcher exponential. This one is linear per star.
+    #[test]
+    fn many_stars_against_a_long_subject_is_fast() {
+        let pattern = format!("{}b", "a*".repeat(200));
+        let subject = "a".repeat(20_000);
+        let start = Instant::now();
+        assert!(!m(&pattern, &subject));
+        assert!(!m(&"*a".repeat(5000), &"b".repeat(20_000)));
+        assert!(m(&format!("{}a", "*a".repeat(100)), &subject));
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            start.elapsed()
+        );
+    }
+
+    /// CVE-2024-31228: very long patterns made the recursion deep. There is
+    /// no recursion here, so a megabyte of stars and classes is fine.
+    #[test]
+    fn huge_patterns_do_not_recurse() {
+        let pattern = "*[a-z]?".repeat(150_000);
+        let subject = "x".repeat(10_000);
+        let start = Instant::now();
+        assert!(!m(&pattern, &subject));
+        assert!(start.elapsed() < Duration::from_secs(2));
     }
 }
