@@ -5,23 +5,21 @@ use rizzler::resp::{Parsed, Parser, ProtocolError, INLINE_MAX};
 
 /// Parses every complete command in `input`, feeding it as the backends do:
 /// the unconsumed tail plus whatever arrived since.
-fn parse_all(chunks: &[&[u8]]) -> Result<(Vec<Vec<Vec<u8>>>, usize), ProtocolError> {
+/// Commands, each a list of arguments.
+type Commands = Vec<Vec<Vec<u8>>>;
+
+fn parse_all(chunks: &[&[u8]]) -> Result<(Commands, usize), ProtocolError> {
     let mut parser = Parser::default();
     let mut buf = Vec::new();
     let mut commands = Vec::new();
     for chunk in chunks {
         buf.extend_from_slice(chunk);
-        loop {
-            match parser.parse(&buf)? {
-                Parsed::Command(n) => {
-                    let args = parser.args(&buf);
-                    if !args.is_empty() {
-                        commands.push(args.iter().map(<[u8]>::to_vec).collect());
-                    }
-                    buf.drain(..n);
-                }
-                Parsed::Incomplete { .. } => break,
+        while let Parsed::Command(n) = parser.parse(&buf)? {
+            let args = parser.args(&buf);
+            if !args.is_empty() {
+                commands.push(args.iter().map(<[u8]>::to_vec).collect());
             }
+            buf.drain(..n);
         }
     }
     Ok((commands, buf.len()))
@@ -45,7 +43,7 @@ const PIPELINE: &[u8] =
     b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\nPING\r\n*1\r\n$4\r\nPING\r\n\
     GET \"a b\" 'c d'\r\n*2\r\n$4\r\nECHO\r\n$0\r\n\r\n";
 
-fn pipeline_commands() -> Vec<Vec<Vec<u8>>> {
+fn pipeline_commands() -> Commands {
     vec![
         cmd(&["SET", "k", "hello"]),
         cmd(&["PING"]),
