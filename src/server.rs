@@ -79,6 +79,18 @@ pub struct Stats {
     pub expired_keys_base: u64,
 }
 
+impl Stats {
+    /// Counts a read lookup in INFO's keyspace_hits / keyspace_misses, as
+    /// Redis's `lookupKeyRead` does (write lookups are not counted).
+    pub fn count_lookup(&mut self, hit: bool) {
+        if hit {
+            self.keyspace_hits += 1;
+        } else {
+            self.keyspace_misses += 1;
+        }
+    }
+}
+
 impl Server {
     pub fn new(config: Config, io_backend: &'static str) -> Self {
         Server {

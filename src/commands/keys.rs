@@ -54,22 +54,13 @@ fn delete_keys(ctx: &mut Ctx, args: Args) -> CmdResult {
     Ok(())
 }
 
-/// Counts a read lookup in INFO's keyspace_hits / keyspace_misses.
-fn count_lookup(ctx: &mut Ctx, found: bool) {
-    if found {
-        ctx.state.stats.keyspace_hits += 1;
-    } else {
-        ctx.state.stats.keyspace_misses += 1;
-    }
-}
-
 fn exists(ctx: &mut Ctx, args: Args) -> CmdResult {
     let now = ctx.now_ms;
     let mut count = 0;
     // A key named twice counts twice, as in Redis.
     for key in args.iter().skip(1) {
         let found = ctx.store.dbs[ctx.db].peek_entry(key, now).is_some();
-        count_lookup(ctx, found);
+        ctx.state.stats.count_lookup(found);
         count += found as i64;
     }
     ctx.out.int(count);
@@ -81,7 +72,7 @@ fn type_(ctx: &mut Ctx, args: Args) -> CmdResult {
     let name = ctx.store.dbs[ctx.db]
         .peek_entry(args.get(1), now)
         .map(|e| e.value.type_name());
-    count_lookup(ctx, name.is_some());
+    ctx.state.stats.count_lookup(name.is_some());
     ctx.out.simple(name.unwrap_or("none").as_bytes());
     Ok(())
 }
@@ -92,7 +83,7 @@ fn touch(ctx: &mut Ctx, args: Args) -> CmdResult {
     for key in args.iter().skip(1) {
         // get_entry, unlike peek_entry, refreshes the access time.
         let found = ctx.store.dbs[ctx.db].get_entry(key, now).is_some();
-        count_lookup(ctx, found);
+        ctx.state.stats.count_lookup(found);
         count += found as i64;
     }
     ctx.out.int(count);
@@ -312,7 +303,7 @@ fn copy(ctx: &mut Ctx, args: Args) -> CmdResult {
     let now = ctx.now_ms;
     // The source is a read lookup: counted, and its access time refreshed.
     let found = ctx.store.dbs[ctx.db].get_entry(src, now).is_some();
-    count_lookup(ctx, found);
+    ctx.state.stats.count_lookup(found);
     // The target lookup also expires a stale dst, even under REPLACE.
     if !found || (ctx.store.dbs[dst_db].contains(dst, now) && !replace) {
         ctx.out.int(0);

@@ -55,11 +55,7 @@ impl Ctx<'_> {
     /// (`ctx.db().get`) do not count.
     pub fn lookup_read(&mut self, key: &[u8]) -> (Option<&mut Value>, &mut Reply) {
         let value = self.store.dbs[self.db].get(key, self.now_ms);
-        if value.is_some() {
-            self.state.stats.keyspace_hits += 1;
-        } else {
-            self.state.stats.keyspace_misses += 1;
-        }
+        self.state.stats.count_lookup(value.is_some());
         (value, self.out)
     }
 }

@@ -90,15 +90,6 @@ fn read<'a>(db: &'a mut Db, key: &[u8], now: u64) -> Result<Option<&'a [u8]>, Cm
     db.get(key, now).map(|v| as_str(v)).transpose()
 }
 
-/// Counts a read lookup in INFO's keyspace_hits / keyspace_misses.
-fn count_lookup(ctx: &mut Ctx, hit: bool) {
-    if hit {
-        ctx.state.stats.keyspace_hits += 1;
-    } else {
-        ctx.state.stats.keyspace_misses += 1;
-    }
-}
-
 /// Which expiry option SET or GETEX carries.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Ttl {
@@ -245,13 +236,10 @@ fn set_generic(
 // ------------------------------------------------------------------ commands
 
 fn get(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let value = read(&mut ctx.store.dbs[ctx.db], args.get(1), ctx.now_ms)?;
-    match value {
-        Some(v) => ctx.out.bulk(v),
-        None => ctx.out.null(),
+    match ctx.lookup_read(args.get(1)) {
+        (Some(v), out) => out.bulk(as_str(v)?),
+        (None, out) => out.null(),
     }
-    let hit = value.is_some();
-    count_lookup(ctx, hit);
     Ok(())
 }
 
