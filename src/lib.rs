@@ -22,10 +22,13 @@
 //!   config). One thread owns it, shared as `Rc<RefCell<Server>>`; a borrow
 //!   spans one batch and is never held across I/O.
 //! - [`config`] holds the flags and the CONFIG GET/SET parameters.
+//! - [`ldouble`] is a software x87 `long double`, so INCRBYFLOAT and
+//!   HINCRBYFLOAT reply byte for byte what Redis's `strtold`/`%.17Lf` do.
 
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod ldouble;
 pub mod net;
 pub mod resp;
 pub mod server;

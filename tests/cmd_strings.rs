@@ -9,3 +9,42 @@ fn set_then_get() {
     assert_eq!(h.text(&["GET", "k"]), "$1\r\nv\r\n");
     assert_eq!(h.text(&["GET", "nope"]), "$-1\r\n");
 }
+
+#[test]
+fn incrbyfloat_shows_long_double_rounding() {
+    let mut h = Harness::new();
+    assert_eq!(h.text(&["INCRBYFLOAT", "e", "1e3"]), "$4\r\n1000\r\n");
+    assert_eq!(
+        h.text(&["INCRBYFLOAT", "e", "1E-2"]),
+        "$22\r\n1000.01000000000000001\r\n"
+    );
+    assert_eq!(h.text(&["GET", "e"]), "$22\r\n1000.01000000000000001\r\n");
+    assert_eq!(h.text(&["SET", "f", "10.5"]), "+OK\r\n");
+    assert_eq!(h.text(&["INCRBYFLOAT", "f", "0.1"]), "$4\r\n10.6\r\n");
+    assert_eq!(h.text(&["INCRBYFLOAT", "z", "-1e-20"]), "$1\r\n0\r\n");
+}
+
+#[test]
+fn incrbyfloat_errors_leave_the_value_alone() {
+    let mut h = Harness::new();
+    assert_eq!(h.text(&["SET", "k", "1.5"]), "+OK\r\n");
+    assert_eq!(
+        h.text(&["INCRBYFLOAT", "k", "inf"]),
+        "-ERR increment would produce NaN or Infinity\r\n"
+    );
+    assert_eq!(
+        h.text(&["INCRBYFLOAT", "k", "1e5000"]),
+        "-ERR value is not a valid float\r\n"
+    );
+    assert_eq!(h.text(&["GET", "k"]), "$3\r\n1.5\r\n");
+    assert_eq!(h.text(&["SET", "s", "1.5 "]), "+OK\r\n");
+    assert_eq!(
+        h.text(&["INCRBYFLOAT", "s", "1"]),
+        "-ERR value is not a valid float\r\n"
+    );
+    assert_eq!(
+        h.text(&["INCRBYFLOAT", "missing", "nan"]),
+        "-ERR value is not a valid float\r\n"
+    );
+    assert_eq!(h.text(&["GET", "missing"]), "$-1\r\n");
+}

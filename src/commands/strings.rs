@@ -3,6 +3,7 @@
 use super::flags::*;
 use super::{as_str, int_arg, is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
+use crate::ldouble::{incr_by_float, LdError};
 use crate::resp::{parse_i64, Args};
 use crate::store::{Db, Str, Value};
 
@@ -513,158 +514,21 @@ fn decrby(ctx: &mut Ctx, args: Args) -> CmdResult {
 fn incrbyfloat(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (key, now) = (args.get(1), ctx.now_ms);
     let db = &mut ctx.store.dbs[ctx.db];
-    let current = match read(db, key, now)? {
-        Some(v) => Decimal::parse(v).ok_or(CmdError::NotFloat)?,
-        None => Decimal::Exact(0),
-    };
-    let by = Decimal::parse(args.get(2)).ok_or(CmdError::NotFloat)?;
-    let text = current
-        .add(by)
-        .format()
-        .ok_or(CmdError::IncrFloatNanOrInf)?;
-    store_keep_ttl(db, key, text.clone().into_bytes(), now);
+    // A missing key counts as 0, as in Redis.
+    let current = read(db, key, now)?.unwrap_or(b"0");
+    let text = incr_by_float(current, args.get(2)).map_err(|e| match e {
+        LdError::NotFloat => CmdError::NotFloat,
+        LdError::NanOrInf => CmdError::IncrFloatNanOrInf,
+    })?;
+    ctx.out.bulk(&text);
+    store_keep_ttl(db, key, text, now);
     ctx.state.stats.dirty += 1;
-    ctx.out.bulk(text.as_bytes());
     Ok(())
-}
-
-/// INCRBYFLOAT's arithmetic. Redis adds two `long double`s and prints the
-/// sum with `%.17Lf`, trailing zeros trimmed. Rust has no 80-bit float, and
-/// an `f64` sum would print `10.5 + 0.1` as `10.59999999999999964`, so sums
-/// are done in exact decimal (18 fractional digits in an `i128`), which gives
-/// the same text as Redis for every value a `long double` holds to 17
-/// decimals. Values beyond ±1.7e20 fall back to `f64`, where the last digits
-/// may differ from Redis's.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Decimal {
-    /// Value × 10^18.
-    Exact(i128),
-    Float(f64),
-}
-
-const SCALE_DIGITS: i32 = 18;
-
-impl Decimal {
-    /// Parses what `strtold` accepts and Redis keeps: decimal with optional
-    /// exponent, or `inf`; no spaces, no NaN, at most 5 KiB of text.
-    fn parse(text: &[u8]) -> Option<Decimal> {
-        if text.is_empty() || text.len() >= 5 * 1024 {
-            return None;
-        }
-        let f = super::parse_float(text)?;
-        if !f.is_finite() {
-            return Some(Decimal::Float(f));
-        }
-        Some(Self::exact_from_text(text).map_or(Decimal::Float(f), Decimal::Exact))
-    }
-
-    /// The exact scaled value of a decimal literal, if it fits.
-    fn exact_from_text(text: &[u8]) -> Option<i128> {
-        let s = std::str::from_utf8(text).ok()?.to_ascii_lowercase();
-        let (mantissa, exp) = match s.split_once('e') {
-            Some((m, e)) => (m.to_string(), e.parse::<i32>().ok()?),
-            None => (s, 0),
-        };
-        let (neg, mantissa) = match mantissa.strip_prefix('-') {
-            Some(m) => (true, m.to_string()),
-            None => (false, mantissa.trim_start_matches('+').to_string()),
-        };
-        let (int, frac) = mantissa.split_once('.').unwrap_or((&mantissa, ""));
-        let digits: String = format!("{int}{frac}");
-        if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        // value = digits × 10^(exp − frac.len()); scaled by 10^18.
-        let shift = exp
-            .checked_sub(frac.len() as i32)?
-            .checked_add(SCALE_DIGITS)?;
-        let digits = digits.trim_start_matches('0');
-        let mut v: i128 = 0;
-        let keep = if shift >= 0 {
-            digits.len()
-        } else {
-            digits.len().saturating_sub((-shift) as usize)
-        };
-        for c in digits[..keep].bytes() {
-            v = v.checked_mul(10)?.checked_add((c - b'0') as i128)?;
-        }
-        if shift > 0 {
-            v = v.checked_mul(10i128.checked_pow(shift as u32)?)?;
-        } else if keep < digits.len() && digits.as_bytes()[keep] >= b'5' {
-            // Digits beyond 10^-18 are rounded, as a long double would lose them.
-            v = v.checked_add(1)?;
-        }
-        Some(if neg { -v } else { v })
-    }
-
-    fn to_f64(self) -> f64 {
-        match self {
-            Decimal::Exact(v) => v as f64 / 1e18,
-            Decimal::Float(f) => f,
-        }
-    }
-
-    fn add(self, other: Decimal) -> Decimal {
-        match (self, other) {
-            (Decimal::Exact(a), Decimal::Exact(b)) => a.checked_add(b).map_or(
-                Decimal::Float(self.to_f64() + other.to_f64()),
-                Decimal::Exact,
-            ),
-            _ => Decimal::Float(self.to_f64() + other.to_f64()),
-        }
-    }
-
-    /// `%.17Lf` with trailing zeros trimmed; `None` for NaN or infinity.
-    fn format(self) -> Option<String> {
-        let text = match self {
-            Decimal::Exact(v) => {
-                // Round the 18th fractional digit away, half away from zero.
-                let rounded = (v.abs() + 5) / 10;
-                let (int, frac) = (rounded / 10i128.pow(17), rounded % 10i128.pow(17));
-                let sign = if v < 0 && rounded != 0 { "-" } else { "" };
-                format!("{sign}{int}.{frac:017}")
-            }
-            Decimal::Float(f) if f.is_finite() => format!("{f:.17}"),
-            Decimal::Float(_) => return None,
-        };
-        let trimmed = text.trim_end_matches('0').trim_end_matches('.');
-        Some(if trimmed == "-0" {
-            "0".into()
-        } else {
-            trimmed.into()
-        })
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decimal_sums_print_like_long_double() {
-        let sum = |a: &str, b: &str| {
-            Decimal::parse(a.as_bytes())
-                .unwrap()
-                .add(Decimal::parse(b.as_bytes()).unwrap())
-                .format()
-                .unwrap()
-        };
-        assert_eq!(sum("10.5", "0.1"), "10.6");
-        assert_eq!(sum("0", "0.1"), "0.1");
-        assert_eq!(sum("3.0e3", "200"), "3200");
-        assert_eq!(sum("5.0e3", "-5000"), "0");
-        assert_eq!(sum("-1.5", "0.25"), "-1.25");
-        assert_eq!(sum("1", "1e-20"), "1");
-        assert_eq!(
-            Decimal::parse(b"inf")
-                .unwrap()
-                .add(Decimal::Exact(0))
-                .format(),
-            None
-        );
-        assert_eq!(Decimal::parse(b" 1"), None);
-        assert_eq!(Decimal::parse(b"nan"), None);
-    }
 
     #[test]
     fn substring_rules() {
