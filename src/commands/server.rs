@@ -7,7 +7,11 @@ use crate::resp::Args;
 
 pub const COMMANDS: &[Command] = &[
     // Minimal for now: the differential runner needs it. ASYNC/SYNC to come.
-    Command::new("flushall", -1, WRITE, flushall).doc("server", "1.0.0", "Removes all keys from all databases."),
+    Command::new("flushall", -1, WRITE, flushall).doc(
+        "server",
+        "1.0.0",
+        "Removes all keys from all databases.",
+    ),
 ];
 
 fn flushall(ctx: &mut Ctx, _args: Args) -> CmdResult {

@@ -29,6 +29,11 @@ pub struct Session {
     /// Total length of the command being received, when known (a large
     /// bulk value): the backend may reserve room for it in one go.
     pub need: Option<usize>,
+    /// Stop executing once the replies of this call reach this many bytes;
+    /// the rest of the input stays unconsumed for a later call. A backend
+    /// sets it to keep a client that pipelines faster than it reads from
+    /// growing its output without bound. Unlimited by default.
+    pub out_limit: usize,
 }
 
 impl Session {
@@ -37,6 +42,7 @@ impl Session {
             parser: Parser::new(max_bulk),
             client,
             need: None,
+            out_limit: usize::MAX,
         }
     }
 
@@ -59,6 +65,9 @@ impl Session {
         let mut status = Status::Open;
         self.need = None;
         while pos < input.len() {
+            if out.buf.len() >= self.out_limit {
+                break;
+            }
             let rest = &input[pos..];
             match self.parser.parse(rest) {
                 Ok(Parsed::Command(used)) => {

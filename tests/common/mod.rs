@@ -8,14 +8,34 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The I/O backends the suite runs against. `RIZZLER_TEST_IO=epoll` (or
-/// `uring`) narrows it to one.
+/// The I/O backends the suite runs against: epoll always, io_uring when
+/// this kernel allows it (probed once; when it doesn't, the suite says so
+/// loudly and runs epoll only, unless `RIZZLER_REQUIRE_URING=1` makes that
+/// a failure). `RIZZLER_TEST_IO=epoll` (or `uring`) narrows it to one.
 pub fn backends() -> Vec<&'static str> {
-    let all: Vec<&'static str> = vec!["epoll"];
+    let mut all: Vec<&'static str> = vec!["epoll"];
+    if uring_available() {
+        all.push("uring");
+    }
     match std::env::var("RIZZLER_TEST_IO") {
         Ok(only) => all.into_iter().filter(|b| *b == only).collect(),
         Err(_) => all,
     }
+}
+
+/// Whether io_uring can serve here; prints why not, once per test binary.
+pub fn uring_available() -> bool {
+    static PROBED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PROBED.get_or_init(|| match rizzler::net::uring::probe() {
+        Ok(()) => true,
+        Err(why) => {
+            if std::env::var("RIZZLER_REQUIRE_URING").is_ok_and(|v| v == "1") {
+                panic!("RIZZLER_REQUIRE_URING=1 but io_uring is unavailable: {why}");
+            }
+            eprintln!("SKIPPING the io_uring backend in this run: {why}");
+            false
+        }
+    })
 }
 
 /// A server process, killed when dropped.
