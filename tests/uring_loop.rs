@@ -270,6 +270,50 @@ fn slots_are_reused_after_close() {
 }
 
 #[test]
+fn buffer_ring_running_dry() {
+    if !common::uring_available() {
+        return;
+    }
+    // Two receive buffers for 200 busy clients: recvs end with ENOBUFS all
+    // the time and must be re-armed without losing or reordering a byte.
+    let server = common::rizzler_logged("uring", &[], &[("RIZZLER_URING_BUFFERS", "2")]);
+    let mut conns: Vec<Conn> = (0..200).map(|_| Conn::open(server.port)).collect();
+    for round in 0..5 {
+        for (i, c) in conns.iter_mut().enumerate() {
+            let mut pipeline = Vec::new();
+            for j in 0..20 {
+                let v = format!("{i}-{round}-{j}");
+                pipeline.extend(encode(&[b"SET", format!("k{i}").as_bytes(), v.as_bytes()]));
+                pipeline.extend(encode(&[b"GET", format!("k{i}").as_bytes()]));
+            }
+            c.send_raw(&pipeline);
+        }
+        for (i, c) in conns.iter_mut().enumerate() {
+            for j in 0..20 {
+                assert_eq!(c.read_reply(), b"+OK\r\n", "client {i}");
+                let v = format!("{i}-{round}-{j}");
+                assert_eq!(c.read_reply(), bulk(v.as_bytes()), "client {i}");
+            }
+        }
+    }
+    let mut c = Conn::open(server.port);
+    let value: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 253) as u8).collect();
+    set(&mut c, "mib", &value);
+    assert_eq!(c.cmd(&[b"GET", b"mib"]), bulk(&value), "1 MiB through 2 buffers");
+    assert!(server.log().contains("2 x 16 KiB"), "{}", server.log());
+    server.signal(libc::SIGTERM);
+    let mut server = server;
+    server.wait_exit(Duration::from_secs(10));
+    let log = server.log();
+    let dry = log
+        .split("buffer ring ran dry ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(dry.is_some_and(|n| n > 0), "the ring did run dry:\n{log}");
+}
+
+#[test]
 fn maxclients_rejects_with_redis_error() {
     for io in common::backends() {
         let server = common::rizzler(io, &["--maxclients", "2"]);

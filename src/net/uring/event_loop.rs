@@ -120,6 +120,19 @@ struct Core {
     tick_armed: bool,
     signal_armed: bool,
     stopping: bool,
+    counts: Counts,
+}
+
+/// What the loop did, logged when it stops: evidence for "one enter per
+/// iteration" and for how often the buffer ring ran dry.
+#[derive(Debug, Default)]
+struct Counts {
+    iterations: u64,
+    completions: u64,
+    /// Extra `io_uring_enter` calls because the submission queue filled.
+    early_submits: u64,
+    /// Multishot recvs ended by an empty buffer ring (ENOBUFS).
+    buffers_ran_out: u64,
 }
 
 /// Serves until SHUTDOWN or a signal, then closes every connection and
@@ -157,6 +170,7 @@ pub fn run(
         tick_armed: false,
         signal_armed: false,
         stopping: false,
+        counts: Counts::default(),
     };
     for index in 0..core.listeners.len() {
         core.arm_accept(index);
@@ -194,16 +208,23 @@ pub fn run(
                 _ => return Err(e),
             }
         }
+        core.counts.iterations += 1;
         let mut guard = server.borrow_mut();
         let srv = &mut *guard;
         for cqe in uring.completion() {
+            core.counts.completions += 1;
             core.complete(srv, bufs, cqe.user_data(), cqe.result(), cqe.flags());
         }
         core.end_batch();
     }
+    let c = &core.counts;
     tracing::info!(
-        "io_uring loop stopped: every connection closed, {} operations in flight",
-        core.outstanding
+        "io_uring loop stopped: every connection closed, {} operations in flight; {} iterations, {} completions, {} early submits, buffer ring ran dry {} times",
+        core.outstanding,
+        c.iterations,
+        c.completions,
+        c.early_submits,
+        c.buffers_ran_out
     );
     Ok(())
 }
@@ -233,6 +254,7 @@ impl Core {
             if next < self.sqes.len() {
                 // The queue is full: submit early, an extra enter that the
                 // steady state never needs.
+                self.counts.early_submits += 1;
                 ring.submit()?;
             }
         }
@@ -315,7 +337,9 @@ impl Core {
         } else if res == 0 {
             // The peer closed. Like Redis, drop whatever is unsent.
             self.close_now(srv, key);
-        } else if res != -libc::ENOBUFS && res != -libc::ECANCELED {
+        } else if res == -libc::ENOBUFS {
+            self.counts.buffers_ran_out += 1;
+        } else if res != -libc::ECANCELED {
             tracing::debug!("recv failed: {}", io::Error::from_raw_os_error(-res));
             self.close_now(srv, key);
         }

@@ -28,7 +28,7 @@ mod setup;
 mod token;
 
 pub use event_loop::run;
-pub use setup::{setup, Ring, Unavailable, FORCE_FAIL_ENV};
+pub use setup::{setup, Ring, Unavailable, BUFFERS_ENV, FORCE_FAIL_ENV};
 
 /// Submission queue size. A batch queues about one operation per active
 /// connection; a full queue is submitted early rather than dropped.

@@ -82,7 +82,7 @@ pub fn setup() -> Result<Ring, Unavailable> {
     }
     let (ring, flags) = build()?;
     probe(&ring)?;
-    let bufs = BufRing::new(BUF_COUNT, BUF_SIZE, BUF_GROUP).map_err(|e| {
+    let bufs = BufRing::new(buffer_count(), BUF_SIZE, BUF_GROUP).map_err(|e| {
         Unavailable::new(
             format!("can't map the receive buffers: {e}"),
             "check memory limits",
@@ -97,6 +97,19 @@ pub fn setup() -> Result<Ring, Unavailable> {
     let mut ring = Ring { ring, bufs, flags };
     multishot_self_test(&mut ring)?;
     Ok(ring)
+}
+
+/// Set `RIZZLER_URING_BUFFERS` to a power of two up to 32768 to change how
+/// many receive buffers the ring gets; tests use a tiny pool to make the
+/// ring run dry.
+pub const BUFFERS_ENV: &str = "RIZZLER_URING_BUFFERS";
+
+fn buffer_count() -> u16 {
+    std::env::var(BUFFERS_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u16>().ok())
+        .filter(|n| n.is_power_of_two() && *n <= 32768)
+        .unwrap_or(BUF_COUNT)
 }
 
 /// Tries the best setup flags first: SINGLE_ISSUER + DEFER_TASKRUN (6.1)
