@@ -135,6 +135,32 @@ impl LingerZero for TcpStream {
 }
 
 #[test]
+fn long_pipeline_across_buffer_boundaries() {
+    for io in common::backends() {
+        let server = common::rizzler(io, &[]);
+        let mut c = Conn::open(server.port);
+        // ~600 KB in one write: commands straddle every 16 KiB receive
+        // buffer at arbitrary points, so incomplete tails get carried over.
+        let mut pipeline = Vec::new();
+        for i in 0..10_000 {
+            let v = format!("value-{i}-{}", "p".repeat(i % 37));
+            pipeline.extend(encode(&[
+                b"SET",
+                format!("key:{}", i % 100).as_bytes(),
+                v.as_bytes(),
+            ]));
+            pipeline.extend(encode(&[b"GET", format!("key:{}", i % 100).as_bytes()]));
+        }
+        c.send_raw(&pipeline);
+        for i in 0..10_000 {
+            let v = format!("value-{i}-{}", "p".repeat(i % 37));
+            assert_eq!(c.read_reply(), b"+OK\r\n", "[{io}] SET #{i}");
+            assert_eq!(c.read_reply(), bulk(v.as_bytes()), "[{io}] GET #{i}");
+        }
+    }
+}
+
+#[test]
 fn one_byte_at_a_time() {
     for io in common::backends() {
         let server = common::rizzler(io, &[]);
@@ -299,7 +325,11 @@ fn buffer_ring_running_dry() {
     let mut c = Conn::open(server.port);
     let value: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 253) as u8).collect();
     set(&mut c, "mib", &value);
-    assert_eq!(c.cmd(&[b"GET", b"mib"]), bulk(&value), "1 MiB through 2 buffers");
+    assert_eq!(
+        c.cmd(&[b"GET", b"mib"]),
+        bulk(&value),
+        "1 MiB through 2 buffers"
+    );
     assert!(server.log().contains("2 x 16 KiB"), "{}", server.log());
     server.signal(libc::SIGTERM);
     let mut server = server;
