@@ -127,14 +127,17 @@ impl BufRing {
         }
     }
 
+    /// The buffer group id recvs name to draw from this ring.
     pub fn bgid(&self) -> u16 {
         self.bgid
     }
 
+    /// How many buffers the ring has.
     pub fn count(&self) -> u16 {
         self.count
     }
 
+    /// The size of each buffer, in bytes.
     pub fn size(&self) -> u32 {
         self.size
     }

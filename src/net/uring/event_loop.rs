@@ -178,12 +178,39 @@ pub fn run(
     core.arm_tick(server.borrow().state.config.hz);
     core.arm_signal();
 
+    let result = serve(&mut core, uring, bufs, &server);
+    let c = &core.counts;
+    tracing::info!(
+        "io_uring loop stopped: every connection closed, {} operations in flight; {} iterations, {} completions, {} early submits, buffer ring ran dry {} times",
+        core.outstanding,
+        c.iterations,
+        c.completions,
+        c.early_submits,
+        c.buffers_ran_out
+    );
+    if core.outstanding > 0 {
+        // The kernel may still read send buffers or write receive buffers
+        // that these own; the process is about to exit, so leak them rather
+        // than free memory an operation might still touch.
+        std::mem::forget(core);
+        std::mem::forget(ring);
+    }
+    result
+}
+
+/// The loop proper: returns when shutdown has finished (or the ring fails).
+fn serve(
+    core: &mut Core,
+    uring: &mut IoUring,
+    bufs: &mut BufRing,
+    server: &RefCell<Server>,
+) -> io::Result<()> {
     let mut deadline = None;
     loop {
         bufs.publish();
         core.submit_queued(uring)?;
         if core.stopping && core.outstanding == 0 {
-            break;
+            return Ok(());
         }
         let waited = if core.stopping {
             let until = *deadline.get_or_insert_with(|| Instant::now() + STOP_GRACE);
@@ -193,7 +220,7 @@ pub fn run(
                     core.outstanding,
                     STOP_GRACE
                 );
-                break;
+                return Ok(());
             }
             let ts = types::Timespec::from(Duration::from_millis(100));
             let args = types::SubmitArgs::new().timespec(&ts);
@@ -217,16 +244,6 @@ pub fn run(
         }
         core.end_batch();
     }
-    let c = &core.counts;
-    tracing::info!(
-        "io_uring loop stopped: every connection closed, {} operations in flight; {} iterations, {} completions, {} early submits, buffer ring ran dry {} times",
-        core.outstanding,
-        c.iterations,
-        c.completions,
-        c.early_submits,
-        c.buffers_ran_out
-    );
-    Ok(())
 }
 
 impl Core {

@@ -16,7 +16,9 @@ use super::{BUF_COUNT, BUF_GROUP, BUF_SIZE, CQ_ENTRIES, SQ_ENTRIES};
 /// Why io_uring can't serve here, and what the operator can do about it.
 #[derive(Debug, Clone)]
 pub struct Unavailable {
+    /// What failed and why, e.g. EPERM from a seccomp profile.
     pub reason: String,
+    /// What to do to get io_uring.
     pub hint: String,
 }
 
