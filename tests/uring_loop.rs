@@ -207,6 +207,9 @@ fn reader_that_never_reads() {
         let mut c = Conn::open(server.port);
         set(&mut c, "v", &vec![b'y'; 64 * 1024]);
         let before = common::rss_kib(server.pid());
+        drop(c);
+        std::thread::sleep(Duration::from_millis(100));
+        let fds_before = common::open_fds(server.pid());
 
         // 20 000 GETs of 64 KiB: 1.25 GiB of replies if the server kept
         // them all. The writer blocks once the server stops reading.
@@ -243,10 +246,20 @@ fn reader_that_never_reads() {
             worst < Duration::from_millis(500),
             "[{io}] other clients unaffected: worst {worst:?}"
         );
+        drop(other);
         let _ = hog.shutdown(Shutdown::Both);
         drop(hog);
         let _ = pump.join();
         still_serves(server.port, io);
+        // The paused connection notices its peer is gone and is closed.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while common::open_fds(server.pid()) > fds_before {
+            assert!(
+                Instant::now() < deadline,
+                "[{io}] the never-reading client's socket is closed after it goes away"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
