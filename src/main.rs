@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::process::ExitCode;
 use std::rc::Rc;
 
-use rizzler::config::Config;
+use rizzler::config::{Config, IoMode};
 use rizzler::net;
 use rizzler::server::Server;
 
@@ -40,15 +40,48 @@ fn main() -> ExitCode {
     }
 }
 
+/// The backend that will serve, decided before the server exists so INFO
+/// can name it.
+enum Backend {
+    Uring(Box<net::uring::Ring>),
+    Epoll,
+}
+
+/// `--io uring` insists; `auto` falls back to epoll with one warning that
+/// says why and how to get io_uring.
+fn choose_backend(mode: IoMode) -> Result<Backend, String> {
+    match mode {
+        IoMode::Epoll => Ok(Backend::Epoll),
+        IoMode::Uring => net::uring::setup()
+            .map(|r| Backend::Uring(Box::new(r)))
+            .map_err(|why| format!("--io uring: io_uring is unavailable: {why}")),
+        IoMode::Auto => match net::uring::setup() {
+            Ok(ring) => Ok(Backend::Uring(Box::new(ring))),
+            Err(why) => {
+                tracing::warn!(
+                    "io_uring is unavailable, serving with epoll instead: {}. To use io_uring: {}. (--io epoll selects epoll without this warning.)",
+                    why.reason,
+                    why.hint
+                );
+                Ok(Backend::Epoll)
+            }
+        },
+    }
+}
+
 fn run(config: Config) -> Result<(), String> {
     let addrs = net::listen_addrs(&config)?;
     let listeners = addrs
         .iter()
         .map(|a| std::net::TcpListener::bind(a).map_err(|e| format!("can't listen on {a}: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
-    let backend = "epoll";
+    let backend = choose_backend(config.io)?;
+    let (name, detail) = match &backend {
+        Backend::Uring(ring) => ("io_uring", format!(" ({})", ring.describe())),
+        Backend::Epoll => ("epoll", String::new()),
+    };
     tracing::info!(
-        "rizzler {} starting: io backend {backend}, listening on {}, pid {}",
+        "rizzler {} starting: io backend {name}{detail}, listening on {}, pid {}",
         env!("CARGO_PKG_VERSION"),
         addrs
             .iter()
@@ -57,6 +90,10 @@ fn run(config: Config) -> Result<(), String> {
             .join(", "),
         std::process::id()
     );
-    let server = Rc::new(RefCell::new(Server::new(config, backend)));
-    net::epoll::run(server, listeners).map_err(|e| format!("server error: {e}"))
+    let server = Rc::new(RefCell::new(Server::new(config, name)));
+    match backend {
+        Backend::Uring(ring) => net::uring::run(*ring, server, listeners),
+        Backend::Epoll => net::epoll::run(server, listeners),
+    }
+    .map_err(|e| format!("server error: {e}"))
 }

@@ -5,6 +5,7 @@
 
 pub mod epoll;
 pub mod session;
+pub mod uring;
 
 use std::net::SocketAddr;
 

@@ -29,6 +29,11 @@ pub struct Session {
     /// Total length of the command being received, when known (a large
     /// bulk value): the backend may reserve room for it in one go.
     pub need: Option<usize>,
+    /// Stop executing once the replies of this call reach this many bytes;
+    /// the rest of the input stays unconsumed for a later call. A backend
+    /// sets it to keep a client that pipelines faster than it reads from
+    /// growing its output without bound. Unlimited by default.
+    pub out_limit: usize,
 }
 
 impl Session {
@@ -37,6 +42,7 @@ impl Session {
             parser: Parser::new(max_bulk),
             client,
             need: None,
+            out_limit: usize::MAX,
         }
     }
 
@@ -59,6 +65,9 @@ impl Session {
         let mut status = Status::Open;
         self.need = None;
         while pos < input.len() {
+            if out.buf.len() >= self.out_limit {
+                break;
+            }
             let rest = &input[pos..];
             match self.parser.parse(rest) {
                 Ok(Parsed::Command(used)) => {
@@ -113,5 +122,37 @@ impl Session {
             }
         }
         (pos, status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::Harness;
+
+    fn get(key: &str) -> Vec<u8> {
+        format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).into_bytes()
+    }
+
+    #[test]
+    fn out_limit_stops_between_commands() {
+        let mut h = Harness::new();
+        h.text(&["SET", "k", "0123456789"]);
+        let one = get("k");
+        let input = one.repeat(10);
+        let client = h.session.client;
+        h.server.state.clients[client].out.buf.clear();
+
+        // A limit of one byte: the first command runs, the rest wait.
+        h.session.out_limit = 1;
+        let (used, _) = h.session.process(&mut h.server, &input);
+        assert_eq!(used, one.len());
+        let out = std::mem::take(&mut h.server.state.clients[client].out.buf);
+        assert_eq!(out, b"$10\r\n0123456789\r\n");
+
+        // The remaining input, handed in again, runs once allowed.
+        h.session.out_limit = usize::MAX;
+        let (used, _) = h.session.process(&mut h.server, &input[one.len()..]);
+        assert_eq!(used, one.len() * 9);
+        assert_eq!(h.server.state.clients[client].out.buf.len(), 17 * 9);
     }
 }

@@ -8,26 +8,51 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The I/O backends the suite runs against. `RIZZLER_TEST_IO=epoll` (or
-/// `uring`) narrows it to one.
+/// The I/O backends the suite runs against: epoll always, io_uring when
+/// this kernel allows it (probed once; when it doesn't, the suite says so
+/// loudly and runs epoll only, unless `RIZZLER_REQUIRE_URING=1` makes that
+/// a failure). `RIZZLER_TEST_IO=epoll` (or `uring`) narrows it to one.
 pub fn backends() -> Vec<&'static str> {
-    let all: Vec<&'static str> = vec!["epoll"];
+    let mut all: Vec<&'static str> = vec!["epoll"];
+    if uring_available() {
+        all.push("uring");
+    }
     match std::env::var("RIZZLER_TEST_IO") {
         Ok(only) => all.into_iter().filter(|b| *b == only).collect(),
         Err(_) => all,
     }
 }
 
+/// Whether io_uring can serve here; prints why not, once per test binary.
+pub fn uring_available() -> bool {
+    static PROBED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PROBED.get_or_init(|| match rizzler::net::uring::probe() {
+        Ok(()) => true,
+        Err(why) => {
+            if std::env::var("RIZZLER_REQUIRE_URING").is_ok_and(|v| v == "1") {
+                panic!("RIZZLER_REQUIRE_URING=1 but io_uring is unavailable: {why}");
+            }
+            eprintln!("SKIPPING the io_uring backend in this run: {why}");
+            false
+        }
+    })
+}
+
 /// A server process, killed when dropped.
 pub struct ServerProc {
     pub port: u16,
     child: Child,
+    /// Where stderr goes, for servers started by [`rizzler_logged`].
+    log: Option<std::path::PathBuf>,
 }
 
 impl Drop for ServerProc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(path) = &self.log {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -40,12 +65,26 @@ impl ServerProc {
             .and_then(|c| c.get_connection())
             .expect("redis client connects")
     }
+    /// Sends a signal (SIGTERM, SIGINT) to the server.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        unsafe {
+            libc::kill(self.child.id() as i32, sig);
+        }
+    }
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+    /// What the server logged so far ([`rizzler_logged`] only).
+    pub fn log(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default()
     }
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + timeout;
@@ -81,6 +120,22 @@ fn wait_ready(port: u16, child: &mut Child, what: &str) {
 /// Starts the rizzler binary on a spare loopback port.
 pub fn rizzler(io: &str, extra: &[&str]) -> ServerProc {
     let port = free_port();
+    let mut cmd = rizzler_command(io, port, extra);
+    cmd.env(
+        "RIZZLER_LOG",
+        std::env::var("RIZZLER_LOG").unwrap_or_else(|_| "warn".into()),
+    );
+    let mut child = cmd.spawn().expect("start rizzler");
+    wait_ready(port, &mut child, "rizzler");
+    ServerProc {
+        port,
+        child,
+        log: None,
+    }
+}
+
+/// The command line [`rizzler`] runs.
+pub fn rizzler_command(io: &str, port: u16, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rizzler"));
     cmd.args([
         "--port",
@@ -91,14 +146,44 @@ pub fn rizzler(io: &str, extra: &[&str]) -> ServerProc {
         io,
     ])
     .args(extra)
-    .env(
-        "RIZZLER_LOG",
-        std::env::var("RIZZLER_LOG").unwrap_or_else(|_| "warn".into()),
-    )
     .stdin(Stdio::null());
+    cmd
+}
+
+/// Like [`rizzler`], at log level info with its output kept for
+/// [`ServerProc::log`], and with extra environment variables.
+pub fn rizzler_logged(io: &str, extra: &[&str], env: &[(&str, &str)]) -> ServerProc {
+    let port = free_port();
+    let path = std::env::temp_dir().join(format!("rizzler-test-{port}.log"));
+    let file = std::fs::File::create(&path).expect("create log file");
+    let file2 = file.try_clone().expect("clone log file");
+    let mut cmd = rizzler_command(io, port, extra);
+    cmd.env("RIZZLER_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(file)
+        .stderr(file2);
     let mut child = cmd.spawn().expect("start rizzler");
     wait_ready(port, &mut child, "rizzler");
-    ServerProc { port, child }
+    ServerProc {
+        port,
+        child,
+        log: Some(path),
+    }
+}
+
+/// Resident memory of a process, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// How many file descriptors a process holds.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
 
 /// Starts Debian's redis-server on a spare port, with persistence off.
@@ -129,7 +214,11 @@ pub fn redis_server() -> ServerProc {
         panic!("cannot start {bin} ({e}): the differential tests need redis-server 7.0 (apt-get install redis-server), or REDIS_SERVER=/path/to/redis-server")
     });
     wait_ready(port, &mut child, "redis-server");
-    ServerProc { port, child }
+    ServerProc {
+        port,
+        child,
+        log: None,
+    }
 }
 
 /// A raw RESP connection.

@@ -1,0 +1,900 @@
+//! The completion loop and the per-connection state it drives.
+//!
+//! Nothing in here submits directly: handlers append entries to
+//! `Core::sqes`, and the loop moves them into the submission queue right
+//! before it enters the kernel. That keeps the handlers free of the ring
+//! (so a completion's buffer, borrowed from the ring's buffer pool, can be
+//! parsed while handlers run) and makes "one enter per iteration" a
+//! property of one function.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::{self, Read};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use hashbrown::HashMap;
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
+use slab::Slab;
+
+use super::bufring::BufRing;
+use super::setup::Ring;
+use super::token::{Op, Token, GEN_MASK};
+use super::OUT_LIMIT;
+use crate::net::session::{Session, Status};
+use crate::server::Server;
+
+/// Reply buffers bigger than this are released once sent, so one huge
+/// reply doesn't pin its memory for the life of the connection.
+const KEEP_CAPACITY: usize = 1 << 20;
+/// A single send covers at most this much; partial sends continue anyway.
+const MAX_SEND: usize = 1 << 30;
+/// How long shutdown waits for the kernel to answer every cancellation.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// Back-off before re-arming an accept that failed (EMFILE and friends).
+const ACCEPT_RETRY: Duration = Duration::from_millis(10);
+
+/// Where a connection is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Reading and executing.
+    Open,
+    /// Not reading; close once everything queued has been sent (QUIT, a
+    /// protocol error, CLIENT KILL, a rejected connection).
+    Draining,
+    /// Closed as far as the server is concerned; waiting for the kernel to
+    /// answer the operations still in flight before the slot is freed.
+    Closing,
+}
+
+struct Conn {
+    /// Owned until the slot is released, then closed through the ring.
+    stream: Option<TcpStream>,
+    fd: RawFd,
+    gen: u32,
+    /// The client's key in `State::clients`; `None` for a connection
+    /// rejected at maxclients.
+    client: Option<usize>,
+    session: Option<Session>,
+    /// Unconsumed input: an incomplete command, or commands not executed
+    /// yet because the client is over its output limit.
+    input: Vec<u8>,
+    /// Length the pending command needs (from the parser), 0 if unknown.
+    need: usize,
+    /// Replies not yet handed to the kernel.
+    out: Vec<u8>,
+    /// Replies the in-flight send is reading: `sending[sent..]`. Never
+    /// touched while `send_armed`, so the kernel's pointer stays valid.
+    sending: Vec<u8>,
+    sent: usize,
+    /// Operations naming this slot that the kernel has not finished.
+    in_flight: u32,
+    recv_armed: bool,
+    recv_cancelled: bool,
+    send_armed: bool,
+    /// Reading stopped: too many unsent replies.
+    paused: bool,
+    /// Listed in `Core::dirty` for this batch's flush.
+    dirty: bool,
+    phase: Phase,
+}
+
+impl Conn {
+    fn pending_out(&self) -> usize {
+        self.out.len() + self.sending.len() - self.sent
+    }
+}
+
+struct Listener {
+    socket: TcpListener,
+    accept_armed: bool,
+    retry_armed: bool,
+}
+
+/// Everything the completion handlers touch: connections, the queue of
+/// operations to submit, and the lists the end of a batch works through.
+struct Core {
+    conns: Slab<Conn>,
+    /// `State::clients` key -> connection slot, for CLIENT KILL and
+    /// replies that one client produces for another.
+    by_client: HashMap<usize, usize>,
+    listeners: Vec<Listener>,
+    signals: File,
+    sqes: Vec<squeue::Entry>,
+    /// Connections with replies to send at the end of this batch.
+    dirty: Vec<usize>,
+    /// Connections whose recv must be (re-)armed at the end of this batch,
+    /// after the buffers are back on the ring.
+    rearm: Vec<usize>,
+    /// Connections that may be ready to release their slot.
+    release: Vec<usize>,
+    /// Operations submitted whose final completion hasn't arrived.
+    outstanding: usize,
+    next_gen: u32,
+    bgid: u16,
+    /// Kept alive until submission: the kernel reads timespecs at submit.
+    tick_ts: Box<types::Timespec>,
+    retry_ts: Box<types::Timespec>,
+    tick_armed: bool,
+    signal_armed: bool,
+    stopping: bool,
+    counts: Counts,
+}
+
+/// What the loop did, logged when it stops: evidence for "one enter per
+/// iteration" and for how often the buffer ring ran dry.
+#[derive(Debug, Default)]
+struct Counts {
+    iterations: u64,
+    completions: u64,
+    /// Extra `io_uring_enter` calls because the submission queue filled.
+    early_submits: u64,
+    /// Multishot recvs ended by an empty buffer ring (ENOBUFS).
+    buffers_ran_out: u64,
+}
+
+/// Serves until SHUTDOWN or a signal, then closes every connection and
+/// returns once the kernel holds no operation of ours.
+pub fn run(
+    mut ring: Ring,
+    server: Rc<RefCell<Server>>,
+    listeners: Vec<TcpListener>,
+) -> io::Result<()> {
+    let signals = block_signals()?;
+    let Ring {
+        ring: uring, bufs, ..
+    } = &mut ring;
+    let mut core = Core {
+        conns: Slab::with_capacity(1024),
+        by_client: HashMap::new(),
+        listeners: listeners
+            .into_iter()
+            .map(|socket| Listener {
+                socket,
+                accept_armed: false,
+                retry_armed: false,
+            })
+            .collect(),
+        signals,
+        sqes: Vec::with_capacity(1024),
+        dirty: Vec::new(),
+        rearm: Vec::new(),
+        release: Vec::new(),
+        outstanding: 0,
+        next_gen: 0,
+        bgid: bufs.bgid(),
+        tick_ts: Box::new(types::Timespec::new()),
+        retry_ts: Box::new(types::Timespec::from(ACCEPT_RETRY)),
+        tick_armed: false,
+        signal_armed: false,
+        stopping: false,
+        counts: Counts::default(),
+    };
+    for index in 0..core.listeners.len() {
+        core.arm_accept(index);
+    }
+    core.arm_tick(server.borrow().state.config.hz);
+    core.arm_signal();
+
+    let result = serve(&mut core, uring, bufs, &server);
+    let c = &core.counts;
+    tracing::info!(
+        "io_uring loop stopped: every connection closed, {} operations in flight; {} iterations, {} completions, {} early submits, buffer ring ran dry {} times",
+        core.outstanding,
+        c.iterations,
+        c.completions,
+        c.early_submits,
+        c.buffers_ran_out
+    );
+    if core.outstanding > 0 {
+        // The kernel may still read send buffers or write receive buffers
+        // that these own; the process is about to exit, so leak them rather
+        // than free memory an operation might still touch.
+        std::mem::forget(core);
+        std::mem::forget(ring);
+    }
+    result
+}
+
+/// The loop proper: returns when shutdown has finished (or the ring fails).
+fn serve(
+    core: &mut Core,
+    uring: &mut IoUring,
+    bufs: &mut BufRing,
+    server: &RefCell<Server>,
+) -> io::Result<()> {
+    let mut deadline = None;
+    loop {
+        bufs.publish();
+        core.submit_queued(uring)?;
+        if core.stopping && core.outstanding == 0 {
+            return Ok(());
+        }
+        let waited = if core.stopping {
+            let until = *deadline.get_or_insert_with(|| Instant::now() + STOP_GRACE);
+            if Instant::now() >= until {
+                tracing::warn!(
+                    "shutdown: {} io_uring operations still unanswered after {:?}; exiting anyway",
+                    core.outstanding,
+                    STOP_GRACE
+                );
+                return Ok(());
+            }
+            let ts = types::Timespec::from(Duration::from_millis(100));
+            let args = types::SubmitArgs::new().timespec(&ts);
+            uring.submitter().submit_with_args(1, &args)
+        } else {
+            uring.submit_and_wait(1)
+        };
+        if let Err(e) = waited {
+            match e.raw_os_error() {
+                // Interrupted, timed out, or completions to reap first.
+                Some(libc::EINTR | libc::ETIME | libc::EBUSY | libc::EAGAIN) => {}
+                _ => return Err(e),
+            }
+        }
+        core.counts.iterations += 1;
+        let mut guard = server.borrow_mut();
+        let srv = &mut *guard;
+        for cqe in uring.completion() {
+            core.counts.completions += 1;
+            core.complete(srv, bufs, cqe.user_data(), cqe.result(), cqe.flags());
+        }
+        core.end_batch();
+    }
+}
+
+impl Core {
+    /// Moves the queued entries into the submission queue; submits early
+    /// only if the queue fills up.
+    fn submit_queued(&mut self, ring: &mut IoUring) -> io::Result<()> {
+        let mut next = 0;
+        while next < self.sqes.len() {
+            {
+                let mut sq = ring.submission();
+                while let Some(entry) = self.sqes.get(next) {
+                    // SAFETY: every entry's pointers (send buffers,
+                    // timespecs) point into memory the loop keeps alive and
+                    // unmodified until the operation completes:
+                    // `Conn::sending` is left alone while `send_armed`, the
+                    // timespecs are boxed in `Core` and rewritten only when
+                    // their timer is not pending, and receive buffers
+                    // belong to the ring's BufRing.
+                    if unsafe { sq.push(entry) }.is_err() {
+                        break;
+                    }
+                    next += 1;
+                }
+            }
+            if next < self.sqes.len() {
+                // The queue is full: submit early, an extra enter that the
+                // steady state never needs.
+                self.counts.early_submits += 1;
+                ring.submit()?;
+            }
+        }
+        self.sqes.clear();
+        Ok(())
+    }
+
+    fn queue(&mut self, entry: squeue::Entry) {
+        self.outstanding += 1;
+        self.sqes.push(entry);
+    }
+
+    /// The connection a completion names, if it is still that connection.
+    fn conn_for(&mut self, tok: Token) -> Option<&mut Conn> {
+        self.conns
+            .get_mut(tok.key as usize)
+            .filter(|c| c.gen == tok.gen)
+    }
+
+    fn complete(&mut self, srv: &mut Server, bufs: &mut BufRing, ud: u64, res: i32, flags: u32) {
+        let more = cqueue::more(flags);
+        if !more {
+            self.outstanding = self.outstanding.saturating_sub(1);
+        }
+        let bid = cqueue::buffer_select(flags);
+        match Token::decode(ud) {
+            Some(tok) => match tok.op {
+                Op::Recv => {
+                    let data = match bid {
+                        Some(b) if res > 0 => bufs.data(b, res as usize),
+                        _ => &[],
+                    };
+                    self.on_recv(srv, tok, res, more, data);
+                }
+                Op::Send => self.on_send(srv, tok, res),
+                Op::Cancel => self.on_cancel(tok),
+                Op::Accept => self.on_accept(srv, tok, res, more),
+                Op::AcceptRetry => {
+                    if let Some(l) = self.listeners.get_mut(tok.key as usize) {
+                        l.retry_armed = false;
+                    }
+                    if !self.stopping {
+                        self.arm_accept(tok.key as usize);
+                    }
+                }
+                Op::Close => {
+                    if res < 0 {
+                        tracing::debug!("close failed: {}", io::Error::from_raw_os_error(-res));
+                    }
+                }
+                Op::Tick => self.on_tick(srv, res),
+                Op::Signal => self.on_signal(srv, res),
+                Op::CancelGlobal => {}
+            },
+            None => tracing::warn!("completion with unknown user_data {ud:#x}"),
+        }
+        // Whatever the completion was, a buffer it carries goes back; the
+        // data slice above is dead by now (the borrow checker agrees).
+        if let Some(b) = bid {
+            bufs.recycle(b);
+        }
+    }
+
+    fn on_recv(&mut self, srv: &mut Server, tok: Token, res: i32, more: bool, data: &[u8]) {
+        let key = tok.key as usize;
+        let Some(conn) = self.conn_for(tok) else {
+            tracing::debug!("stale recv completion for slot {key}");
+            return;
+        };
+        if !more {
+            conn.in_flight -= 1;
+            conn.recv_armed = false;
+            conn.recv_cancelled = false;
+        }
+        let phase = conn.phase;
+        if res > 0 {
+            if phase == Phase::Open {
+                self.feed(srv, key, data);
+            }
+        } else if res == 0 {
+            // The peer closed. Like Redis, drop whatever is unsent.
+            self.close_now(srv, key);
+        } else if res == -libc::ENOBUFS {
+            self.counts.buffers_ran_out += 1;
+        } else if res != -libc::ECANCELED {
+            tracing::debug!("recv failed: {}", io::Error::from_raw_os_error(-res));
+            self.close_now(srv, key);
+        }
+        if !more {
+            self.rearm.push(key);
+            self.release.push(key);
+        }
+    }
+
+    /// Executes what `data` (a kernel buffer) completes; keeps the rest.
+    fn feed(&mut self, srv: &mut Server, key: usize, data: &[u8]) {
+        let conn = &mut self.conns[key];
+        if conn.paused || !conn.input.is_empty() {
+            reserve_for(conn, data.len());
+            conn.input.extend_from_slice(data);
+            if !conn.paused && conn.input.len() >= conn.need {
+                self.run_input(srv, key);
+            }
+            return;
+        }
+        // The zero-copy path: parse straight from the kernel's buffer.
+        let used = self.execute(srv, key, data);
+        let conn = &mut self.conns[key];
+        if conn.phase == Phase::Open && used < data.len() {
+            reserve_for(conn, data.len() - used);
+            conn.input.extend_from_slice(&data[used..]);
+        }
+    }
+
+    /// Executes from the connection's own buffer.
+    fn run_input(&mut self, srv: &mut Server, key: usize) {
+        let input = std::mem::take(&mut self.conns[key].input);
+        let used = self.execute(srv, key, &input);
+        let conn = &mut self.conns[key];
+        if conn.phase != Phase::Open {
+            return;
+        }
+        let mut input = input;
+        input.drain(..used.min(input.len()));
+        if input.capacity() > KEEP_CAPACITY && input.len() < KEEP_CAPACITY / 4 {
+            input.shrink_to(KEEP_CAPACITY / 4);
+        }
+        conn.input = input;
+    }
+
+    /// Runs the session over `input`; returns how many bytes it consumed.
+    fn execute(&mut self, srv: &mut Server, key: usize, input: &[u8]) -> usize {
+        let conn = &mut self.conns[key];
+        let pending = conn.pending_out();
+        let Some(session) = conn.session.as_mut() else {
+            return input.len();
+        };
+        session.out_limit = OUT_LIMIT.saturating_sub(pending);
+        let (used, status) = session.process(srv, input);
+        conn.need = session.need.unwrap_or(0);
+        let client = session.client;
+        self.collect_output(srv, key, client);
+        if status == Status::Close {
+            self.drain_and_close(srv, key);
+        } else {
+            let conn = &mut self.conns[key];
+            if conn.pending_out() >= OUT_LIMIT && !conn.paused {
+                tracing::debug!("client over the output limit: reading paused");
+                conn.paused = true;
+                self.cancel_recv(key);
+            }
+        }
+        self.after_commands(srv);
+        used
+    }
+
+    /// Moves the replies in `State` for `client` into the connection.
+    fn collect_output(&mut self, srv: &mut Server, key: usize, client: usize) {
+        let Some(c) = srv.state.clients.get_mut(client) else {
+            return;
+        };
+        if c.out.buf.is_empty() {
+            return;
+        }
+        srv.state.stats.net_output_bytes += c.out.buf.len() as u64;
+        let conn = &mut self.conns[key];
+        if conn.out.is_empty() {
+            std::mem::swap(&mut conn.out, &mut c.out.buf);
+        } else {
+            conn.out.extend_from_slice(&c.out.buf);
+            c.out.buf.clear();
+        }
+        if !conn.dirty {
+            conn.dirty = true;
+            self.dirty.push(key);
+        }
+    }
+
+    /// What commands asked of other connections: kills, replies produced
+    /// for them, shutdown.
+    fn after_commands(&mut self, srv: &mut Server) {
+        while let Some(client) = srv.state.pending_writes.pop() {
+            if let Some(&key) = self.by_client.get(&client) {
+                if self.conns[key].phase != Phase::Closing {
+                    self.collect_output(srv, key, client);
+                }
+            }
+        }
+        while let Some(client) = srv.state.kills.pop() {
+            if let Some(&key) = self.by_client.get(&client) {
+                self.collect_output(srv, key, client);
+                self.drain_and_close(srv, key);
+            }
+        }
+        if srv.state.shutdown && !self.stopping {
+            self.stop(srv, "SHUTDOWN received, exiting");
+        }
+    }
+
+    fn on_send(&mut self, srv: &mut Server, tok: Token, res: i32) {
+        let key = tok.key as usize;
+        let Some(conn) = self.conn_for(tok) else {
+            tracing::debug!("stale send completion for slot {key}");
+            return;
+        };
+        conn.in_flight -= 1;
+        conn.send_armed = false;
+        if conn.phase == Phase::Closing {
+            self.release.push(key);
+            return;
+        }
+        if res <= 0 {
+            if res < 0 && res != -libc::ECANCELED {
+                tracing::debug!("send failed: {}", io::Error::from_raw_os_error(-res));
+            }
+            self.close_now(srv, key);
+            return;
+        }
+        conn.sent += res as usize;
+        if conn.sent < conn.sending.len() {
+            // A partial send: carry on with the rest of the same bytes.
+            self.start_send(key);
+            return;
+        }
+        conn.sending.clear();
+        conn.sent = 0;
+        if conn.sending.capacity() > KEEP_CAPACITY {
+            conn.sending = Vec::new();
+        }
+        if !conn.out.is_empty() {
+            if !conn.dirty {
+                conn.dirty = true;
+                self.dirty.push(key);
+            }
+        } else if conn.phase == Phase::Draining {
+            self.close_now(srv, key);
+            return;
+        }
+        let conn = &mut self.conns[key];
+        if conn.paused && conn.pending_out() <= OUT_LIMIT / 2 {
+            tracing::debug!("client under the output limit: reading resumed");
+            conn.paused = false;
+            if !conn.input.is_empty() {
+                self.run_input(srv, key);
+            }
+            self.rearm.push(key);
+        }
+    }
+
+    fn on_cancel(&mut self, tok: Token) {
+        let key = tok.key as usize;
+        if let Some(conn) = self.conn_for(tok) {
+            conn.in_flight -= 1;
+            self.release.push(key);
+        }
+    }
+
+    /// Hands `sending[sent..]` to the kernel.
+    fn start_send(&mut self, key: usize) {
+        let conn = &mut self.conns[key];
+        let rest = &conn.sending[conn.sent..];
+        let len = rest.len().min(MAX_SEND) as u32;
+        let entry = opcode::Send::new(types::Fd(conn.fd), rest.as_ptr(), len)
+            .flags(libc::MSG_NOSIGNAL)
+            .build()
+            .user_data(Token::new(Op::Send, key, conn.gen).encode());
+        conn.send_armed = true;
+        conn.in_flight += 1;
+        self.queue(entry);
+    }
+
+    fn cancel_recv(&mut self, key: usize) {
+        let conn = &mut self.conns[key];
+        if !conn.recv_armed || conn.recv_cancelled {
+            return;
+        }
+        conn.recv_cancelled = true;
+        let target = Token::new(Op::Recv, key, conn.gen).encode();
+        self.cancel(key, target);
+    }
+
+    fn cancel(&mut self, key: usize, target: u64) {
+        let conn = &mut self.conns[key];
+        conn.in_flight += 1;
+        let entry = opcode::AsyncCancel::new(target)
+            .build()
+            .user_data(Token::new(Op::Cancel, key, conn.gen).encode());
+        self.queue(entry);
+    }
+
+    /// Stops reading and closes once the queued replies are sent.
+    fn drain_and_close(&mut self, srv: &mut Server, key: usize) {
+        let conn = &mut self.conns[key];
+        if conn.phase != Phase::Open {
+            return;
+        }
+        conn.phase = Phase::Draining;
+        if conn.out.is_empty() && !conn.send_armed {
+            self.close_now(srv, key);
+        } else {
+            self.cancel_recv(key);
+        }
+    }
+
+    /// Closes without sending anything more: cancels what is in flight and
+    /// forgets the client; the slot goes once the kernel has answered.
+    fn close_now(&mut self, srv: &mut Server, key: usize) {
+        let conn = &mut self.conns[key];
+        if conn.phase == Phase::Closing {
+            return;
+        }
+        conn.phase = Phase::Closing;
+        conn.session = None;
+        conn.input = Vec::new();
+        conn.out = Vec::new();
+        if let Some(client) = conn.client.take() {
+            srv.state.remove_client(client);
+            self.by_client.remove(&client);
+        }
+        self.cancel_recv(key);
+        let conn = &mut self.conns[key];
+        if conn.send_armed {
+            let target = Token::new(Op::Send, key, conn.gen).encode();
+            self.cancel(key, target);
+        }
+        self.release.push(key);
+    }
+
+    fn on_accept(&mut self, srv: &mut Server, tok: Token, res: i32, more: bool) {
+        let index = tok.key as usize;
+        if !more {
+            if let Some(l) = self.listeners.get_mut(index) {
+                l.accept_armed = false;
+            }
+            if !self.stopping {
+                if res >= 0 {
+                    self.arm_accept(index);
+                } else if res != -libc::ECANCELED {
+                    self.arm_accept_retry(index);
+                }
+            }
+        }
+        if res < 0 {
+            if res != -libc::ECANCELED {
+                tracing::warn!("accept failed: {}", io::Error::from_raw_os_error(-res));
+            }
+            return;
+        }
+        // SAFETY: a successful accept returns a new socket that nothing
+        // else owns; wrapping it makes this the one owner.
+        let stream = unsafe { TcpStream::from_raw_fd(res) };
+        if !self.stopping {
+            self.new_conn(srv, stream);
+        }
+    }
+
+    fn new_conn(&mut self, srv: &mut Server, stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        let fd = stream.as_raw_fd();
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        if key > u32::MAX as usize {
+            return;
+        }
+        let state = &mut srv.state;
+        let client = if state.clients.len() >= state.config.maxclients {
+            state.stats.rejected_connections += 1;
+            None
+        } else {
+            let peer = stream
+                .peer_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            let local = stream
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            Some(state.add_client(peer, local, fd))
+        };
+        self.next_gen = self.next_gen.wrapping_add(1) & GEN_MASK;
+        let mut conn = Conn {
+            stream: Some(stream),
+            fd,
+            gen: self.next_gen,
+            client,
+            session: client.map(|c| Session::new(c, state.config.proto_max_bulk_len)),
+            input: Vec::new(),
+            need: 0,
+            out: Vec::new(),
+            sending: Vec::new(),
+            sent: 0,
+            in_flight: 0,
+            recv_armed: false,
+            recv_cancelled: false,
+            send_armed: false,
+            paused: false,
+            dirty: true,
+            phase: Phase::Open,
+        };
+        match client {
+            Some(c) => {
+                conn.dirty = false;
+                self.by_client.insert(c, key);
+                self.rearm.push(key);
+            }
+            None => {
+                conn.out = b"-ERR max number of clients reached\r\n".to_vec();
+                conn.phase = Phase::Draining;
+                self.dirty.push(key);
+            }
+        }
+        entry.insert(conn);
+    }
+
+    fn arm_accept(&mut self, index: usize) {
+        let Some(l) = self.listeners.get_mut(index) else {
+            return;
+        };
+        if l.accept_armed {
+            return;
+        }
+        l.accept_armed = true;
+        let entry = opcode::AcceptMulti::new(types::Fd(l.socket.as_raw_fd()))
+            .flags(libc::SOCK_CLOEXEC)
+            .build()
+            .user_data(Token::new(Op::Accept, index, 0).encode());
+        self.queue(entry);
+    }
+
+    fn arm_accept_retry(&mut self, index: usize) {
+        let Some(l) = self.listeners.get_mut(index) else {
+            return;
+        };
+        if l.retry_armed {
+            return;
+        }
+        l.retry_armed = true;
+        let entry = opcode::Timeout::new(&*self.retry_ts)
+            .build()
+            .user_data(Token::new(Op::AcceptRetry, index, 0).encode());
+        self.queue(entry);
+    }
+
+    fn arm_tick(&mut self, hz: u64) {
+        let hz = hz.clamp(1, 500);
+        *self.tick_ts = types::Timespec::from(Duration::from_micros(1_000_000 / hz));
+        self.tick_armed = true;
+        let entry = opcode::Timeout::new(&*self.tick_ts)
+            .build()
+            .user_data(Token::new(Op::Tick, 0, 0).encode());
+        self.queue(entry);
+    }
+
+    fn on_tick(&mut self, srv: &mut Server, res: i32) {
+        self.tick_armed = false;
+        if self.stopping || res == -libc::ECANCELED {
+            return;
+        }
+        crate::server::cron(srv);
+        self.arm_tick(srv.state.config.hz);
+    }
+
+    fn arm_signal(&mut self) {
+        self.signal_armed = true;
+        let entry = opcode::PollAdd::new(types::Fd(self.signals.as_raw_fd()), libc::POLLIN as u32)
+            .build()
+            .user_data(Token::new(Op::Signal, 0, 0).encode());
+        self.queue(entry);
+    }
+
+    fn on_signal(&mut self, srv: &mut Server, res: i32) {
+        self.signal_armed = false;
+        if self.stopping || res < 0 {
+            return;
+        }
+        // struct signalfd_siginfo is 128 bytes; ssi_signo comes first.
+        let mut info = [0u8; 128];
+        let signo = match (&self.signals).read(&mut info) {
+            Ok(128) => u32::from_ne_bytes([info[0], info[1], info[2], info[3]]) as i32,
+            _ => {
+                self.arm_signal();
+                return;
+            }
+        };
+        let why = if signo == libc::SIGINT {
+            "SIGINT received, exiting"
+        } else {
+            "SIGTERM received, exiting"
+        };
+        self.stop(srv, why);
+    }
+
+    /// Shutdown: close every connection, cancel every loop-wide operation.
+    /// The loop returns once all of them have completed.
+    fn stop(&mut self, srv: &mut Server, why: &str) {
+        tracing::info!("{why}");
+        self.stopping = true;
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            self.close_now(srv, key);
+        }
+        for index in 0..self.listeners.len() {
+            let (accept_armed, retry_armed) = {
+                let l = &self.listeners[index];
+                (l.accept_armed, l.retry_armed)
+            };
+            if accept_armed {
+                self.cancel_global(Token::new(Op::Accept, index, 0).encode());
+            }
+            if retry_armed {
+                self.remove_timeout(Token::new(Op::AcceptRetry, index, 0).encode());
+            }
+        }
+        if self.tick_armed {
+            self.remove_timeout(Token::new(Op::Tick, 0, 0).encode());
+        }
+        if self.signal_armed {
+            self.cancel_global(Token::new(Op::Signal, 0, 0).encode());
+        }
+    }
+
+    fn cancel_global(&mut self, target: u64) {
+        let entry = opcode::AsyncCancel::new(target)
+            .build()
+            .user_data(Token::new(Op::CancelGlobal, 0, 0).encode());
+        self.queue(entry);
+    }
+
+    fn remove_timeout(&mut self, target: u64) {
+        let entry = opcode::TimeoutRemove::new(target)
+            .build()
+            .user_data(Token::new(Op::CancelGlobal, 0, 0).encode());
+        self.queue(entry);
+    }
+
+    /// The end of a batch: arm recvs (the buffers are about to go back on
+    /// the ring), send each connection's replies in one operation, and free
+    /// the slots the kernel is done with.
+    fn end_batch(&mut self) {
+        let mut rearm = std::mem::take(&mut self.rearm);
+        for key in rearm.drain(..) {
+            let bgid = self.bgid;
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
+            if conn.phase != Phase::Open || conn.paused || conn.recv_armed {
+                continue;
+            }
+            conn.recv_armed = true;
+            conn.in_flight += 1;
+            let entry = opcode::RecvMulti::new(types::Fd(conn.fd), bgid)
+                .build()
+                .user_data(Token::new(Op::Recv, key, conn.gen).encode());
+            self.queue(entry);
+        }
+        self.rearm = rearm;
+
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for key in dirty.drain(..) {
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
+            conn.dirty = false;
+            if conn.phase == Phase::Closing || conn.send_armed || conn.out.is_empty() {
+                continue;
+            }
+            std::mem::swap(&mut conn.out, &mut conn.sending);
+            conn.sent = 0;
+            self.start_send(key);
+        }
+        self.dirty = dirty;
+
+        let mut release = std::mem::take(&mut self.release);
+        for key in release.drain(..) {
+            let ready = self
+                .conns
+                .get(key)
+                .is_some_and(|c| c.phase == Phase::Closing && c.in_flight == 0);
+            if !ready {
+                continue;
+            }
+            let mut conn = self.conns.remove(key);
+            if let Some(stream) = conn.stream.take() {
+                let fd = stream.into_raw_fd();
+                let entry = opcode::Close::new(types::Fd(fd))
+                    .build()
+                    .user_data(Token::new(Op::Close, key, conn.gen).encode());
+                self.queue(entry);
+            }
+        }
+        self.release = release;
+    }
+}
+
+/// Grows `input` ahead of a large command whose length the parser knows,
+/// in steps of at most 64 MiB, so a 100 MB value isn't copied repeatedly.
+fn reserve_for(conn: &mut Conn, incoming: usize) {
+    let want = conn
+        .need
+        .saturating_sub(conn.input.len())
+        .clamp(incoming, 64 << 20);
+    conn.input.reserve(want);
+}
+
+/// Blocks SIGTERM and SIGINT for this thread and returns a signalfd that
+/// reports them, so the ring can wait for signals like any other event.
+fn block_signals() -> io::Result<File> {
+    // SAFETY: sigset_t is plain data that sigemptyset initialises;
+    // pthread_sigmask and signalfd only read it. The fd signalfd returns is
+    // checked, then owned by exactly one OwnedFd.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(File::from(OwnedFd::from_raw_fd(fd)))
+    }
+}
