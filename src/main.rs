@@ -10,6 +10,7 @@ use rizzler::server::Server;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RIZZLER_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -73,7 +74,7 @@ fn run(config: Config) -> Result<(), String> {
     let addrs = net::listen_addrs(&config)?;
     let listeners = addrs
         .iter()
-        .map(|a| std::net::TcpListener::bind(a).map_err(|e| format!("can't listen on {a}: {e}")))
+        .map(|a| net::listen(*a).map_err(|e| format!("can't listen on {a}: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
     let backend = choose_backend(config.io)?;
     let (name, detail) = match &backend {

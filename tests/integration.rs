@@ -23,7 +23,9 @@ fn client_library_round_trips() {
         assert_eq!(back, binary, "[{io}]");
         let missing: Option<String> = c.get("nope").expect("GET missing");
         assert_eq!(missing, None, "[{io}]");
-        let err = c.lpush::<_, _, i64>("greeting", "x").expect_err("WRONGTYPE");
+        let err = c
+            .lpush::<_, _, i64>("greeting", "x")
+            .expect_err("WRONGTYPE");
         assert_eq!(err.code(), Some("WRONGTYPE"), "[{io}]");
     }
 }
@@ -81,9 +83,16 @@ fn protocol_error_closes_only_that_connection() {
         let mut bad = server.conn();
         bad.send_raw(b"*1\r\n$4\r\nPING\r\n*x\r\n");
         let (got, closed) = bad.read_until_close(Duration::from_secs(5));
-        assert_eq!(got, b"+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n", "[{io}]");
+        assert_eq!(
+            got, b"+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n",
+            "[{io}]"
+        );
         assert!(closed, "[{io}] a protocol error closes the connection");
-        assert_eq!(good.line("GET k"), b"$1\r\nv\r\n", "[{io}] other clients are unaffected");
+        assert_eq!(
+            good.line("GET k"),
+            b"$1\r\nv\r\n",
+            "[{io}] other clients are unaffected"
+        );
     }
 }
 
@@ -92,8 +101,15 @@ fn command_errors_keep_the_connection() {
     for io in common::backends() {
         let server = common::rizzler(io, &[]);
         let mut c = server.conn();
-        assert!(c.line("NOSUCHCMD").starts_with(b"-ERR unknown command"), "[{io}]");
-        assert_eq!(c.line("GET"), b"-ERR wrong number of arguments for 'get' command\r\n", "[{io}]");
+        assert!(
+            c.line("NOSUCHCMD").starts_with(b"-ERR unknown command"),
+            "[{io}]"
+        );
+        assert_eq!(
+            c.line("GET"),
+            b"-ERR wrong number of arguments for 'get' command\r\n",
+            "[{io}]"
+        );
         assert_eq!(c.line("PING"), b"+PONG\r\n", "[{io}]");
     }
 }
@@ -121,7 +137,9 @@ fn sigterm_stops_cleanly() {
             .status()
             .expect("kill");
         assert!(status.success());
-        let exit = server.wait_exit(Duration::from_secs(10)).expect("exits after SIGTERM");
+        let exit = server
+            .wait_exit(Duration::from_secs(10))
+            .expect("exits after SIGTERM");
         assert!(exit.success(), "[{io}] exit status {exit}");
     }
 }
@@ -141,7 +159,10 @@ fn expired_keys_vanish_without_being_touched() {
             if c.line("DBSIZE") == b":1\r\n" {
                 break;
             }
-            assert!(std::time::Instant::now() < deadline, "[{io}] active expiry did not run");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "[{io}] active expiry did not run"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

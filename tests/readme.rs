@@ -6,11 +6,23 @@ use std::collections::BTreeSet;
 /// `(command, subcommand)` pairs from the README table: `CONFIG (GET, SET)`
 /// names two subcommands of CONFIG; a plain name has an empty subcommand.
 fn readme_commands() -> BTreeSet<(String, String)> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
-    let section = readme.split("## Supported commands").nth(1).expect("section").split("\n## ").next().unwrap_or("");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let section = readme
+        .split("## Supported commands")
+        .nth(1)
+        .expect("section")
+        .split("\n## ")
+        .next()
+        .unwrap_or("");
     let mut out = BTreeSet::new();
-    for line in section.lines().filter(|l| l.starts_with('|') && !l.starts_with("|---") && !l.contains("| family")) {
-        let Some(cell) = line.split('|').nth(2) else { continue };
+    for line in section
+        .lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|---") && !l.contains("| family"))
+    {
+        let Some(cell) = line.split('|').nth(2) else {
+            continue;
+        };
         let mut current = String::new();
         let mut in_subs = false;
         for token in cell.split_inclusive(['(', ')', ',', ' ']) {
@@ -45,6 +57,12 @@ fn readme_table_matches_the_command_table() {
     }
     let missing: Vec<_> = actual.difference(&listed).collect();
     let extra: Vec<_> = listed.difference(&actual).collect();
-    assert!(missing.is_empty(), "commands the README does not list: {missing:?}");
-    assert!(extra.is_empty(), "README lists commands the server lacks: {extra:?}");
+    assert!(
+        missing.is_empty(),
+        "commands the README does not list: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "README lists commands the server lacks: {extra:?}"
+    );
 }

@@ -11,6 +11,24 @@ use std::net::SocketAddr;
 
 use crate::config::Config;
 
+/// Redis's default `tcp-backlog`: std's `bind` would use 128, which a
+/// burst of connections (redis-benchmark -c 500) overflows.
+const BACKLOG: i32 = 511;
+
+/// A listening socket as Redis makes one: SO_REUSEADDR (a restart does not
+/// wait out TIME_WAIT), IPv6 sockets IPv6-only, backlog 511.
+pub fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
 /// The addresses to listen on, from `bind` and `port`.
 pub fn listen_addrs(config: &Config) -> Result<Vec<SocketAddr>, String> {
     config
