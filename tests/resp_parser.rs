@@ -265,3 +265,33 @@ proptest! {
         }
     }
 }
+
+/// Found by the fuzzer: a NUL in an inline request made the splitter loop
+/// forever, pushing empty arguments until memory ran out. Redis finds line
+/// ends with `strchr`, so a NUL before the newline means "no line yet".
+#[test]
+fn nul_bytes_end_lines_as_in_c() {
+    let mut p = Parser::default();
+    assert_eq!(p.parse(b"\x00\n"), Ok(Parsed::Incomplete { need: None }));
+    assert_eq!(
+        p.parse(b"PING\x00\r\n"),
+        Ok(Parsed::Incomplete { need: None })
+    );
+    assert_eq!(
+        p.parse(b"*1\x00\r\n"),
+        Ok(Parsed::Incomplete { need: None })
+    );
+    let mut big = b"PING\x00".to_vec();
+    big.resize(INLINE_MAX + 10, b'\n');
+    assert_eq!(p.parse(&big), Err(ProtocolError::TooBigInline));
+    let (mut out, mut spans) = (Vec::new(), Vec::new());
+    assert_eq!(
+        rizzler::resp::split_args(b"a b\x00c d", &mut out, &mut spans),
+        Ok(())
+    );
+    assert_eq!(spans.len(), 2);
+    assert_eq!(
+        rizzler::resp::split_args(b"\"a\x00\"", &mut out, &mut spans),
+        Err(ProtocolError::UnbalancedQuotes)
+    );
+}

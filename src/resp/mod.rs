@@ -6,7 +6,6 @@ mod parse;
 mod reply;
 
 pub use parse::{
-    memchr, parse_i64, split_args, Args, Parsed, Parser, ProtocolError, DEFAULT_MAX_BULK,
-    INLINE_MAX,
+    parse_i64, split_args, Args, Parsed, Parser, ProtocolError, DEFAULT_MAX_BULK, INLINE_MAX,
 };
 pub use reply::{format_double, format_g, push_int, Proto, Reply};

@@ -183,7 +183,7 @@ impl Parser {
                 return self.parse_inline(input);
             }
             // `*<count>\r\n`
-            let Some(cr) = memchr(b'\r', input) else {
+            let Some(cr) = strchr(b'\r', input) else {
                 return if input.len() > INLINE_MAX {
                     Err(ProtocolError::TooBigMbulkCount)
                 } else {
@@ -215,7 +215,7 @@ impl Parser {
             if rest.is_empty() {
                 return Ok(Parsed::Incomplete { need: None });
             }
-            let Some(cr) = memchr(b'\r', rest) else {
+            let Some(cr) = strchr(b'\r', rest) else {
                 return if rest.len() > INLINE_MAX {
                     Err(ProtocolError::TooBigBulkCount)
                 } else {
@@ -249,7 +249,7 @@ impl Parser {
     }
 
     fn parse_inline(&mut self, input: &[u8]) -> Result<Parsed, ProtocolError> {
-        let Some(lf) = memchr(b'\n', input) else {
+        let Some(lf) = strchr(b'\n', input) else {
             return if input.len() > INLINE_MAX {
                 Err(ProtocolError::TooBigInline)
             } else {
@@ -281,7 +281,8 @@ pub fn split_args(
         while i < line.len() && is_space(line[i]) {
             i += 1;
         }
-        if i == line.len() {
+        // C strings end at NUL: so does the line.
+        if i == line.len() || line[i] == 0 {
             return Ok(());
         }
         let start = out.len();
@@ -289,7 +290,7 @@ pub fn split_args(
         loop {
             if in_dq {
                 match line.get(i) {
-                    None => return Err(ProtocolError::UnbalancedQuotes),
+                    None | Some(0) => return Err(ProtocolError::UnbalancedQuotes),
                     Some(b'\\') if i + 3 < line.len() && line[i + 1] == b'x' => {
                         match (hex(line[i + 2]), hex(line[i + 3])) {
                             (Some(h), Some(l)) => {
@@ -325,7 +326,7 @@ pub fn split_args(
                 }
             } else if in_sq {
                 match line.get(i) {
-                    None => return Err(ProtocolError::UnbalancedQuotes),
+                    None | Some(0) => return Err(ProtocolError::UnbalancedQuotes),
                     Some(b'\\') if line.get(i + 1) == Some(&b'\'') => {
                         i += 1;
                         out.push(b'\'');
@@ -345,7 +346,11 @@ pub fn split_args(
                     None => break,
                     // Unquoted words end at these only; `\v` and `\f` are
                     // skipped between words but kept inside one, as in Redis.
-                    Some(b' ' | b'\n' | b'\r' | b'\t' | 0) => break,
+                    Some(b' ' | b'\n' | b'\r' | b'\t') => break,
+                    Some(0) => {
+                        spans.push(start..out.len());
+                        return Ok(());
+                    }
                     Some(b'"') => in_dq = true,
                     Some(b'\'') => in_sq = true,
                     Some(&c) => out.push(c),
@@ -366,9 +371,14 @@ fn hex(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
 
-/// First position of `needle` in `hay`.
-pub fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&c| c == needle)
+/// First position of `needle` in `hay`, but only before any NUL byte: C's
+/// `strchr`, which Redis uses to find line ends. A NUL ahead of the line end
+/// makes Redis wait for more input (and then refuse it as too big), and so
+/// does this parser.
+fn strchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter()
+        .position(|&c| c == needle || c == 0)
+        .filter(|&i| hay[i] == needle)
 }
 
 /// Redis's `string2ll`: an optional `-`, digits, no leading zeros, no `+`,
