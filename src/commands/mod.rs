@@ -14,8 +14,12 @@
 pub mod args;
 mod connection;
 mod hashes;
+mod info;
 mod keys;
 mod lists;
+pub mod meta;
+#[rustfmt::skip]
+mod redis_docs;
 mod server;
 mod sets;
 mod strings;
@@ -67,8 +71,13 @@ pub mod flags {
     pub const NO_MULTI: u32 = 1 << 11;
     pub const ALLOW_BUSY: u32 = 1 << 12;
     pub const SENTINEL: u32 = 1 << 13;
+    pub const SKIP_MONITOR: u32 = 1 << 14;
+    pub const SKIP_SLOWLOG: u32 = 1 << 15;
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
+    pub const NO_ASYNC_LOADING: u32 = 1 << 17;
+    pub const MOVABLE_KEYS: u32 = 1 << 18;
 
-    /// Names in COMMAND INFO's order.
+    /// Names in COMMAND INFO's order (Redis's `addReplyFlagsForCommand`).
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -79,9 +88,14 @@ pub mod flags {
         (BLOCKING, "blocking"),
         (LOADING, "loading"),
         (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
+        (MOVABLE_KEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
     ];
 }
@@ -101,6 +115,12 @@ pub struct Command {
     pub complexity: &'static str,
     pub handler: Handler,
     pub subcommands: &'static [Command],
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Command").field("name", &self.name).finish()
+    }
 }
 
 impl Command {
@@ -245,12 +265,12 @@ pub fn execute(ctx: &mut Ctx, args: Args) -> After {
         if !client.authenticated && cmd.flags & flags::NO_AUTH == 0 {
             return Err(CmdError::NoAuth);
         }
-        client.last_cmd = cmd.name;
+        client.last_cmd = Some(cmd);
         ctx.state.stats.commands_processed += 1;
         (cmd.handler)(ctx, args)
     });
     if let Err(e) = result {
-        ctx.state.stats.error_replies += 1;
+        ctx.state.stats.count_error(e.message());
         ctx.out.error(e.message());
     }
     if ctx.state.clients[ctx.client].closing {
