@@ -95,9 +95,24 @@ def main():
         tips = ", ".join(rs(x.lower()) for x in c.get("command_tips", []))
         specs = ", ".join(key_spec(s) for s in c.get("key_specs", []))
         args = ", ".join(arg(a) for a in c.get("arguments", []))
+        doc_flags = ", ".join(rs(x.lower()) for x in c.get("doc_flags", []))
+        history = ", ".join(
+            "({}, {})".format(rs(since), rs(change)) for since, change in c.get("history", [])
+        )
         out.append(
-            "    D {{ name: {}, acl: &[{}], tips: &[{}], specs: &[{}], args: &[{}] }},".format(
-                rs(full), acl, tips, specs, args
+            "    D {{ name: {}, arity: {}, flags: &[{}], acl: &[{}], tips: &[{}], specs: &[{}], args: &[{}], "
+            "doc_flags: &[{}], deprecated_since: {}, replaced_by: {}, history: &[{}] }},".format(
+                rs(full),
+                c["arity"],
+                ", ".join(rs(x.lower()) for x in c.get("command_flags", [])),
+                acl,
+                tips,
+                specs,
+                args,
+                doc_flags,
+                rs(c.get("deprecated_since", "")),
+                rs(c.get("replaced_by", "")),
+                history,
             )
         )
     out.append("];")

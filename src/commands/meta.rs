@@ -58,11 +58,23 @@ pub struct K(pub &'static str, pub &'static [&'static str], pub B, pub F);
 /// Redis 7.0's docs for one command, by full name (`config|get`).
 pub struct D {
     pub name: &'static str,
+    /// Redis's arity and command flags (lower case, hidden ones included),
+    /// for tests that keep the table's rows honest.
+    pub arity: i32,
+    pub flags: &'static [&'static str],
     /// Explicit ACL categories; the implicit ones come from the flags.
     pub acl: &'static [&'static str],
     pub tips: &'static [&'static str],
     pub specs: &'static [K],
     pub args: &'static [A],
+    /// `deprecated`, `syscmd`.
+    pub doc_flags: &'static [&'static str],
+    /// Empty when not deprecated.
+    pub deprecated_since: &'static str,
+    /// Empty when not deprecated.
+    pub replaced_by: &'static str,
+    /// (since, change) pairs.
+    pub history: &'static [(&'static str, &'static str)],
 }
 
 /// Redis's docs for `full_name`, if Redis 7.0 has that command.
@@ -490,10 +502,18 @@ pub fn write_docs(out: &mut Reply, r: &Resolved) {
     let cmd = r.cmd;
     let doc = redis_doc(&r.full_name());
     let args = doc.map_or(&[][..], |d| d.args);
+    let doc_flags = doc.map_or(&[][..], |d| d.doc_flags);
+    let deprecated_since = doc.map_or("", |d| d.deprecated_since);
+    let replaced_by = doc.map_or("", |d| d.replaced_by);
+    let history = doc.map_or(&[][..], |d| d.history);
     let len = 1
         + usize::from(!cmd.summary.is_empty())
         + usize::from(!cmd.since.is_empty())
         + usize::from(!cmd.complexity.is_empty())
+        + usize::from(!doc_flags.is_empty())
+        + usize::from(!deprecated_since.is_empty())
+        + usize::from(!replaced_by.is_empty())
+        + usize::from(!history.is_empty())
         + usize::from(!args.is_empty())
         + usize::from(!cmd.subcommands.is_empty());
     out.map(len);
@@ -510,6 +530,27 @@ pub fn write_docs(out: &mut Reply, r: &Resolved) {
     if !cmd.complexity.is_empty() {
         out.bulk(b"complexity");
         out.bulk(cmd.complexity.as_bytes());
+    }
+    if !doc_flags.is_empty() {
+        out.bulk(b"doc_flags");
+        status_set(out, doc_flags);
+    }
+    if !deprecated_since.is_empty() {
+        out.bulk(b"deprecated_since");
+        out.bulk(deprecated_since.as_bytes());
+    }
+    if !replaced_by.is_empty() {
+        out.bulk(b"replaced_by");
+        out.bulk(replaced_by.as_bytes());
+    }
+    if !history.is_empty() {
+        out.bulk(b"history");
+        out.set(history.len());
+        for (since, change) in history {
+            out.array(2);
+            out.bulk(since.as_bytes());
+            out.bulk(change.as_bytes());
+        }
     }
     if !args.is_empty() {
         out.bulk(b"arguments");
