@@ -599,9 +599,13 @@ fn rows_match_redis_metadata() {
         if ours != theirs {
             wrong.push(format!("{full}: flags {ours:?} (Redis {theirs:?})"));
         }
-        let specs_first = doc.specs.first();
-        if specs_first.is_some() && cmd.keys.0 == 0 {
-            wrong.push(format!("{full}: no key range, Redis has key specs"));
+        let (first, last, step) = meta::legacy_range(doc.specs);
+        let ours = (cmd.keys.0.into(), cmd.keys.1.into(), cmd.keys.2.into());
+        if ours != (first, last, step) {
+            wrong.push(format!(
+                "{full}: keys {ours:?} (Redis {:?})",
+                (first, last, step)
+            ));
         }
     };
     for cmd in all() {

@@ -135,7 +135,7 @@ fn server(out: &mut String, state: &State, ctx: &Context) {
         "process_supervised" => "no",
         "run_id" => state.run_id,
         "tcp_port" => state.config.port,
-        "server_time_usec" => ctx.now_ms * 1000,
+        "server_time_usec" => crate::util::now_us(),
         "uptime_in_seconds" => uptime,
         "uptime_in_days" => uptime / 86400,
         "hz" => state.config.hz,

@@ -309,6 +309,45 @@ fn movable_keys(specs: &[K]) -> bool {
     movable || (!specs.is_empty() && !found)
 }
 
+/// The legacy (first, last, step) key range COMMAND INFO reports for a
+/// command with these key specs (Redis's `populateCommandLegacyRangeSpec`):
+/// the plain consecutive ranges merged, (0, 0, 0) when there are none.
+pub fn legacy_range(specs: &[K]) -> (i64, i64, i64) {
+    if let [K(_, _, B::Index(pos), F::Range(lastkey, step, _))] = specs {
+        let last = if *lastkey >= 0 {
+            pos + lastkey
+        } else {
+            *lastkey
+        };
+        return (*pos, last, *step);
+    }
+    let (mut first, mut last, mut prev_last) = (i64::MAX, 0i64, 0i64);
+    for K(_, _, b, f) in specs {
+        let (B::Index(pos), F::Range(lastkey, step, _)) = (b, f) else {
+            continue;
+        };
+        if *step != 1 || (prev_last != 0 && prev_last != pos - 1) {
+            continue;
+        }
+        first = first.min(*pos);
+        let abs = if *lastkey >= 0 {
+            lastkey + pos
+        } else {
+            *lastkey
+        };
+        // Redis compares as unsigned, so a negative (from the end) wins.
+        if (abs as u64) > (last as u64) {
+            last = abs;
+        }
+        prev_last = last;
+    }
+    if first == i64::MAX {
+        (0, 0, 0)
+    } else {
+        (first, last, 1)
+    }
+}
+
 fn status_set(out: &mut Reply, items: &[&str]) {
     out.set(items.len());
     for item in items {
@@ -725,6 +764,19 @@ mod tests {
         assert!(redis_doc("set").is_some());
         assert!(redis_doc("config|get").is_some());
         assert!(redis_doc("nosuch").is_none());
+    }
+
+    #[test]
+    fn legacy_ranges_follow_redis() {
+        let range = |name: &str| legacy_range(redis_doc(name).unwrap().specs);
+        assert_eq!(range("get"), (1, 1, 1));
+        assert_eq!(range("mset"), (1, -1, 2));
+        assert_eq!(range("sdiffstore"), (1, -1, 1));
+        assert_eq!(range("smove"), (1, 2, 1));
+        assert_eq!(range("eval"), (0, 0, 0));
+        assert_eq!(range("zunionstore"), (1, 1, 1));
+        assert_eq!(range("object|encoding"), (2, 2, 1));
+        assert_eq!(range("ping"), (0, 0, 0));
     }
 
     #[test]
