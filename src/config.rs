@@ -1,13 +1,16 @@
 //! Configuration: redis-server style flags (`--port 6380 --bind 127.0.0.1`)
 //! and the parameters CONFIG GET / CONFIG SET expose.
 //!
-//! Every parameter is one row of [`PARAMS`]: its name, how to read it and
-//! how to set it. The command-line parser and CONFIG use the same rows, so a
-//! parameter is added in one place.
+//! Every parameter is one row of [`PARAMS`]: its name, how to read it, how
+//! to set it, and whether CONFIG SET may change it at run time. The
+//! command-line parser and CONFIG use the same rows, so a parameter is added
+//! in one place. Parsing and the error texts follow Redis 7.0's `config.c`
+//! (`numericParseString`, `memtoull`, the enum and bool setters), because
+//! clients and tools see those texts in CONFIG SET's error replies.
 
 use std::fmt;
 
-use crate::resp::{DEFAULT_MAX_BULK, INLINE_MAX};
+use crate::resp::{parse_i64, DEFAULT_MAX_BULK, INLINE_MAX};
 
 /// Which I/O backend serves connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,12 +29,15 @@ pub struct Config {
     pub databases: usize,
     pub maxclients: usize,
     pub timeout: u64,
+    /// The effective `hz`: what CONFIG SET asked for, clamped to 1..=500.
     pub hz: u64,
     pub proto_max_bulk_len: usize,
     pub client_query_buffer_limit: usize,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
     pub requirepass: String,
+    /// Save points, normalised the way CONFIG GET prints them
+    /// (`"3600 1 300 100"`); empty when saving is off.
     pub save: String,
     pub appendonly: bool,
     pub appendfsync: String,
@@ -40,6 +46,8 @@ pub struct Config {
     pub loglevel: String,
     pub daemonize: bool,
     pub logfile: String,
+    /// FLUSHALL / FLUSHDB without SYNC or ASYNC free in the background.
+    pub lazyfree_lazy_user_flush: bool,
 }
 
 impl Default for Config {
@@ -65,11 +73,21 @@ impl Default for Config {
             loglevel: "notice".into(),
             daemonize: false,
             logfile: String::new(),
+            lazyfree_lazy_user_flush: false,
         }
     }
 }
 
-/// Why a value was refused.
+impl Config {
+    /// Whether `maxmemory-policy` is one of the LFU policies (OBJECT FREQ
+    /// works, OBJECT IDLETIME refuses).
+    pub fn lfu_policy(&self) -> bool {
+        self.maxmemory_policy.ends_with("-lfu")
+    }
+}
+
+/// Why a value was refused: the text after `CONFIG SET failed (possibly
+/// related to argument '…') - `.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadValue(pub String);
 
@@ -82,41 +100,80 @@ impl fmt::Display for BadValue {
 type Getter = fn(&Config) -> String;
 type Setter = fn(&mut Config, &str) -> Result<(), BadValue>;
 
+/// Whether CONFIG SET may change a parameter at run time. Every parameter
+/// can be given on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Mutable,
+    /// Fixed after start-up (`can't set immutable config`).
+    Immutable,
+    /// Redis's PROTECTED_CONFIG with `enable-protected-configs no`, its
+    /// default: paths the server writes to (`can't set protected config`).
+    Protected,
+}
+
 /// One configuration parameter.
 pub struct Param {
     pub name: &'static str,
     pub get: Getter,
-    /// `None` for parameters fixed at start-up (CONFIG SET refuses them).
-    pub set: Option<Setter>,
-    /// Settable on the command line even when CONFIG SET refuses it.
-    pub startup: Setter,
+    pub set: Setter,
+    pub access: Access,
 }
 
-fn parse_num<T: std::str::FromStr>(v: &str) -> Result<T, BadValue> {
-    v.parse()
-        .map_err(|_| BadValue("argument couldn't be parsed into an integer".into()))
-}
-
-/// Redis's memory units: `1gb`, `100mb`, `5k`.
+/// Redis's `memtoull`: digits and an optional unit (`b`, `k`, `kb`, `m`,
+/// `mb`, `g`, `gb`, any case). Like `strtoull`, too many digits saturate
+/// and the multiplication wraps.
 pub fn parse_memory(v: &str) -> Result<u64, BadValue> {
-    let lower = v.to_ascii_lowercase();
-    let (digits, mult) = [
-        ("gb", 1u64 << 30),
-        ("mb", 1 << 20),
-        ("kb", 1 << 10),
-        ("g", 1_000_000_000),
-        ("m", 1_000_000),
-        ("k", 1000),
-        ("b", 1),
-    ]
-    .iter()
-    .find_map(|(suffix, m)| lower.strip_suffix(suffix).map(|d| (d.to_string(), *m)))
-    .unwrap_or((lower.clone(), 1));
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| BadValue("argument must be a memory value".into()))?;
-    n.checked_mul(mult)
-        .ok_or_else(|| BadValue("argument must be a memory value".into()))
+    let bad = || BadValue("argument must be a memory value".into());
+    let digits_end = v
+        .bytes()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(v.len());
+    let (digits, unit) = v.split_at(digits_end);
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return Err(bad()),
+    };
+    if digits.len() >= 128 {
+        return Err(bad());
+    }
+    let n = digits.bytes().fold(0u64, |acc, c| {
+        acc.checked_mul(10)
+            .and_then(|a| a.checked_add(u64::from(c - b'0')))
+            .unwrap_or(u64::MAX)
+    });
+    Ok(n.wrapping_mul(mul))
+}
+
+/// An integer parameter: Redis's `string2ll` and its bounds message.
+fn int_in(v: &str, min: i64, max: i64) -> Result<i64, BadValue> {
+    let n = parse_i64(v.as_bytes())
+        .ok_or_else(|| BadValue("argument couldn't be parsed into an integer".into()))?;
+    if n < min || n > max {
+        return Err(between(min, max));
+    }
+    Ok(n)
+}
+
+/// A memory parameter between `min` and `max` bytes.
+fn memory_in(v: &str, min: u64, max: u64) -> Result<u64, BadValue> {
+    let n = parse_memory(v)?;
+    if n < min || n > max {
+        return Err(between(min, max));
+    }
+    Ok(n)
+}
+
+fn between(min: impl fmt::Display, max: impl fmt::Display) -> BadValue {
+    BadValue(format!(
+        "argument must be between {min} and {max} inclusive"
+    ))
 }
 
 fn yes_no(v: &str) -> Result<bool, BadValue> {
@@ -127,6 +184,12 @@ fn yes_no(v: &str) -> Result<bool, BadValue> {
     }
 }
 
+fn yes_no_str(b: bool) -> String {
+    if b { "yes" } else { "no" }.into()
+}
+
+/// An enum parameter: one of `allowed`, any case, listed in Redis's order
+/// in the error.
 fn one_of(v: &str, allowed: &[&str]) -> Result<String, BadValue> {
     let lower = v.to_ascii_lowercase();
     if allowed.contains(&lower.as_str()) {
@@ -138,59 +201,95 @@ fn one_of(v: &str, allowed: &[&str]) -> Result<String, BadValue> {
     }
 }
 
-fn fixed(_: &mut Config, _: &str) -> Result<(), BadValue> {
-    Err(BadValue("can't set immutable config".into()))
+/// Redis's `setConfigSaveOption`: pairs of seconds (≥ 1) and changes (≥ 0),
+/// split on single spaces as Redis splits multi-argument values.
+fn parse_save(v: &str) -> Result<String, BadValue> {
+    if v.is_empty() {
+        return Ok(String::new());
+    }
+    let bad = || BadValue("Invalid save parameters".into());
+    let parts: Vec<&str> = v.split(' ').collect();
+    if parts.len() % 2 == 1 {
+        return Err(bad());
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for (i, p) in parts.iter().enumerate() {
+        let n = strtoll_whole(p).ok_or_else(bad)?;
+        if (i % 2 == 0 && n < 1) || (i % 2 == 1 && n < 0) {
+            return Err(bad());
+        }
+        out.push(n.to_string());
+    }
+    Ok(out.join(" "))
+}
+
+/// C's `strtoll(s, &end, 10)` with `*end == '\0'` required: leading spaces
+/// and a sign allowed, an empty string is 0, overflow saturates.
+fn strtoll_whole(s: &str) -> Option<i64> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if digits.is_empty() {
+        // strtoll consumed nothing: end points at the start, which is only
+        // the terminator when the whole string was empty.
+        return s.is_empty().then_some(0);
+    }
+    let v = digits.bytes().fold(0i128, |acc, c| {
+        (acc * 10 + i128::from(c - b'0')).min(i128::from(i64::MAX) + 1)
+    });
+    let v = if neg { -v } else { v };
+    Some(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
 }
 
 macro_rules! param {
-    ($name:literal, |$c:ident| $get:expr, settable |$sc:ident, $v:ident| $set:expr) => {
+    ($name:literal, $access:ident, |$c:ident| $get:expr, |$sc:ident, $v:ident| $set:expr) => {
         Param {
             name: $name,
             get: |$c| $get,
-            set: Some(|$sc, $v| $set),
-            startup: |$sc, $v| $set,
-        }
-    };
-    ($name:literal, |$c:ident| $get:expr, startup |$sc:ident, $v:ident| $set:expr) => {
-        Param {
-            name: $name,
-            get: |$c| $get,
-            set: None,
-            startup: |$sc, $v| $set,
+            set: |$sc, $v| $set,
+            access: Access::$access,
         }
     };
 }
 
+/// Redis's `maxmemory_policy_enum`, in its order.
+const MAXMEMORY_POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+
 /// Every parameter, in the order CONFIG GET * lists them.
 pub static PARAMS: &[Param] = &[
-    param!(
-        "port",
-        |c| c.port.to_string(),
-        startup | c,
-        v | {
-            c.port = parse_num(v)?;
-            Ok(())
-        }
-    ),
-    param!(
-        "bind",
-        |c| c.bind.join(" "),
-        startup | c,
-        v | {
-            c.bind = v.split_whitespace().map(str::to_string).collect();
-            Ok(())
-        }
-    ),
+    param!("port", Immutable, |c| c.port.to_string(), |c, v| {
+        c.port = int_in(v, 0, 65535)? as u16;
+        Ok(())
+    }),
+    param!("bind", Immutable, |c| c.bind.join(" "), |c, v| {
+        c.bind = v.split_whitespace().map(str::to_string).collect();
+        Ok(())
+    }),
     param!(
         "io-backend",
+        Immutable,
         |c| match c.io {
             IoMode::Auto => "auto",
             IoMode::Uring => "uring",
             IoMode::Epoll => "epoll",
         }
         .into(),
-        startup | c,
-        v | {
+        |c, v| {
             c.io = match v.to_ascii_lowercase().as_str() {
                 "auto" => IoMode::Auto,
                 "uring" | "io_uring" | "io-uring" => IoMode::Uring,
@@ -206,175 +305,114 @@ pub static PARAMS: &[Param] = &[
     ),
     param!(
         "databases",
+        Immutable,
         |c| c.databases.to_string(),
-        startup | c,
-        v | {
-            let n: usize = parse_num(v)?;
-            if n == 0 || n > 1_000_000 {
-                return Err(BadValue(
-                    "argument must be between 1 and 1000000 inclusive".into(),
-                ));
-            }
-            c.databases = n;
+        |c, v| {
+            // Redis allows up to INT_MAX; each database costs memory up front
+            // here, so rizzler stops at a million.
+            c.databases = int_in(v, 1, 1_000_000)? as usize;
             Ok(())
         }
     ),
     param!(
         "maxclients",
+        Mutable,
         |c| c.maxclients.to_string(),
-        settable | c,
-        v | {
-            c.maxclients = parse_num(v)?;
+        |c, v| {
+            c.maxclients = int_in(v, 1, u32::MAX.into())? as usize;
             Ok(())
         }
     ),
-    param!(
-        "timeout",
-        |c| c.timeout.to_string(),
-        settable | c,
-        v | {
-            c.timeout = parse_num(v)?;
-            Ok(())
-        }
-    ),
-    param!(
-        "hz",
-        |c| c.hz.to_string(),
-        settable | c,
-        v | {
-            let n: i64 = parse_num(v)?;
-            c.hz = n.clamp(1, 500) as u64;
-            Ok(())
-        }
-    ),
+    param!("timeout", Mutable, |c| c.timeout.to_string(), |c, v| {
+        c.timeout = int_in(v, 0, i32::MAX.into())? as u64;
+        Ok(())
+    }),
+    param!("hz", Mutable, |c| c.hz.to_string(), |c, v| {
+        // Redis accepts any non-negative int and clamps it when applying.
+        c.hz = int_in(v, 0, i32::MAX.into())?.clamp(1, 500) as u64;
+        Ok(())
+    }),
     param!(
         "proto-max-bulk-len",
+        Mutable,
         |c| c.proto_max_bulk_len.to_string(),
-        settable | c,
-        v | {
-            let n = parse_memory(v)?;
-            if n < 1024 * 1024 {
-                return Err(BadValue(
-                    "argument must be a memory value bigger than 1mb".into(),
-                ));
-            }
-            c.proto_max_bulk_len = n as usize;
+        |c, v| {
+            c.proto_max_bulk_len = memory_in(v, 1024 * 1024, i64::MAX as u64)? as usize;
             Ok(())
         }
     ),
     param!(
         "client-query-buffer-limit",
+        Mutable,
         |c| c.client_query_buffer_limit.to_string(),
-        settable | c,
-        v | {
-            let n = parse_memory(v)?;
-            if n < 1024 * 1024 {
-                return Err(BadValue(
-                    "argument must be a memory value bigger than 1mb".into(),
-                ));
-            }
+        |c, v| {
+            let n = memory_in(v, 1024 * 1024, i64::MAX as u64)?;
             c.client_query_buffer_limit = (n as usize).max(INLINE_MAX);
             Ok(())
         }
     ),
-    param!(
-        "maxmemory",
-        |c| c.maxmemory.to_string(),
-        settable | c,
-        v | {
-            c.maxmemory = parse_memory(v)?;
-            Ok(())
-        }
-    ),
+    param!("maxmemory", Mutable, |c| c.maxmemory.to_string(), |c, v| {
+        c.maxmemory = parse_memory(v)?;
+        Ok(())
+    }),
     param!(
         "maxmemory-policy",
+        Mutable,
         |c| c.maxmemory_policy.clone(),
-        settable | c,
-        v | {
-            c.maxmemory_policy = one_of(
-                v,
-                &[
-                    "volatile-lru",
-                    "allkeys-lru",
-                    "volatile-lfu",
-                    "allkeys-lfu",
-                    "volatile-random",
-                    "allkeys-random",
-                    "volatile-ttl",
-                    "noeviction",
-                ],
-            )?;
+        |c, v| {
+            c.maxmemory_policy = one_of(v, MAXMEMORY_POLICIES)?;
             Ok(())
         }
     ),
-    param!(
-        "requirepass",
-        |c| c.requirepass.clone(),
-        settable | c,
-        v | {
-            c.requirepass = v.to_string();
-            Ok(())
-        }
-    ),
-    param!(
-        "save",
-        |c| c.save.clone(),
-        settable | c,
-        v | {
-            c.save = v.to_string();
-            Ok(())
-        }
-    ),
+    param!("requirepass", Mutable, |c| c.requirepass.clone(), |c, v| {
+        c.requirepass = v.to_string();
+        Ok(())
+    }),
+    param!("save", Mutable, |c| c.save.clone(), |c, v| {
+        c.save = parse_save(v)?;
+        Ok(())
+    }),
     param!(
         "appendonly",
-        |c| if c.appendonly { "yes" } else { "no" }.into(),
-        settable | c,
-        v | {
+        Mutable,
+        |c| yes_no_str(c.appendonly),
+        |c, v| {
             c.appendonly = yes_no(v)?;
             Ok(())
         }
     ),
-    param!(
-        "appendfsync",
-        |c| c.appendfsync.clone(),
-        settable | c,
-        v | {
-            c.appendfsync = one_of(v, &["always", "everysec", "no"])?;
-            Ok(())
+    param!("appendfsync", Mutable, |c| c.appendfsync.clone(), |c, v| {
+        c.appendfsync = one_of(v, &["everysec", "always", "no"])?;
+        Ok(())
+    }),
+    param!("dir", Protected, |c| c.dir.clone(), |c, v| {
+        // Redis chdir()s and reports strerror on failure; rizzler keeps the
+        // working directory and stores the absolute path instead.
+        let path = std::fs::canonicalize(v).map_err(|e| BadValue(os_error_text(&e)))?;
+        if !path.is_dir() {
+            return Err(BadValue("Not a directory".into()));
         }
-    ),
-    param!(
-        "dir",
-        |c| c.dir.clone(),
-        settable | c,
-        v | {
-            c.dir = v.to_string();
-            Ok(())
+        c.dir = path.to_string_lossy().into_owned();
+        Ok(())
+    }),
+    param!("dbfilename", Protected, |c| c.dbfilename.clone(), |c, v| {
+        if v.contains('/') {
+            return Err(BadValue(
+                "dbfilename can't be a path, just a filename".into(),
+            ));
         }
-    ),
-    param!(
-        "dbfilename",
-        |c| c.dbfilename.clone(),
-        settable | c,
-        v | {
-            c.dbfilename = v.to_string();
-            Ok(())
-        }
-    ),
-    param!(
-        "loglevel",
-        |c| c.loglevel.clone(),
-        settable | c,
-        v | {
-            c.loglevel = one_of(v, &["debug", "verbose", "notice", "warning", "nothing"])?;
-            Ok(())
-        }
-    ),
+        c.dbfilename = v.to_string();
+        Ok(())
+    }),
+    param!("loglevel", Mutable, |c| c.loglevel.clone(), |c, v| {
+        c.loglevel = one_of(v, &["debug", "verbose", "notice", "warning"])?;
+        Ok(())
+    }),
     param!(
         "daemonize",
-        |c| if c.daemonize { "yes" } else { "no" }.into(),
-        startup | c,
-        v | {
+        Immutable,
+        |c| yes_no_str(c.daemonize),
+        |c, v| {
             if yes_no(v)? {
                 return Err(BadValue(
                     "daemonize is not supported; run rizzler under a supervisor".into(),
@@ -384,19 +422,32 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         }
     ),
+    param!("logfile", Immutable, |c| c.logfile.clone(), |c, v| {
+        c.logfile = v.to_string();
+        Ok(())
+    }),
     param!(
-        "logfile",
-        |c| c.logfile.clone(),
-        startup | c,
-        v | {
-            c.logfile = v.to_string();
+        "lazyfree-lazy-user-flush",
+        Mutable,
+        |c| yes_no_str(c.lazyfree_lazy_user_flush),
+        |c, v| {
+            c.lazyfree_lazy_user_flush = yes_no(v)?;
             Ok(())
         }
     ),
 ];
 
+/// `strerror`'s text for an I/O error, without Rust's " (os error N)".
+fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// The parameter called `name`, in any case.
 pub fn find_param(name: &str) -> Option<&'static Param> {
-    let _ = fixed;
     PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
@@ -427,9 +478,46 @@ impl Config {
             let Some(param) = find_param(name) else {
                 return Err(format!("unknown option '--{name}'"));
             };
-            (param.startup)(&mut config, &values.join(" "))
+            (param.set)(&mut config, &values.join(" "))
                 .map_err(|e| format!("bad value for '--{name}': {e}"))?;
         }
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units_follow_memtoull() {
+        assert_eq!(parse_memory("1gb"), Ok(1 << 30));
+        assert_eq!(parse_memory("1GB"), Ok(1 << 30));
+        assert_eq!(parse_memory("5k"), Ok(5000));
+        assert_eq!(parse_memory("1KB"), Ok(1024));
+        assert_eq!(parse_memory(""), Ok(0));
+        assert!(parse_memory("-1").is_err());
+        assert!(parse_memory("1 gb").is_err());
+        assert!(parse_memory("1tb").is_err());
+    }
+
+    #[test]
+    fn save_points_are_validated_and_normalised() {
+        assert_eq!(parse_save("3600 1 300 100"), Ok("3600 1 300 100".into()));
+        assert_eq!(parse_save(""), Ok(String::new()));
+        assert_eq!(parse_save("+3600 01"), Ok("3600 1".into()));
+        for bad in ["100", "0 1", "100 -1", "a b", "  3600   1  ", "1 2 3"] {
+            assert!(parse_save(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn command_line_sets_immutable_parameters() {
+        let c =
+            Config::from_args(["--port", "7000", "--databases", "4"].map(String::from)).unwrap();
+        assert_eq!((c.port, c.databases), (7000, 4));
+        let c = Config::from_args(["--save", ""].map(String::from)).unwrap();
+        assert_eq!(c.save, "");
+        assert!(Config::from_args(["--hz", "x"].map(String::from)).is_err());
     }
 }

@@ -47,6 +47,21 @@ pub enum CmdError {
     IntOutOfRange,
     // lists/sets/hashes family errors go here
     // connection/server family errors go here
+    HelloProtoNotInt,
+    HelloNoAuth,
+    IntRange,
+    SwapdbFirstIndex,
+    SwapdbSecondIndex,
+    InvalidClientId,
+    ClientIdNotPositive,
+    ConfigNoFile,
+    NoShutdown,
+    ObjectFreqNoLfu,
+    ObjectIdleLfu,
+    GetkeysInvalidCommand,
+    GetkeysNoKeys,
+    GetkeysArity,
+    GetkeysInvalidArgs,
     // strings family errors go here
     DecrementOverflow,
     /// A pre-formatted `ERR …` (or other code) line for the few errors whose
@@ -103,6 +118,21 @@ impl CmdError {
             }
             // lists/sets/hashes family messages go here
             // connection/server family messages go here
+            CmdError::HelloProtoNotInt => "ERR Protocol version is not an integer or out of range",
+            CmdError::HelloNoAuth => "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+            CmdError::IntRange => "ERR value is out of range, value must between -2147483648 and 2147483647",
+            CmdError::SwapdbFirstIndex => "ERR invalid first DB index",
+            CmdError::SwapdbSecondIndex => "ERR invalid second DB index",
+            CmdError::InvalidClientId => "ERR Invalid client ID",
+            CmdError::ClientIdNotPositive => "ERR client-id should be greater than 0",
+            CmdError::ConfigNoFile => "ERR The server is running without a config file",
+            CmdError::NoShutdown => "ERR No shutdown in progress.",
+            CmdError::ObjectFreqNoLfu => "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            CmdError::ObjectIdleLfu => "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            CmdError::GetkeysInvalidCommand => "ERR Invalid command specified",
+            CmdError::GetkeysNoKeys => "ERR The command has no key arguments",
+            CmdError::GetkeysArity => "ERR Invalid number of arguments specified for command",
+            CmdError::GetkeysInvalidArgs => "ERR Invalid arguments specified for command",
             // strings family messages go here
             CmdError::DecrementOverflow => "ERR decrement would overflow",
             CmdError::Custom(s) => return s,
@@ -152,6 +182,71 @@ impl CmdError {
         CmdError::Custom(s)
     }
 
+    // connection/server family constructors: errors that quote an argument.
+
+    /// `ERR Syntax error in HELLO option 'x'`.
+    pub fn hello_option(opt: &[u8]) -> Self {
+        quoted("ERR Syntax error in HELLO option '", opt, usize::MAX, "'")
+    }
+
+    /// `ERR Unknown client type 'x'`.
+    pub fn client_type(name: &[u8]) -> Self {
+        quoted("ERR Unknown client type '", name, usize::MAX, "'")
+    }
+
+    /// `ERR No such user 'x'`.
+    pub fn no_such_user(name: &[u8]) -> Self {
+        quoted("ERR No such user '", name, usize::MAX, "'")
+    }
+
+    /// `ERR Unrecognized option 'x'` (CLIENT SETINFO).
+    pub fn setinfo_option(attr: &[u8]) -> Self {
+        quoted("ERR Unrecognized option '", attr, usize::MAX, "'")
+    }
+
+    /// `ERR lib-name cannot contain spaces, newlines or special characters.`
+    pub fn setinfo_value(attr: &[u8]) -> Self {
+        quoted(
+            "ERR ",
+            attr,
+            usize::MAX,
+            " cannot contain spaces, newlines or special characters.",
+        )
+    }
+
+    /// `ERR Unknown option or number of arguments for CONFIG SET - 'x'`.
+    pub fn config_set_unknown(name: &[u8]) -> Self {
+        quoted(
+            "ERR Unknown option or number of arguments for CONFIG SET - '",
+            name,
+            usize::MAX,
+            "'",
+        )
+    }
+
+    /// `ERR CONFIG SET failed (possibly related to argument 'x') - reason`.
+    pub fn config_set_failed(name: &[u8], reason: &str) -> Self {
+        let tail = format!("') - {reason}");
+        quoted(
+            "ERR CONFIG SET failed (possibly related to argument '",
+            name,
+            usize::MAX,
+            &tail,
+        )
+    }
+
+    /// Redis's `addReplySubcommandSyntaxError`: `ERR unknown subcommand or
+    /// wrong number of arguments for 'x'. Try DEBUG HELP.`
+    pub fn subcommand_syntax(sub: &[u8], container: &str) -> Self {
+        let tail = format!("'. Try {} HELP.", container.to_ascii_uppercase());
+        quoted(
+            "ERR unknown subcommand or wrong number of arguments for '",
+            sub,
+            128,
+            &tail,
+        )
+    }
+
     pub fn err(text: impl Into<String>) -> Self {
         CmdError::Custom(text.into().into_bytes())
     }
@@ -183,6 +278,14 @@ fn invalid_expire_text(cmd: &str) -> &'static str {
         "expireat",
         "pexpireat"
     )
+}
+
+/// `head` + `arg` (as C's `%.<max>s` prints it) + `tail`.
+fn quoted(head: &str, arg: &[u8], max: usize, tail: &str) -> CmdError {
+    let mut s = head.as_bytes().to_vec();
+    s.extend_from_slice(c_str_prefix(arg, max));
+    s.extend_from_slice(tail.as_bytes());
+    CmdError::Custom(s)
 }
 
 /// Up to `max` bytes of `s`, stopping at a NUL the way C's `%.*s` does.

@@ -7,12 +7,15 @@
 //! pop) and the backend flushes every client listed in
 //! [`State::pending_writes`] after a batch.
 
+use std::collections::BTreeMap;
+
 use slab::Slab;
 
+use crate::commands::Command;
 use crate::config::Config;
 use crate::resp::{Proto, Reply};
 use crate::store::Store;
-use crate::util::now_ms;
+use crate::util::{now_ms, Rng};
 
 /// Everything one event-loop thread owns.
 #[derive(Debug)]
@@ -38,6 +41,13 @@ pub struct State {
     pub active_expire: bool,
     /// The backend's name, for INFO.
     pub io_backend: &'static str,
+    /// Unix time of the last successful save (LASTSAVE); start-up until
+    /// persistence saves.
+    pub lastsave: u64,
+    /// This process's random 40-hex-digit identity (INFO `run_id`).
+    pub run_id: String,
+    /// The replication ID INFO reports (`master_replid`).
+    pub replid: String,
 }
 
 /// One connected client, as CLIENT LIST shows it.
@@ -53,7 +63,8 @@ pub struct Client {
     pub db: usize,
     pub created_ms: u64,
     pub last_ms: u64,
-    pub last_cmd: &'static str,
+    /// The row of the last command run, for CLIENT LIST's `cmd=`.
+    pub last_cmd: Option<&'static Command>,
     pub no_evict: bool,
     pub authenticated: bool,
     /// Replies waiting to be written. The session moves it out for a batch.
@@ -77,6 +88,92 @@ pub struct Stats {
     /// Writes since start-up (Redis's `dirty`, for persistence later).
     pub dirty: u64,
     pub expired_keys_base: u64,
+    /// Error replies by their first word (INFO errorstats).
+    pub errors: BTreeMap<Vec<u8>, u64>,
+    /// Samples behind INFO's `instantaneous_*` fields.
+    pub inst: Instantaneous,
+}
+
+/// Redis keeps at most this many distinct error codes in errorstats.
+const ERROR_STATS_MAX: usize = 128;
+
+impl Stats {
+    /// Counts one error reply under its code (`ERR`, `WRONGTYPE`, …) the way
+    /// Redis's `afterErrorReply` does: the first word when a space comes
+    /// within 32 bytes, `ERR` otherwise.
+    pub fn count_error(&mut self, msg: &[u8]) {
+        self.error_replies += 1;
+        let head = &msg[..msg.len().min(32)];
+        let code = match head.iter().position(|&c| c == b' ') {
+            Some(end) => &msg[..end],
+            None => b"ERR",
+        };
+        if let Some(n) = self.errors.get_mut(code) {
+            *n += 1;
+        } else if self.errors.len() < ERROR_STATS_MAX {
+            self.errors.insert(code.to_vec(), 1);
+        }
+    }
+
+    /// CONFIG RESETSTAT: zero the counters, keeping start time and `dirty`.
+    /// `expired_total` is the keyspace's running count of expired keys,
+    /// which becomes the new base for INFO's `expired_keys`.
+    pub fn reset(&mut self, expired_total: u64) {
+        *self = Stats {
+            start_ms: self.start_ms,
+            dirty: self.dirty,
+            expired_keys_base: expired_total,
+            ..Stats::default()
+        };
+    }
+}
+
+/// Redis's `STATS_METRIC_SAMPLES`: INFO's per-second rates average this
+/// many samples taken by the cron.
+const INST_SAMPLES: usize = 16;
+
+/// Ring buffers of per-second rates (commands, bytes in, bytes out).
+#[derive(Debug, Default)]
+pub struct Instantaneous {
+    last_ms: u64,
+    last: [u64; 3],
+    samples: [[u64; INST_SAMPLES]; 3],
+    idx: usize,
+}
+
+impl Instantaneous {
+    /// Takes one sample of the running totals (the cron calls this).
+    fn track(&mut self, now_ms: u64, totals: [u64; 3]) {
+        if self.last_ms != 0 && now_ms > self.last_ms {
+            let dt = now_ms - self.last_ms;
+            for (k, total) in totals.iter().enumerate() {
+                let delta = total.saturating_sub(self.last[k]);
+                self.samples[k][self.idx] = delta * 1000 / dt;
+            }
+            self.idx = (self.idx + 1) % INST_SAMPLES;
+        }
+        self.last_ms = now_ms;
+        self.last = totals;
+    }
+
+    fn mean(&self, k: usize) -> u64 {
+        self.samples[k].iter().sum::<u64>() / INST_SAMPLES as u64
+    }
+
+    /// Commands per second.
+    pub fn ops_per_sec(&self) -> u64 {
+        self.mean(0)
+    }
+
+    /// Input bytes per second.
+    pub fn input_bytes_per_sec(&self) -> u64 {
+        self.mean(1)
+    }
+
+    /// Output bytes per second.
+    pub fn output_bytes_per_sec(&self) -> u64 {
+        self.mean(2)
+    }
 }
 
 impl Stats {
@@ -93,6 +190,13 @@ impl Stats {
 
 impl Server {
     pub fn new(config: Config, io_backend: &'static str) -> Self {
+        let mut rng = Rng::seeded();
+        let mut hex40 = || -> String {
+            (0..40)
+                .map(|_| char::from(b"0123456789abcdef"[rng.below(16) as usize]))
+                .collect()
+        };
+        let (run_id, replid) = (hex40(), hex40());
         Server {
             store: Store::new(config.databases),
             state: State {
@@ -108,6 +212,9 @@ impl Server {
                 shutdown: false,
                 active_expire: true,
                 io_backend,
+                lastsave: now_ms() / 1000,
+                run_id,
+                replid,
             },
         }
     }
@@ -131,7 +238,7 @@ impl State {
             db: 0,
             created_ms: now,
             last_ms: now,
-            last_cmd: "NULL",
+            last_cmd: None,
             no_evict: false,
             authenticated: self.config.requirepass.is_empty(),
             out: Reply::new(Proto::Resp2),
@@ -147,6 +254,13 @@ impl State {
 /// Periodic work, called `hz` times a second by the backend's timer: the
 /// active expiry cycle, with a quarter of the tick as its CPU budget.
 pub fn cron(server: &mut Server) {
+    let stats = &mut server.state.stats;
+    let totals = [
+        stats.commands_processed,
+        stats.net_input_bytes,
+        stats.net_output_bytes,
+    ];
+    stats.inst.track(now_ms(), totals);
     if !server.state.active_expire {
         return;
     }

@@ -1,3 +1,570 @@
-use super::Command;
+//! Connection commands (Redis's `networking.c` client parts, `acl.c`'s AUTH,
+//! `server.c`'s PING/ECHO): the handshake (HELLO, AUTH), the connection's
+//! own state (SELECT, RESET, CLIENT SETNAME …) and CLIENT's view of every
+//! connection (LIST, INFO, KILL).
+//!
+//! rizzler has one user, `default`, whose password is `requirepass` (none:
+//! any password is accepted, as for Redis's `nopass` default user).
+//! CLIENT SETINFO and the `lib-name=`/`lib-ver=` fields are Redis 7.2's;
+//! they are here because current client libraries send SETINFO on connect.
 
-pub const COMMANDS: &[Command] = &[];
+use std::fmt::Write;
+
+use super::flags::*;
+use super::info::REDIS_VERSION;
+use super::meta;
+use super::server::help_reply;
+use super::{is, Command, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::resp::{parse_i64, Args, Proto};
+use crate::server::Client;
+
+/// Flags of the handshake commands, which must work before AUTH.
+const HANDSHAKE: u32 = NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY;
+const CLIENT_SUB: u32 = NOSCRIPT | LOADING | STALE;
+const CLIENT_ADMIN: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("ping", -1, FAST, ping).doc("connection", "1.0.0", "Ping the server"),
+    Command::new("echo", 2, LOADING | STALE | FAST, echo).doc(
+        "connection",
+        "1.0.0",
+        "Echo the given string",
+    ),
+    // The dispatcher answers QUIT before the table; this row is what
+    // COMMAND reports about it.
+    Command::new("quit", -1, HANDSHAKE, quit).doc("connection", "1.0.0", "Close the connection"),
+    Command::new("hello", -1, HANDSHAKE, hello).doc("connection", "6.0.0", "Handshake with Redis"),
+    Command::new("auth", -2, HANDSHAKE, auth)
+        .doc("connection", "1.0.0", "Authenticate to the server")
+        .complexity("O(N) where N is the number of passwords defined for the user"),
+    Command::new("reset", 1, HANDSHAKE, reset).doc("connection", "6.2.0", "Reset the connection"),
+    Command::new("select", 2, LOADING | STALE | FAST, select).doc(
+        "connection",
+        "1.0.0",
+        "Change the selected database for the current connection",
+    ),
+    Command::new("client", -2, 0, client_container)
+        .doc(
+            "connection",
+            "2.4.0",
+            "A container for client connection commands",
+        )
+        .complexity("Depends on subcommand.")
+        .subcommands(&[
+            Command::new("getname", 2, CLIENT_SUB, client_getname).doc(
+                "connection",
+                "2.6.9",
+                "Get the current connection name",
+            ),
+            Command::new("help", 2, LOADING | STALE, client_help).doc(
+                "connection",
+                "5.0.0",
+                "Show helpful text about the different subcommands",
+            ),
+            Command::new("id", 2, CLIENT_SUB, client_id).doc(
+                "connection",
+                "5.0.0",
+                "Returns the client ID for the current connection",
+            ),
+            Command::new("info", 2, CLIENT_SUB, client_info).doc(
+                "connection",
+                "6.2.0",
+                "Returns information about the current client connection.",
+            ),
+            Command::new("kill", -3, CLIENT_ADMIN, client_kill)
+                .doc("connection", "2.4.0", "Kill the connection of a client")
+                .complexity("O(N) where N is the number of client connections"),
+            Command::new("list", -2, CLIENT_ADMIN, client_list)
+                .doc("connection", "2.4.0", "Get the list of client connections")
+                .complexity("O(N) where N is the number of client connections"),
+            Command::new("no-evict", 3, CLIENT_ADMIN, client_no_evict).doc(
+                "connection",
+                "7.0.0",
+                "Set client eviction mode for the current connection",
+            ),
+            Command::new("setinfo", 4, CLIENT_SUB, client_setinfo).doc(
+                "connection",
+                "7.2.0",
+                "Sets information specific to the client or connection.",
+            ),
+            Command::new("setname", 3, CLIENT_SUB, client_setname).doc(
+                "connection",
+                "2.6.9",
+                "Set the current connection name",
+            ),
+        ]),
+];
+
+fn ping(ctx: &mut Ctx, args: Args) -> CmdResult {
+    match args.len() {
+        1 => ctx.out.simple(b"PONG"),
+        2 => ctx.out.bulk(args.get(1)),
+        _ => return Err(CmdError::arity("ping")),
+    }
+    Ok(())
+}
+
+fn echo(ctx: &mut Ctx, args: Args) -> CmdResult {
+    ctx.out.bulk(args.get(1));
+    Ok(())
+}
+
+fn quit(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    ctx.out.ok();
+    ctx.state.clients[ctx.client].closing = true;
+    Ok(())
+}
+
+/// Redis's credential check for its one user: the name must be `default`
+/// exactly; with no `requirepass` any password passes.
+fn credentials_ok(ctx: &Ctx, user: &[u8], pass: &[u8]) -> bool {
+    let required = ctx.state.config.requirepass.as_bytes();
+    user == b"default" && (required.is_empty() || constant_time_eq(required, pass))
+}
+
+/// Compares without stopping at the first difference, so timing does not
+/// tell how much of a guess was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn auth(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (user, pass) = match args.len() {
+        2 => {
+            if ctx.state.config.requirepass.is_empty() {
+                return Err(CmdError::AuthNoPassword);
+            }
+            (&b"default"[..], args.get(1))
+        }
+        3 => (args.get(1), args.get(2)),
+        _ => return Err(CmdError::Syntax),
+    };
+    if !credentials_ok(ctx, user, pass) {
+        return Err(CmdError::WrongPass);
+    }
+    ctx.state.clients[ctx.client].authenticated = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Redis's client-name rule: printable ASCII without spaces, or empty
+/// (which removes the name).
+fn valid_name(name: &[u8]) -> bool {
+    name.iter().all(|&c| (b'!'..=b'~').contains(&c))
+}
+
+fn hello(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let mut proto = None;
+    let mut i = 1;
+    if args.len() >= 2 {
+        let ver = parse_i64(args.get(1)).ok_or(CmdError::HelloProtoNotInt)?;
+        proto = match ver {
+            2 => Some(Proto::Resp2),
+            3 => Some(Proto::Resp3),
+            _ => return Err(CmdError::HelloProto),
+        };
+        i = 2;
+    }
+    // Options take effect as they are read, as in Redis: a SETNAME before a
+    // bad option sticks.
+    while i < args.len() {
+        let opt = args.get(i);
+        let more = args.len() - 1 - i;
+        if is(opt, "auth") && more >= 2 {
+            if !credentials_ok(ctx, args.get(i + 1), args.get(i + 2)) {
+                return Err(CmdError::WrongPass);
+            }
+            ctx.state.clients[ctx.client].authenticated = true;
+            i += 3;
+        } else if is(opt, "setname") && more >= 1 {
+            let name = args.get(i + 1);
+            if !valid_name(name) {
+                return Err(CmdError::ClientNameSpaces);
+            }
+            ctx.state.clients[ctx.client].name = name.to_vec();
+            i += 2;
+        } else {
+            return Err(CmdError::hello_option(opt));
+        }
+    }
+    if !ctx.state.clients[ctx.client].authenticated {
+        return Err(CmdError::HelloNoAuth);
+    }
+    if let Some(p) = proto {
+        ctx.out.proto = p;
+    }
+    let id = ctx.state.clients[ctx.client].id;
+    let out = &mut *ctx.out;
+    out.map(7);
+    out.bulk(b"server");
+    out.bulk(b"redis");
+    out.bulk(b"version");
+    out.bulk(REDIS_VERSION.as_bytes());
+    out.bulk(b"proto");
+    out.int(if out.is_resp3() { 3 } else { 2 });
+    out.bulk(b"id");
+    out.int(id as i64);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array(0);
+    Ok(())
+}
+
+fn reset(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    // Redis's clearClientConnectionState. MULTI and pub/sub state, once
+    // they exist, are cleared here too.
+    ctx.db = 0;
+    ctx.out.proto = Proto::Resp2;
+    let open = ctx.state.config.requirepass.is_empty();
+    let client = &mut ctx.state.clients[ctx.client];
+    client.name.clear();
+    client.authenticated = open;
+    ctx.out.simple(b"RESET");
+    Ok(())
+}
+
+fn select(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let id = parse_i64(args.get(1)).ok_or(CmdError::NotInteger)?;
+    if i32::try_from(id).is_err() {
+        return Err(CmdError::IntRange);
+    }
+    if id < 0 || id as usize >= ctx.store.dbs.len() {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    ctx.db = id as usize;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT with a subcommand goes to the subcommand's row; the bare name is
+/// refused by arity before this could run.
+fn client_container(_ctx: &mut Ctx, _args: Args) -> CmdResult {
+    Err(CmdError::Syntax)
+}
+
+fn client_id(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    let id = ctx.state.clients[ctx.client].id;
+    ctx.out.int(id as i64);
+    Ok(())
+}
+
+fn client_getname(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    let name = &ctx.state.clients[ctx.client].name;
+    if name.is_empty() {
+        ctx.out.null();
+    } else {
+        ctx.out.bulk(name);
+    }
+    Ok(())
+}
+
+fn client_setname(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let name = args.get(2);
+    if !valid_name(name) {
+        return Err(CmdError::ClientNameSpaces);
+    }
+    ctx.state.clients[ctx.client].name = name.to_vec();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_setinfo(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (attr, value) = (args.get(2), args.get(3));
+    let lib_name = if is(attr, "lib-name") {
+        true
+    } else if is(attr, "lib-ver") {
+        false
+    } else {
+        return Err(CmdError::setinfo_option(attr));
+    };
+    if !valid_name(value) {
+        return Err(CmdError::setinfo_value(attr));
+    }
+    let client = &mut ctx.state.clients[ctx.client];
+    if lib_name {
+        client.lib_name = value.to_vec();
+    } else {
+        client.lib_ver = value.to_vec();
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_no_evict(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let on = if is(args.get(2), "on") {
+        true
+    } else if is(args.get(2), "off") {
+        false
+    } else {
+        return Err(CmdError::Syntax);
+    };
+    ctx.state.clients[ctx.client].no_evict = on;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT LIST / KILL's `TYPE` (Redis's `getClientTypeByName`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Replica,
+    Pubsub,
+    Master,
+}
+
+fn client_type(name: &[u8]) -> Result<ClientType, CmdError> {
+    if is(name, "normal") {
+        Ok(ClientType::Normal)
+    } else if is(name, "slave") || is(name, "replica") {
+        Ok(ClientType::Replica)
+    } else if is(name, "pubsub") {
+        Ok(ClientType::Pubsub)
+    } else if is(name, "master") {
+        Ok(ClientType::Master)
+    } else {
+        Err(CmdError::client_type(name))
+    }
+}
+
+/// Every connection is a normal one until pub/sub and replication exist.
+fn type_of(_client: &Client) -> ClientType {
+    ClientType::Normal
+}
+
+/// One CLIENT LIST line, in Redis 7.0's field order with 7.2's `lib-name`
+/// and `lib-ver` at the end. The caller's own db and protocol live in the
+/// batch context rather than in its `Client` while it runs.
+fn client_line(out: &mut String, c: &Client, me: Option<(usize, Proto)>, now_ms: u64) {
+    let (db, proto) = me.unwrap_or((c.db, c.out.proto));
+    let mut flags = String::new();
+    if c.closing {
+        flags.push('c');
+    }
+    if c.no_evict {
+        flags.push('e');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let omem = if me.is_some() { 0 } else { c.out.buf.len() };
+    let cmd = c.last_cmd.map_or_else(
+        || "NULL".to_string(),
+        |cmd| meta::resolve_row(cmd).full_name(),
+    );
+    let _ = writeln!(
+        out,
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={db} \
+         sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 \
+         rbs=0 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem} events={} cmd={cmd} \
+         user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        c.id,
+        c.addr,
+        c.laddr,
+        c.fd,
+        String::from_utf8_lossy(&c.name),
+        now_ms.saturating_sub(c.created_ms) / 1000,
+        now_ms.saturating_sub(c.last_ms) / 1000,
+        if omem > 0 { "rw" } else { "r" },
+        if proto == Proto::Resp3 { 3 } else { 2 },
+        String::from_utf8_lossy(&c.lib_name),
+        String::from_utf8_lossy(&c.lib_ver),
+    );
+}
+
+/// Clients still open, in connection order (slab order is reuse order).
+fn live_clients<'a>(ctx: &'a Ctx) -> Vec<(usize, &'a Client)> {
+    let mut v: Vec<(usize, &Client)> = ctx
+        .state
+        .clients
+        .iter()
+        .filter(|(_, c)| !c.closing)
+        .collect();
+    v.sort_by_key(|(_, c)| c.id);
+    v
+}
+
+fn me_of(ctx: &Ctx, key: usize) -> Option<(usize, Proto)> {
+    (key == ctx.client).then_some((ctx.db, ctx.out.proto))
+}
+
+fn client_info(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    let mut text = String::new();
+    let me = Some((ctx.db, ctx.out.proto));
+    client_line(&mut text, &ctx.state.clients[ctx.client], me, ctx.now_ms);
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+fn client_list(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let mut text = String::new();
+    if args.len() == 4 && is(args.get(2), "type") {
+        let wanted = client_type(args.get(3))?;
+        for (key, c) in live_clients(ctx) {
+            if type_of(c) == wanted {
+                client_line(&mut text, c, me_of(ctx, key), ctx.now_ms);
+            }
+        }
+    } else if args.len() > 3 && is(args.get(2), "id") {
+        let mut ids = Vec::new();
+        for arg in args.tail(3).iter() {
+            ids.push(parse_i64(arg).ok_or(CmdError::InvalidClientId)?);
+        }
+        let clients = live_clients(ctx);
+        for id in ids {
+            if let Some((key, c)) = clients.iter().find(|(_, c)| c.id as i64 == id) {
+                client_line(&mut text, c, me_of(ctx, *key), ctx.now_ms);
+            }
+        }
+    } else if args.len() == 2 {
+        for (key, c) in live_clients(ctx) {
+            client_line(&mut text, c, me_of(ctx, key), ctx.now_ms);
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+/// CLIENT KILL's filters; all given ones must match.
+#[derive(Default)]
+struct KillFilter<'a> {
+    addr: Option<&'a [u8]>,
+    laddr: Option<&'a [u8]>,
+    kind: Option<ClientType>,
+    id: Option<u64>,
+    skipme: bool,
+}
+
+fn parse_kill<'a>(args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
+    if args.len() == 3 {
+        // The old form, CLIENT KILL addr, may kill the caller itself.
+        return Ok(KillFilter {
+            addr: Some(args.get(2)),
+            ..KillFilter::default()
+        });
+    }
+    let mut f = KillFilter {
+        skipme: true,
+        ..KillFilter::default()
+    };
+    let mut i = 2;
+    while i < args.len() {
+        let (opt, more) = (args.get(i), i + 1 < args.len());
+        if !more {
+            return Err(CmdError::Syntax);
+        }
+        let value = args.get(i + 1);
+        if is(opt, "id") {
+            match parse_i64(value) {
+                Some(n) if n >= 1 => f.id = Some(n as u64),
+                _ => return Err(CmdError::ClientIdNotPositive),
+            }
+        } else if is(opt, "type") {
+            f.kind = Some(client_type(value)?);
+        } else if is(opt, "addr") {
+            f.addr = Some(value);
+        } else if is(opt, "laddr") {
+            f.laddr = Some(value);
+        } else if is(opt, "user") {
+            if value != b"default" {
+                return Err(CmdError::no_such_user(value));
+            }
+        } else if is(opt, "skipme") {
+            f.skipme = if is(value, "yes") {
+                true
+            } else if is(value, "no") {
+                false
+            } else {
+                return Err(CmdError::Syntax);
+            };
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    Ok(f)
+}
+
+fn client_kill(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let f = parse_kill(&args)?;
+    let victims: Vec<usize> = live_clients(ctx)
+        .into_iter()
+        .filter(|(key, c)| {
+            f.addr.is_none_or(|a| a == c.addr.as_bytes())
+                && f.laddr.is_none_or(|a| a == c.laddr.as_bytes())
+                && f.kind.is_none_or(|k| k == type_of(c))
+                && f.id.is_none_or(|id| id == c.id)
+                && !(f.skipme && *key == ctx.client)
+        })
+        .map(|(key, _)| key)
+        .collect();
+    for &key in &victims {
+        // The caller itself closes after this reply; others are closed by
+        // their backend, which learns of them through `kills`.
+        ctx.state.clients[key].closing = true;
+        if key != ctx.client {
+            ctx.state.kills.push(key);
+        }
+    }
+    if args.len() == 3 {
+        if victims.is_empty() {
+            return Err(CmdError::ClientNoSuchClient);
+        }
+        ctx.out.ok();
+    } else {
+        ctx.out.int(victims.len() as i64);
+    }
+    Ok(())
+}
+
+fn client_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    help_reply(
+        ctx.out,
+        "client",
+        &[
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "    * ID <client-id>",
+            "      Kill connections by client id.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "SETINFO <option> <value>",
+            "    Set client meta attr. Options are:",
+            "    * LIB-NAME: the client lib name.",
+            "    * LIB-VER: the client lib version.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+        ],
+    );
+    Ok(())
+}

@@ -1,23 +1,674 @@
-//! Server commands (Redis's `server.c`, `db.c` admin parts, `config.c`).
+//! Server commands (Redis's `server.c`, `db.c` admin parts, `config.c`,
+//! `object.c`, `debug.c`): keyspace administration, INFO, CONFIG, COMMAND
+//! introspection, OBJECT, DEBUG, TIME, LASTSAVE and SHUTDOWN.
+//!
+//! INFO's text lives in `info.rs` and COMMAND's replies in `meta.rs`; the
+//! handlers here parse arguments and pick what to write.
 
 use super::flags::*;
-use super::{Command, Ctx};
-use crate::error::CmdResult;
-use crate::resp::Args;
+use super::info::{self, Selection};
+use super::meta::{self, ListFilter};
+use super::{is, Command, Ctx};
+use crate::config::{find_param, Access, Param, PARAMS};
+use crate::error::{CmdError, CmdResult};
+use crate::resp::{Args, Reply};
+use crate::store::{glob_match, Db, Value};
+use crate::util::now_us;
+
+const STATS: u32 = LOADING | STALE;
+const ADMIN_CMD: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
 pub const COMMANDS: &[Command] = &[
-    // Minimal for now: the differential runner needs it. ASYNC/SYNC to come.
-    Command::new("flushall", -1, WRITE, flushall).doc(
-        "server",
-        "1.0.0",
-        "Removes all keys from all databases.",
-    ),
+    Command::new("swapdb", 3, WRITE | FAST, swapdb)
+        .doc("server", "4.0.0", "Swaps two Redis databases")
+        .complexity("O(N) where N is the count of clients watching or blocking on keys from both databases."),
+    Command::new("dbsize", 1, READONLY | FAST, dbsize)
+        .doc("server", "1.0.0", "Return the number of keys in the selected database"),
+    Command::new("flushdb", -1, WRITE, flushdb)
+        .doc("server", "1.0.0", "Remove all keys from the current database")
+        .complexity("O(N) where N is the number of keys in the selected database"),
+    Command::new("flushall", -1, WRITE, flushall)
+        .doc("server", "1.0.0", "Remove all keys from all databases")
+        .complexity("O(N) where N is the total number of keys in all databases"),
+    Command::new("info", -1, STATS, info)
+        .doc("server", "1.0.0", "Get information and statistics about the server"),
+    Command::new("config", -2, 0, container)
+        .doc("server", "2.0.0", "A container for server configuration commands")
+        .complexity("Depends on subcommand.")
+        .subcommands(&[
+            Command::new("get", -3, ADMIN_CMD, config_get)
+                .doc("server", "2.0.0", "Get the values of configuration parameters")
+                .complexity("O(N) when N is the number of configuration parameters provided"),
+            Command::new("set", -4, ADMIN_CMD, config_set)
+                .doc("server", "2.0.0", "Set configuration parameters to the given values")
+                .complexity("O(N) when N is the number of configuration parameters provided"),
+            Command::new("resetstat", 2, ADMIN_CMD, config_resetstat)
+                .doc("server", "2.0.0", "Reset the stats returned by INFO"),
+            Command::new("rewrite", 2, ADMIN_CMD, config_rewrite)
+                .doc("server", "2.8.0", "Rewrite the configuration file with the in memory configuration"),
+            Command::new("help", 2, STATS, config_help)
+                .doc("server", "5.0.0", "Show helpful text about the different subcommands"),
+        ]),
+    Command::new("time", 1, STATS | FAST, time)
+        .doc("server", "2.6.0", "Return the current server time"),
+    Command::new("lastsave", 1, STATS | FAST, lastsave)
+        .doc("server", "1.0.0", "Get the UNIX time stamp of the last successful save to disk"),
+    Command::new("shutdown", -1, ADMIN_CMD | NO_MULTI | ALLOW_BUSY, shutdown)
+        .doc("server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server")
+        .complexity("O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
+    Command::new("object", -2, 0, container)
+        .doc("generic", "2.2.3", "A container for object introspection commands")
+        .complexity("Depends on subcommand.")
+        .subcommands(&[
+            Command::new("encoding", 3, READONLY, object_encoding)
+                .keys(2, 2, 1)
+                .doc("generic", "2.2.3", "Inspect the internal encoding of a Redis object"),
+            Command::new("freq", 3, READONLY, object_freq)
+                .keys(2, 2, 1)
+                .doc("generic", "4.0.0", "Get the logarithmic access frequency counter of a Redis object"),
+            Command::new("idletime", 3, READONLY, object_idletime)
+                .keys(2, 2, 1)
+                .doc("generic", "2.2.3", "Get the time since a Redis object was last accessed"),
+            Command::new("refcount", 3, READONLY, object_refcount)
+                .keys(2, 2, 1)
+                .doc("generic", "2.2.3", "Get the number of references to the value of the key"),
+            Command::new("help", 2, STATS, object_help)
+                .doc("generic", "6.2.0", "Show helpful text about the different subcommands"),
+        ]),
+    Command::new("debug", -2, ADMIN_CMD, debug)
+        .doc("server", "1.0.0", "A container for debugging commands")
+        .complexity("Depends on subcommand."),
+    Command::new("command", -1, STATS, command)
+        .doc("server", "2.8.13", "Get array of Redis command details")
+        .complexity("O(N) where N is the total number of Redis commands")
+        .subcommands(&[
+            Command::new("count", 2, STATS, command_count)
+                .doc("server", "2.8.13", "Get total number of Redis commands"),
+            Command::new("docs", -2, STATS, command_docs)
+                .doc("server", "7.0.0", "Get array of specific Redis command documentation")
+                .complexity("O(N) where N is the number of commands to look up"),
+            Command::new("getkeys", -4, STATS, command_getkeys)
+                .doc("server", "2.8.13", "Extract keys given a full Redis command")
+                .complexity("O(N) where N is the number of arguments to the command"),
+            Command::new("getkeysandflags", -4, STATS, command_getkeysandflags)
+                .doc("server", "7.0.0", "Extract keys and access flags given a full Redis command")
+                .complexity("O(N) where N is the number of arguments to the command"),
+            Command::new("help", 2, STATS, command_help)
+                .doc("server", "5.0.0", "Show helpful text about the different subcommands"),
+            Command::new("info", -2, STATS, command_info)
+                .doc("server", "2.8.13", "Get array of specific Redis command details, or all when no argument is given.")
+                .complexity("O(N) where N is the number of commands to look up"),
+            Command::new("list", -2, STATS, command_list)
+                .doc("server", "7.0.0", "Get an array of Redis command names")
+                .complexity("O(N) where N is the total number of Redis commands"),
+        ]),
 ];
 
-fn flushall(ctx: &mut Ctx, _args: Args) -> CmdResult {
-    for db in &mut ctx.store.dbs {
+/// A container's own handler. The dispatcher sends every call with a
+/// subcommand to the subcommand's row and refuses the bare name by arity,
+/// so this only runs if a container's arity ever allows the bare name.
+fn container(_ctx: &mut Ctx, _args: Args) -> CmdResult {
+    Err(CmdError::Syntax)
+}
+
+/// Redis's `addReplyHelp`: a title line, the given lines, then HELP.
+pub fn help_reply(out: &mut Reply, container: &str, lines: &[&str]) {
+    out.array(lines.len() + 3);
+    out.simple(
+        format!(
+            "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            container.to_ascii_uppercase()
+        )
+        .as_bytes(),
+    );
+    for line in lines {
+        out.simple(line.as_bytes());
+    }
+    out.simple(b"HELP");
+    out.simple(b"    Prints this help.");
+}
+
+/// Redis's `getIntFromObjectOrReply` with a custom message: the value must
+/// be an integer within `int`.
+fn int32_arg(arg: &[u8], err: CmdError) -> Result<i64, CmdError> {
+    match crate::resp::parse_i64(arg) {
+        Some(n) if i32::try_from(n).is_ok() => Ok(n),
+        _ => Err(err),
+    }
+}
+
+fn swapdb(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let a = int32_arg(args.get(1), CmdError::SwapdbFirstIndex)?;
+    let b = int32_arg(args.get(2), CmdError::SwapdbSecondIndex)?;
+    let n = ctx.store.dbs.len() as i64;
+    if !(0..n).contains(&a) || !(0..n).contains(&b) {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    // Clients keep their index, so each now sees the other database's data,
+    // as in Redis.
+    ctx.store.dbs.swap(a as usize, b as usize);
+    ctx.state.stats.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn dbsize(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    let n = ctx.db().len();
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// FLUSHDB / FLUSHALL's `[ASYNC|SYNC]` (Redis's `getFlushCommandFlags`):
+/// whether to free in the background.
+fn flush_mode(ctx: &Ctx, args: &Args) -> Result<bool, CmdError> {
+    match args.len() {
+        1 => Ok(ctx.state.config.lazyfree_lazy_user_flush),
+        2 if is(args.get(1), "sync") => Ok(false),
+        2 if is(args.get(1), "async") => Ok(true),
+        _ => Err(CmdError::Syntax),
+    }
+}
+
+/// Redis frees small values inline even when asked for ASYNC.
+const LAZYFREE_THRESHOLD: usize = 64;
+
+/// Empties `db`, returning how many keys it held. With `lazy`, a large
+/// database is dropped on a short-lived thread so the event loop does not
+/// stall on freeing it; the dropped data is no longer reachable from the
+/// store, so no other thread ever touches live data.
+fn empty_db(db: &mut Db, lazy: bool) -> usize {
+    let n = db.len();
+    if lazy && n > LAZYFREE_THRESHOLD {
+        let expired = db.expired;
+        let old = std::mem::take(db);
+        db.expired = expired;
+        if let Err(e) = std::thread::Builder::new()
+            .name("lazyfree".into())
+            .spawn(move || drop(old))
+        {
+            tracing::warn!("lazy free thread failed to start, freeing inline: {e}");
+        }
+    } else {
         db.clear();
     }
+    n
+}
+
+fn flushdb(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let lazy = flush_mode(ctx, &args)?;
+    let removed = empty_db(&mut ctx.store.dbs[ctx.db], lazy);
+    ctx.state.stats.dirty += removed as u64;
     ctx.out.ok();
+    Ok(())
+}
+
+fn flushall(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let lazy = flush_mode(ctx, &args)?;
+    let removed: usize = ctx.store.dbs.iter_mut().map(|db| empty_db(db, lazy)).sum();
+    // Redis also saves an RDB here when save points are configured; that
+    // belongs to persistence.
+    ctx.state.stats.dirty += removed as u64 + 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn info(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let sel = Selection::parse(args.tail(1).iter());
+    let text = info::render(
+        ctx.store,
+        ctx.state,
+        &sel,
+        &info::Context { now_ms: ctx.now_ms },
+    );
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+fn config_get(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let mut matches: Vec<(&[u8], &'static Param)> = Vec::new();
+    let seen = |m: &[(&[u8], &Param)], p: &Param| m.iter().any(|(_, q)| std::ptr::eq(*q, p));
+    for pattern in args.tail(2).iter() {
+        if pattern.iter().any(|c| b"[*?".contains(c)) {
+            for p in PARAMS {
+                if !seen(&matches, p) && glob_match(pattern, p.name.as_bytes(), true) {
+                    matches.push((p.name.as_bytes(), p));
+                }
+            }
+        } else if let Some(p) = std::str::from_utf8(pattern).ok().and_then(find_param) {
+            // An exact name answers under the caller's spelling, as in Redis.
+            if !seen(&matches, p) {
+                matches.push((pattern, p));
+            }
+        }
+    }
+    let config = &ctx.state.config;
+    ctx.out.map(matches.len());
+    for (name, p) in matches {
+        ctx.out.bulk(name);
+        ctx.out.bulk((p.get)(config).as_bytes());
+    }
+    Ok(())
+}
+
+fn config_set(ctx: &mut Ctx, args: Args) -> CmdResult {
+    if args.len() % 2 == 1 {
+        return Err(CmdError::Syntax);
+    }
+    // Check every name first; the first problem is the one reported.
+    let mut chosen: Vec<(&'static Param, &[u8])> = Vec::new();
+    for i in (2..args.len()).step_by(2) {
+        let name = args.get(i);
+        let param = std::str::from_utf8(name)
+            .ok()
+            .and_then(find_param)
+            .ok_or_else(|| CmdError::config_set_unknown(name))?;
+        match param.access {
+            Access::Immutable => {
+                return Err(CmdError::config_set_failed(
+                    name,
+                    "can't set immutable config",
+                ))
+            }
+            Access::Protected => {
+                return Err(CmdError::config_set_failed(
+                    name,
+                    "can't set protected config",
+                ))
+            }
+            Access::Mutable => {}
+        }
+        if chosen.iter().any(|(p, _)| std::ptr::eq(*p, param)) {
+            return Err(CmdError::config_set_failed(name, "duplicate parameter"));
+        }
+        chosen.push((param, args.get(i + 1)));
+    }
+    // All or nothing: apply to a copy, keep it only if every value is good.
+    let mut config = ctx.state.config.clone();
+    for (param, value) in chosen {
+        (param.set)(&mut config, &String::from_utf8_lossy(value))
+            .map_err(|e| CmdError::config_set_failed(param.name.as_bytes(), &e.0))?;
+    }
+    ctx.state.config = config;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn config_resetstat(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    let expired = ctx.store.dbs.iter().map(|d| d.expired).sum();
+    ctx.state.stats.reset(expired);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn config_rewrite(_ctx: &mut Ctx, _args: Args) -> CmdResult {
+    // rizzler is configured by flags only; like Redis started without a
+    // file, there is nothing to rewrite.
+    Err(CmdError::ConfigNoFile)
+}
+
+fn config_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    help_reply(
+        ctx.out,
+        "config",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+        ],
+    );
+    Ok(())
+}
+
+fn time(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    let us = now_us();
+    ctx.out.array(2);
+    ctx.out.bulk_int((us / 1_000_000) as i64);
+    ctx.out.bulk_int((us % 1_000_000) as i64);
+    Ok(())
+}
+
+fn lastsave(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    ctx.out.int(ctx.state.lastsave as i64);
+    Ok(())
+}
+
+fn shutdown(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (mut nosave, mut save, mut now, mut force, mut abort) = (false, false, false, false, false);
+    for arg in args.tail(1).iter() {
+        if is(arg, "nosave") {
+            nosave = true;
+        } else if is(arg, "save") {
+            save = true;
+        } else if is(arg, "now") {
+            now = true;
+        } else if is(arg, "force") {
+            force = true;
+        } else if is(arg, "abort") {
+            abort = true;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if (abort && (nosave || save || now || force)) || (nosave && save) {
+        return Err(CmdError::Syntax);
+    }
+    if abort {
+        // Shutdown is immediate (nothing to wait for: no replicas, no
+        // save in progress), so there is never one to abort.
+        return Err(CmdError::NoShutdown);
+    }
+    // Redis answers nothing on success: the connection closes as the
+    // server exits. Saving on the way out belongs to persistence.
+    tracing::warn!("User requested shutdown...");
+    ctx.state.shutdown = true;
+    Ok(())
+}
+
+/// OBJECT's key lookup: expires the key if due but leaves its access time
+/// alone, and counts a keyspace hit or miss, as Redis's
+/// `objectCommandLookup` does.
+fn object_value<T>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&Value, u32) -> T) -> Option<T> {
+    let now = ctx.now_ms;
+    let found = ctx.store.dbs[ctx.db]
+        .peek_entry(key, now)
+        .map(|e| f(&e.value, e.access));
+    if found.is_some() {
+        ctx.state.stats.keyspace_hits += 1;
+    } else {
+        ctx.state.stats.keyspace_misses += 1;
+    }
+    found
+}
+
+fn object_encoding(ctx: &mut Ctx, args: Args) -> CmdResult {
+    match object_value(ctx, args.get(2), |v, _| v.encoding()) {
+        Some(enc) => ctx.out.bulk(enc.as_bytes()),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// Redis's `OBJ_SHARED_INTEGERS`: integer strings below this share one
+/// immortal object, whose refcount OBJECT reports as `INT_MAX`.
+const SHARED_INTEGERS: i64 = 10000;
+
+fn object_refcount(ctx: &mut Ctx, args: Args) -> CmdResult {
+    // Redis stops sharing integers when maxmemory evicts by LRU or LFU,
+    // since each value then needs its own access clock.
+    let config = &ctx.state.config;
+    let sharing = config.maxmemory == 0
+        || !(config.maxmemory_policy.ends_with("-lru") || config.lfu_policy());
+    let refcount = object_value(ctx, args.get(2), |v, _| match v {
+        Value::Str(s)
+            if sharing
+                && v.encoding() == "int"
+                && crate::resp::parse_i64(&s.data)
+                    .is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)) =>
+        {
+            i64::from(i32::MAX)
+        }
+        _ => 1,
+    });
+    match refcount {
+        Some(n) => ctx.out.int(n),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn object_idletime(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let now_s = ctx.now_ms / 1000;
+    let Some(access) = object_value(ctx, args.get(2), |_, access| access) else {
+        ctx.out.null();
+        return Ok(());
+    };
+    if ctx.state.config.lfu_policy() {
+        return Err(CmdError::ObjectIdleLfu);
+    }
+    ctx.out.int(now_s.saturating_sub(u64::from(access)) as i64);
+    Ok(())
+}
+
+/// Redis's `LFU_INIT_VAL`: the counter a new key starts with.
+const LFU_INIT_VAL: u64 = 5;
+
+fn object_freq(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let now_s = ctx.now_ms / 1000;
+    let Some(access) = object_value(ctx, args.get(2), |_, access| access) else {
+        ctx.out.null();
+        return Ok(());
+    };
+    if !ctx.state.config.lfu_policy() {
+        return Err(CmdError::ObjectFreqNoLfu);
+    }
+    // rizzler keeps no per-key access counter yet: report a new key's
+    // counter, decayed by one per idle minute (lfu-decay-time 1).
+    let idle_minutes = now_s.saturating_sub(u64::from(access)) / 60;
+    ctx.out
+        .int(LFU_INIT_VAL.saturating_sub(idle_minutes) as i64);
+    Ok(())
+}
+
+fn object_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    help_reply(
+        ctx.out,
+        "object",
+        &[
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+        ],
+    );
+    Ok(())
+}
+
+/// C's `strtod` on the longest numeric prefix (DEBUG SLEEP's parser): junk
+/// parses as 0.
+fn strtod_prefix(arg: &[u8]) -> f64 {
+    // A number is never longer than this; bounding it keeps the prefix
+    // search cheap whatever the argument.
+    let s = String::from_utf8_lossy(&arg[..arg.len().min(64)]);
+    let s = s.trim_start();
+    (1..=s.len())
+        .rev()
+        .filter(|&end| s.is_char_boundary(end))
+        .find_map(|end| {
+            let head = &s[..end];
+            head.parse::<f64>().ok()
+        })
+        .unwrap_or(0.0)
+}
+
+/// C's `atoi`: optional spaces and sign, then digits; junk parses as 0.
+fn atoi(arg: &[u8]) -> i64 {
+    let s = String::from_utf8_lossy(arg);
+    let s = s.trim_start();
+    let (neg, rest) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let n = rest
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0i64, |acc, c| {
+            acc.wrapping_mul(10).wrapping_add(i64::from(c - b'0'))
+        });
+    if neg {
+        n.wrapping_neg()
+    } else {
+        n
+    }
+}
+
+fn debug(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let sub = args.get(1);
+    if is(sub, "help") && args.len() == 2 {
+        help_reply(
+            ctx.out,
+            "debug",
+            &[
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Setting it to 0 disables expiring keys in background when they are not",
+                "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+                "    default.",
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+            ],
+        );
+    } else if is(sub, "sleep") && args.len() == 3 {
+        // Redis blocks its event loop here, and tests use it for exactly
+        // that; a negative or absurd value sleeps not at all.
+        let secs = strtod_prefix(args.get(2));
+        if let Ok(d) = std::time::Duration::try_from_secs_f64(secs) {
+            std::thread::sleep(d);
+        }
+        ctx.out.ok();
+    } else if is(sub, "set-active-expire") && args.len() == 3 {
+        ctx.state.active_expire = atoi(args.get(2)) != 0;
+        ctx.out.ok();
+    } else {
+        return Err(CmdError::subcommand_syntax(sub, "debug"));
+    }
+    Ok(())
+}
+
+fn command(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    let all = super::all();
+    ctx.out.array(all.len());
+    for cmd in all {
+        meta::write_info(ctx.out, &meta::Resolved { cmd, parent: None });
+    }
+    Ok(())
+}
+
+fn command_count(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    ctx.out.int(super::all().len() as i64);
+    Ok(())
+}
+
+fn command_info(ctx: &mut Ctx, args: Args) -> CmdResult {
+    if args.len() == 2 {
+        return command(ctx, args);
+    }
+    ctx.out.array(args.len() - 2);
+    for name in args.tail(2).iter() {
+        match meta::lookup_full(name) {
+            Some(r) => meta::write_info(ctx.out, &r),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn command_docs(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let found: Vec<meta::Resolved> = if args.len() == 2 {
+        super::all()
+            .into_iter()
+            .map(|cmd| meta::Resolved { cmd, parent: None })
+            .collect()
+    } else {
+        args.tail(2).iter().filter_map(meta::lookup_full).collect()
+    };
+    ctx.out.map(found.len());
+    for r in &found {
+        ctx.out.bulk(r.full_name().as_bytes());
+        meta::write_docs(ctx.out, r);
+    }
+    Ok(())
+}
+
+fn command_list(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let mut filter = ListFilter::All;
+    let mut i = 2;
+    while i < args.len() {
+        // FILTERBY must be followed by exactly a type and a value.
+        if !(is(args.get(i), "filterby") && args.len() - 1 - i == 2) {
+            return Err(CmdError::Syntax);
+        }
+        let (kind, value) = (args.get(i + 1), args.get(i + 2));
+        filter = if is(kind, "module") {
+            ListFilter::Module
+        } else if is(kind, "aclcat") {
+            ListFilter::AclCat(value)
+        } else if is(kind, "pattern") {
+            ListFilter::Pattern(value)
+        } else {
+            return Err(CmdError::Syntax);
+        };
+        i += 3;
+    }
+    let names = meta::list(&filter);
+    ctx.out.array(names.len());
+    for name in names {
+        ctx.out.bulk(name.as_bytes());
+    }
+    Ok(())
+}
+
+fn command_getkeys(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let target = args.tail(2);
+    let keys = meta::get_keys(&target)?;
+    ctx.out.array(keys.len());
+    for (pos, _) in keys {
+        ctx.out.bulk(target.get(pos));
+    }
+    Ok(())
+}
+
+fn command_getkeysandflags(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let target = args.tail(2);
+    let keys = meta::get_keys(&target)?;
+    ctx.out.array(keys.len());
+    for (pos, key_flags) in keys {
+        ctx.out.array(2);
+        ctx.out.bulk(target.get(pos));
+        ctx.out.set(key_flags.len());
+        for f in key_flags {
+            ctx.out.simple(f.as_bytes());
+        }
+    }
+    Ok(())
+}
+
+fn command_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    help_reply(
+        ctx.out,
+        "command",
+        &[
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
+        ],
+    );
     Ok(())
 }

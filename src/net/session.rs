@@ -102,8 +102,9 @@ impl Session {
                     break;
                 }
                 Err(e) => {
-                    out.error(&e.message());
-                    state.stats.error_replies += 1;
+                    let msg = e.message();
+                    state.stats.count_error(&msg);
+                    out.error(&msg);
                     status = Status::Close;
                     break;
                 }

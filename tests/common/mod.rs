@@ -204,6 +204,10 @@ pub fn redis_server() -> ServerProc {
             "",
             "--appendonly",
             "no",
+            // rizzler always serves DEBUG SLEEP / SET-ACTIVE-EXPIRE; Redis
+            // refuses DEBUG unless told otherwise.
+            "--enable-debug-command",
+            "yes",
         ])
         .arg("--dir")
         .arg(&dir)

@@ -1,0 +1,517 @@
+//! INFO's text: Redis 7.0's sections and field names, so redis-cli, INFO
+//! parsers and exporters read rizzler as they read Redis.
+//!
+//! Fields for machinery rizzler does not have (replication, forks, Lua,
+//! active defrag, cluster) are present with the values an idle Redis
+//! without that machinery reports, because tools look fields up by name.
+//! rizzler has no allocator accounting (yet): `used_memory` is the
+//! process's resident set, read from `/proc/self/statm`.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::server::State;
+use crate::store::Store;
+
+/// The Redis version rizzler is compatible with, reported where clients
+/// read a server version (INFO `redis_version`, HELLO `version`). Client
+/// libraries gate features on it, so it names the protocol rizzler speaks;
+/// rizzler's own version is INFO's `rizzler_version`.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// The sections, in the order INFO prints them.
+const SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+
+/// Which sections a request selects (Redis's `genInfoSectionDict`): none
+/// given means the defaults; `all`, `everything` and `default` add theirs;
+/// names match in any case; unknown names select nothing.
+pub struct Selection {
+    all: bool,
+    names: Vec<String>,
+}
+
+impl Selection {
+    pub fn parse<'a>(args: impl Iterator<Item = &'a [u8]>) -> Selection {
+        let mut sel = Selection {
+            all: false,
+            names: Vec::new(),
+        };
+        let mut any = false;
+        for arg in args {
+            any = true;
+            let name = String::from_utf8_lossy(arg).to_ascii_lowercase();
+            match name.as_str() {
+                "all" | "everything" => sel.all = true,
+                "default" => sel.names.extend(SECTIONS.iter().map(|s| s.to_string())),
+                // Redis's default list calls the modules section module_list.
+                "module_list" => sel.names.push("modules".into()),
+                _ => sel.names.push(name),
+            }
+        }
+        if !any {
+            sel.names.extend(SECTIONS.iter().map(|s| s.to_string()));
+        }
+        sel
+    }
+
+    fn has(&self, section: &str) -> bool {
+        self.all || self.names.iter().any(|n| n == section)
+    }
+}
+
+/// What INFO reports about the caller and the machine, gathered outside the
+/// store borrow.
+pub struct Context {
+    pub now_ms: u64,
+}
+
+/// The whole INFO reply text for `sel`.
+pub fn render(store: &Store, state: &State, sel: &Selection, ctx: &Context) -> String {
+    let mut out = String::new();
+    for &section in SECTIONS {
+        if !sel.has(section) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        match section {
+            "server" => server(&mut out, state, ctx),
+            "clients" => clients(&mut out, state),
+            "memory" => memory(&mut out, state),
+            "persistence" => persistence(&mut out, state),
+            "stats" => stats(&mut out, store, state),
+            "replication" => replication(&mut out, state),
+            "cpu" => cpu(&mut out),
+            "modules" => out.push_str("# Modules\r\n"),
+            "errorstats" => errorstats(&mut out, state),
+            "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+            "keyspace" => keyspace(&mut out, store, ctx),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `name:value\r\n` lines.
+macro_rules! fields {
+    ($out:expr, $($name:literal => $value:expr),* $(,)?) => {
+        $( let _ = write!($out, concat!($name, ":{}\r\n"), $value); )*
+    };
+}
+
+fn server(out: &mut String, state: &State, ctx: &Context) {
+    let uptime = ctx.now_ms.saturating_sub(state.stats.start_ms) / 1000;
+    let (sysname, release, machine) = uname();
+    let executable = std::env::current_exe()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    out.push_str("# Server\r\n");
+    fields!(out,
+        "redis_version" => REDIS_VERSION,
+        "redis_git_sha1" => "00000000",
+        "redis_git_dirty" => 0,
+        "redis_build_id" => "0",
+        "redis_mode" => "standalone",
+        "os" => format!("{sysname} {release} {machine}"),
+        "arch_bits" => usize::BITS,
+        "monotonic_clock" => "POSIX clock_gettime",
+        "multiplexing_api" => state.io_backend,
+        "atomicvar_api" => "c11-builtin",
+        "gcc_version" => "0.0.0",
+        "process_id" => std::process::id(),
+        "process_supervised" => "no",
+        "run_id" => state.run_id,
+        "tcp_port" => state.config.port,
+        "server_time_usec" => crate::util::now_us(),
+        "uptime_in_seconds" => uptime,
+        "uptime_in_days" => uptime / 86400,
+        "hz" => state.config.hz,
+        "configured_hz" => state.config.hz,
+        "lru_clock" => (ctx.now_ms / 1000) & ((1 << 24) - 1),
+        "executable" => executable,
+        "config_file" => "",
+        "io_threads_active" => 0,
+        "rizzler_version" => env!("CARGO_PKG_VERSION"),
+        "io_backend" => state.io_backend,
+    );
+}
+
+fn live_clients(state: &State) -> impl Iterator<Item = &crate::server::Client> {
+    state.clients.iter().map(|(_, c)| c).filter(|c| !c.closing)
+}
+
+fn clients(out: &mut String, state: &State) {
+    let max_out = live_clients(state)
+        .map(|c| c.out.buf.len())
+        .max()
+        .unwrap_or(0);
+    out.push_str("# Clients\r\n");
+    fields!(out,
+        "connected_clients" => live_clients(state).count(),
+        "cluster_connections" => 0,
+        "maxclients" => state.config.maxclients,
+        "client_recent_max_input_buffer" => 0,
+        "client_recent_max_output_buffer" => max_out,
+        "blocked_clients" => 0,
+        "tracking_clients" => 0,
+        "clients_in_timeout_table" => 0,
+    );
+}
+
+/// Redis's `bytesToHuman`.
+pub fn bytes_to_human(n: u64) -> String {
+    const UNITS: [(u64, &str); 5] = [
+        (1 << 10, "K"),
+        (1 << 20, "M"),
+        (1 << 30, "G"),
+        (1 << 40, "T"),
+        (1 << 50, "P"),
+    ];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    for (i, &(size, unit)) in UNITS.iter().enumerate() {
+        let next = UNITS.get(i + 1).map_or(1u64 << 60, |u| u.0);
+        if n < next {
+            return format!("{:.2}{unit}", n as f64 / size as f64);
+        }
+    }
+    format!("{n}B")
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if n > 0 {
+        n as u64
+    } else {
+        4096
+    }
+}
+
+/// Resident set size in bytes.
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * page_size())
+}
+
+fn total_system_memory() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
+    if pages > 0 {
+        pages as u64 * page_size()
+    } else {
+        0
+    }
+}
+
+/// The highest `used_memory` INFO has seen.
+static PEAK: AtomicU64 = AtomicU64::new(0);
+
+fn memory(out: &mut String, state: &State) {
+    let used = rss_bytes();
+    let peak = PEAK.fetch_max(used, Ordering::Relaxed).max(used);
+    let total = total_system_memory();
+    let clients_mem: usize = live_clients(state).map(|c| c.out.buf.capacity()).sum();
+    let peak_perc = if peak == 0 {
+        0.0
+    } else {
+        used as f64 * 100.0 / peak as f64
+    };
+    out.push_str("# Memory\r\n");
+    fields!(out,
+        "used_memory" => used,
+        "used_memory_human" => bytes_to_human(used),
+        "used_memory_rss" => used,
+        "used_memory_rss_human" => bytes_to_human(used),
+        "used_memory_peak" => peak,
+        "used_memory_peak_human" => bytes_to_human(peak),
+        "used_memory_peak_perc" => format!("{peak_perc:.2}%"),
+        "used_memory_overhead" => clients_mem,
+        "used_memory_startup" => 0,
+        "used_memory_dataset" => used.saturating_sub(clients_mem as u64),
+        "used_memory_dataset_perc" => format!("{:.2}%", if used == 0 { 0.0 } else { used.saturating_sub(clients_mem as u64) as f64 * 100.0 / used as f64 }),
+        "allocator_allocated" => used,
+        "allocator_active" => used,
+        "allocator_resident" => used,
+        "total_system_memory" => total,
+        "total_system_memory_human" => bytes_to_human(total),
+        "used_memory_lua" => 0,
+        "used_memory_vm_eval" => 0,
+        "used_memory_lua_human" => "0B",
+        "used_memory_scripts_eval" => 0,
+        "number_of_cached_scripts" => 0,
+        "number_of_functions" => 0,
+        "number_of_libraries" => 0,
+        "used_memory_vm_functions" => 0,
+        "used_memory_vm_total" => 0,
+        "used_memory_vm_total_human" => "0B",
+        "used_memory_functions" => 0,
+        "used_memory_scripts" => 0,
+        "used_memory_scripts_human" => "0B",
+        "maxmemory" => state.config.maxmemory,
+        "maxmemory_human" => bytes_to_human(state.config.maxmemory),
+        "maxmemory_policy" => state.config.maxmemory_policy,
+        "allocator_frag_ratio" => "1.00",
+        "allocator_frag_bytes" => 0,
+        "allocator_rss_ratio" => "1.00",
+        "allocator_rss_bytes" => 0,
+        "rss_overhead_ratio" => "1.00",
+        "rss_overhead_bytes" => 0,
+        "mem_fragmentation_ratio" => "1.00",
+        "mem_fragmentation_bytes" => 0,
+        "mem_not_counted_for_evict" => 0,
+        "mem_replication_backlog" => 0,
+        "mem_total_replication_buffers" => 0,
+        "mem_clients_slaves" => 0,
+        "mem_clients_normal" => clients_mem,
+        "mem_cluster_links" => 0,
+        "mem_aof_buffer" => 0,
+        "mem_allocator" => "libc",
+        "active_defrag_running" => 0,
+        "lazyfree_pending_objects" => 0,
+        "lazyfreed_objects" => 0,
+    );
+}
+
+fn persistence(out: &mut String, state: &State) {
+    out.push_str("# Persistence\r\n");
+    fields!(out,
+        "loading" => 0,
+        "async_loading" => 0,
+        "current_cow_peak" => 0,
+        "current_cow_size" => 0,
+        "current_cow_size_age" => 0,
+        "current_fork_perc" => "0.00",
+        "current_save_keys_processed" => 0,
+        "current_save_keys_total" => 0,
+        "rdb_changes_since_last_save" => state.stats.dirty,
+        "rdb_bgsave_in_progress" => 0,
+        "rdb_last_save_time" => state.lastsave,
+        "rdb_last_bgsave_status" => "ok",
+        "rdb_last_bgsave_time_sec" => -1,
+        "rdb_current_bgsave_time_sec" => -1,
+        "rdb_saves" => 0,
+        "rdb_last_cow_size" => 0,
+        "rdb_last_load_keys_expired" => 0,
+        "rdb_last_load_keys_loaded" => 0,
+        "aof_enabled" => u8::from(state.config.appendonly),
+        "aof_rewrite_in_progress" => 0,
+        "aof_rewrite_scheduled" => 0,
+        "aof_last_rewrite_time_sec" => -1,
+        "aof_current_rewrite_time_sec" => -1,
+        "aof_last_bgrewrite_status" => "ok",
+        "aof_rewrites" => 0,
+        "aof_rewrites_consecutive_failures" => 0,
+        "aof_last_write_status" => "ok",
+        "aof_last_cow_size" => 0,
+        "module_fork_in_progress" => 0,
+        "module_fork_last_cow_size" => 0,
+    );
+}
+
+fn stats(out: &mut String, store: &Store, state: &State) {
+    let s = &state.stats;
+    let expired: u64 = store.dbs.iter().map(|d| d.expired).sum();
+    out.push_str("# Stats\r\n");
+    fields!(out,
+        "total_connections_received" => s.connections_received,
+        "total_commands_processed" => s.commands_processed,
+        "instantaneous_ops_per_sec" => s.inst.ops_per_sec(),
+        "total_net_input_bytes" => s.net_input_bytes,
+        "total_net_output_bytes" => s.net_output_bytes,
+        "total_net_repl_input_bytes" => 0,
+        "total_net_repl_output_bytes" => 0,
+        "instantaneous_input_kbps" => format!("{:.2}", s.inst.input_bytes_per_sec() as f64 / 1024.0),
+        "instantaneous_output_kbps" => format!("{:.2}", s.inst.output_bytes_per_sec() as f64 / 1024.0),
+        "instantaneous_input_repl_kbps" => "0.00",
+        "instantaneous_output_repl_kbps" => "0.00",
+        "rejected_connections" => s.rejected_connections,
+        "sync_full" => 0,
+        "sync_partial_ok" => 0,
+        "sync_partial_err" => 0,
+        "expired_keys" => expired.saturating_sub(s.expired_keys_base),
+        "expired_stale_perc" => "0.00",
+        "expired_time_cap_reached_count" => 0,
+        "expire_cycle_cpu_milliseconds" => 0,
+        "evicted_keys" => 0,
+        "evicted_clients" => 0,
+        "total_eviction_exceeded_time" => 0,
+        "current_eviction_exceeded_time" => 0,
+        "keyspace_hits" => s.keyspace_hits,
+        "keyspace_misses" => s.keyspace_misses,
+        "pubsub_channels" => 0,
+        "pubsub_patterns" => 0,
+        "pubsubshard_channels" => 0,
+        "latest_fork_usec" => 0,
+        "total_forks" => 0,
+        "migrate_cached_sockets" => 0,
+        "slave_expires_tracked_keys" => 0,
+        "active_defrag_hits" => 0,
+        "active_defrag_misses" => 0,
+        "active_defrag_key_hits" => 0,
+        "active_defrag_key_misses" => 0,
+        "total_active_defrag_time" => 0,
+        "current_active_defrag_time" => 0,
+        "tracking_total_keys" => 0,
+        "tracking_total_items" => 0,
+        "tracking_total_prefixes" => 0,
+        "unexpected_error_replies" => 0,
+        "total_error_replies" => s.error_replies,
+        "dump_payload_sanitizations" => 0,
+        "total_reads_processed" => 0,
+        "total_writes_processed" => 0,
+        "io_threaded_reads_processed" => 0,
+        "io_threaded_writes_processed" => 0,
+        "reply_buffer_shrinks" => 0,
+        "reply_buffer_expands" => 0,
+    );
+}
+
+fn replication(out: &mut String, state: &State) {
+    out.push_str("# Replication\r\n");
+    fields!(out,
+        "role" => "master",
+        "connected_slaves" => 0,
+        "master_failover_state" => "no-failover",
+        "master_replid" => state.replid,
+        "master_replid2" => "0000000000000000000000000000000000000000",
+        "master_repl_offset" => 0,
+        "second_repl_offset" => -1,
+        "repl_backlog_active" => 0,
+        "repl_backlog_size" => 1048576,
+        "repl_backlog_first_byte_offset" => 0,
+        "repl_backlog_histlen" => 0,
+    );
+}
+
+/// `sec.usec` of a `getrusage` time, as Redis prints it.
+fn tv(t: libc::timeval) -> String {
+    format!("{}.{:06}", t.tv_sec, t.tv_usec)
+}
+
+fn rusage(who: libc::c_int) -> libc::rusage {
+    // SAFETY: an all-zero rusage is a valid value, and getrusage only
+    // writes into the struct it is given.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(who, &mut ru);
+        ru
+    }
+}
+
+fn cpu(out: &mut String) {
+    let me = rusage(libc::RUSAGE_SELF);
+    let children = rusage(libc::RUSAGE_CHILDREN);
+    // Commands run on the thread that answers INFO: the event loop's.
+    let main = rusage(libc::RUSAGE_THREAD);
+    out.push_str("# CPU\r\n");
+    fields!(out,
+        "used_cpu_sys" => tv(me.ru_stime),
+        "used_cpu_user" => tv(me.ru_utime),
+        "used_cpu_sys_children" => tv(children.ru_stime),
+        "used_cpu_user_children" => tv(children.ru_utime),
+        "used_cpu_sys_main_thread" => tv(main.ru_stime),
+        "used_cpu_user_main_thread" => tv(main.ru_utime),
+    );
+}
+
+fn errorstats(out: &mut String, state: &State) {
+    out.push_str("# Errorstats\r\n");
+    for (code, count) in &state.stats.errors {
+        // Redis's getSafeInfoString: ':' and line breaks would break the
+        // field:value format.
+        let code: String = String::from_utf8_lossy(code)
+            .chars()
+            .map(|c| {
+                if matches!(c, ':' | '\r' | '\n') {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let _ = write!(out, "errorstat_{code}:count={count}\r\n");
+    }
+}
+
+fn keyspace(out: &mut String, store: &Store, ctx: &Context) {
+    out.push_str("# Keyspace\r\n");
+    for (i, db) in store.dbs.iter().enumerate() {
+        let (keys, expires) = (db.len(), db.expires_len());
+        if keys > 0 || expires > 0 {
+            let _ = write!(
+                out,
+                "db{i}:keys={keys},expires={expires},avg_ttl={}\r\n",
+                db.avg_ttl(ctx.now_ms)
+            );
+        }
+    }
+}
+
+/// `uname`'s system name, release and machine.
+fn uname() -> (String, String, String) {
+    // SAFETY: an all-zero utsname is valid; uname fills NUL-terminated
+    // fields within the struct.
+    let name = unsafe {
+        let mut name: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut name) != 0 {
+            return ("Linux".into(), String::new(), String::new());
+        }
+        name
+    };
+    let field = |f: &[libc::c_char]| -> String {
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    (
+        field(&name.sysname),
+        field(&name.release),
+        field(&name.machine),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_to_human_matches_redis() {
+        assert_eq!(bytes_to_human(0), "0B");
+        assert_eq!(bytes_to_human(1023), "1023B");
+        assert_eq!(bytes_to_human(1024), "1.00K");
+        assert_eq!(bytes_to_human(1560576), "1.49M");
+        assert_eq!(bytes_to_human(25276510208), "23.54G");
+    }
+
+    #[test]
+    fn selection_follows_redis() {
+        let none = Selection::parse(std::iter::empty());
+        assert!(none.has("server") && none.has("keyspace"));
+        let one = Selection::parse([&b"KEYSPACE"[..]].into_iter());
+        assert!(one.has("keyspace") && !one.has("server"));
+        let unknown = Selection::parse([&b"nosuch"[..]].into_iter());
+        assert!(SECTIONS.iter().all(|s| !unknown.has(s)));
+        let all = Selection::parse([&b"all"[..]].into_iter());
+        assert!(SECTIONS.iter().all(|s| all.has(s)));
+    }
+}
