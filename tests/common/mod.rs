@@ -235,7 +235,7 @@ impl Conn {
     pub fn open(port: u16) -> Conn {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(30)))
             .expect("timeout");
         stream.set_nodelay(true).expect("nodelay");
         Conn {
@@ -303,7 +303,7 @@ impl Conn {
             }
         }
         self.stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(30)))
             .expect("timeout");
         (std::mem::take(&mut self.buf), closed)
     }
@@ -442,8 +442,11 @@ pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String
                 let mut rb = Conn::open(rizzler_port);
                 ra.send_raw(&bytes);
                 rb.send_raw(&bytes);
-                let (ga, ca) = ra.read_until_close(Duration::from_millis(300));
-                let (gb, cb) = rb.read_until_close(Duration::from_millis(300));
+                // Both wait out their idle time at once.
+                let idle = Duration::from_millis(300);
+                let redis_side = std::thread::spawn(move || ra.read_until_close(idle));
+                let (gb, cb) = rb.read_until_close(idle);
+                let (ga, ca) = redis_side.join().expect("reader thread");
                 if ga != gb || ca != cb {
                     failures.push(format!(
                         "{at}\n  redis:   {} (closed: {ca})\n  rizzler: {} (closed: {cb})",
