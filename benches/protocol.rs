@@ -2,23 +2,13 @@
 //! before any I/O.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use rizzler::resp::{Parsed, Parser};
+use rizzler::resp::{encode_request, Parsed, Parser};
 use rizzler::testing::Harness;
-
-fn encode(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
 
 /// `n` pipelined SETs of 16-byte values, as redis-benchmark sends them.
 fn pipeline(n: usize) -> Vec<u8> {
     (0..n)
-        .flat_map(|i| encode(&[b"SET", format!("key:{i:012}").as_bytes(), &[b'x'; 16]]))
+        .flat_map(|i| encode_request(&[b"SET", format!("key:{i:012}").as_bytes(), &[b'x'; 16]]))
         .collect()
 }
 
@@ -43,7 +33,7 @@ fn dispatch(c: &mut Criterion) {
     let mut g = c.benchmark_group("dispatch");
     let sets = pipeline(16);
     let gets: Vec<u8> = (0..16)
-        .flat_map(|i| encode(&[b"GET", format!("key:{i:012}").as_bytes()]))
+        .flat_map(|i| encode_request(&[b"GET", format!("key:{i:012}").as_bytes()]))
         .collect();
     g.throughput(Throughput::Elements(16));
     g.bench_function("16 pipelined SETs", |b| {

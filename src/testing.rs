@@ -53,15 +53,38 @@ impl Harness {
 
     /// Runs one command; returns its raw reply.
     pub fn run(&mut self, args: &[&str]) -> Vec<u8> {
-        let mut input = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            input.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-        }
-        self.raw(&input)
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.raw(&crate::resp::encode_request(&args))
+    }
+
+    /// Switches the client to RESP3, as HELLO 3 would.
+    pub fn resp3(&mut self) {
+        self.server.state.clients[self.session.client].out.proto = crate::resp::Proto::Resp3;
+    }
+
+    /// Whether `key` exists in database 0 (without counting a lookup).
+    pub fn exists(&mut self, key: &str) -> bool {
+        self.server.store.dbs[0].contains(key.as_bytes(), crate::util::now_ms())
+    }
+
+    /// OBJECT ENCODING of `key` in database 0.
+    pub fn encoding(&mut self, key: &str) -> Option<&'static str> {
+        self.server.store.dbs[0]
+            .get(key.as_bytes(), crate::util::now_ms())
+            .map(|v| v.encoding())
     }
 
     /// Runs one command; returns its reply as text (lossy), for asserts.
     pub fn text(&mut self, args: &[&str]) -> String {
         String::from_utf8_lossy(&self.run(args)).into_owned()
     }
+}
+
+/// The RESP2 reply for an array of bulk strings, for asserts.
+pub fn bulks(items: &[&str]) -> String {
+    let mut s = format!("*{}\r\n", items.len());
+    for i in items {
+        s += &format!("${}\r\n{i}\r\n", i.len());
+    }
+    s
 }

@@ -1,41 +1,17 @@
 //! Hash commands, without sockets. Replies were checked against
 //! redis-server 7.0.15; tests/diff/hashes.redis compares them live.
 
-use rizzler::resp::Proto;
-use rizzler::testing::Harness;
-use rizzler::util::now_ms;
+use rizzler::testing::{bulks, Harness};
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 const HSET_ARITY: &str = "-ERR wrong number of arguments for 'hset' command\r\n";
-
-fn resp3(h: &mut Harness) {
-    h.server.state.clients[h.session.client].out.proto = Proto::Resp3;
-}
-
-fn exists(h: &mut Harness, key: &str) -> bool {
-    h.server.store.dbs[0].contains(key.as_bytes(), now_ms())
-}
-
-fn encoding(h: &mut Harness, key: &str) -> Option<&'static str> {
-    h.server.store.dbs[0]
-        .get(key.as_bytes(), now_ms())
-        .map(|v| v.encoding())
-}
-
-fn bulks(items: &[&str]) -> String {
-    let mut s = format!("*{}\r\n", items.len());
-    for i in items {
-        s += &format!("${}\r\n{i}\r\n", i.len());
-    }
-    s
-}
 
 #[test]
 fn small_hashes_keep_insertion_order() {
     let mut h = Harness::new();
     assert_eq!(h.text(&["HSET", "h", "z", "1", "a", "2"]), ":2\r\n");
     assert_eq!(h.text(&["HSET", "h", "m", "3", "z", "4"]), ":1\r\n");
-    assert_eq!(encoding(&mut h, "h"), Some("listpack"));
+    assert_eq!(h.encoding("h"), Some("listpack"));
     assert_eq!(
         h.text(&["HGETALL", "h"]),
         bulks(&["z", "4", "a", "2", "m", "3"])
@@ -62,7 +38,7 @@ fn hset_needs_field_value_pairs() {
     assert_eq!(h.text(&["HSET", "h", "a"]), HSET_ARITY);
     assert_eq!(h.text(&["HSET", "h", "a", "1", "b"]), HSET_ARITY);
     assert_eq!(h.text(&["HSET", "h"]), HSET_ARITY);
-    assert!(!exists(&mut h, "h"));
+    assert!(!h.exists("h"));
     // The pair check comes before the type check.
     h.text(&["SET", "s", "v"]);
     assert_eq!(h.text(&["HSET", "s", "a", "1", "b"]), HSET_ARITY);
@@ -79,14 +55,14 @@ fn listpack_limits_are_512_entries_and_64_bytes() {
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(h.text(&refs), ":512\r\n");
-    assert_eq!(encoding(&mut h, "h"), Some("listpack"));
+    assert_eq!(h.encoding("h"), Some("listpack"));
     assert!(h
         .text(&["HKEYS", "h"])
         .starts_with("*512\r\n$2\r\nf0\r\n$2\r\nf1\r\n"));
     h.text(&["HSET", "h", "f0", "w"]);
-    assert_eq!(encoding(&mut h, "h"), Some("listpack"));
+    assert_eq!(h.encoding("h"), Some("listpack"));
     h.text(&["HSET", "h", "f512", "v"]);
-    assert_eq!(encoding(&mut h, "h"), Some("hashtable"));
+    assert_eq!(h.encoding("h"), Some("hashtable"));
     assert_eq!(h.text(&["HLEN", "h"]), ":513\r\n");
     assert_eq!(h.text(&["HGET", "h", "f0"]), "$1\r\nw\r\n");
 
@@ -94,12 +70,12 @@ fn listpack_limits_are_512_entries_and_64_bytes() {
     let long65 = "x".repeat(65);
     h.text(&["HSET", "v", "a", &long64]);
     h.text(&["HSET", "f", &long64, "1"]);
-    assert_eq!(encoding(&mut h, "v"), Some("listpack"));
-    assert_eq!(encoding(&mut h, "f"), Some("listpack"));
+    assert_eq!(h.encoding("v"), Some("listpack"));
+    assert_eq!(h.encoding("f"), Some("listpack"));
     h.text(&["HSET", "v", "a", &long65]);
     h.text(&["HSET", "f", &long65, "1"]);
-    assert_eq!(encoding(&mut h, "v"), Some("hashtable"));
-    assert_eq!(encoding(&mut h, "f"), Some("hashtable"));
+    assert_eq!(h.encoding("v"), Some("hashtable"));
+    assert_eq!(h.encoding("f"), Some("hashtable"));
     assert_eq!(h.text(&["HGET", "v", "a"]), format!("$65\r\n{long65}\r\n"));
     assert_eq!(h.text(&["HEXISTS", "f", &long65]), ":1\r\n");
 }
@@ -126,12 +102,12 @@ fn hdel_counts_and_deletes_emptied_hashes() {
     assert_eq!(h.text(&["HDEL", "h", "a", "nope", "a"]), ":1\r\n");
     assert_eq!(h.text(&["HDEL", "missing", "a"]), ":0\r\n");
     assert_eq!(h.text(&["HDEL", "h", "b", "c"]), ":2\r\n");
-    assert!(!exists(&mut h, "h"));
+    assert!(!h.exists("h"));
     assert_eq!(h.text(&["HGETALL", "h"]), "*0\r\n");
     // A hashtable-encoded hash is deleted the same way.
     h.text(&["HSET", "t", "a", &"x".repeat(65)]);
     assert_eq!(h.text(&["HDEL", "t", "a"]), ":1\r\n");
-    assert!(!exists(&mut h, "t"));
+    assert!(!h.exists("t"));
 }
 
 #[test]
@@ -178,7 +154,7 @@ fn wrong_type_and_arity() {
 #[test]
 fn resp3_replies() {
     let mut h = Harness::new();
-    resp3(&mut h);
+    h.resp3();
     assert_eq!(h.text(&["HGETALL", "missing"]), "%0\r\n");
     assert_eq!(h.text(&["HKEYS", "missing"]), "*0\r\n");
     assert_eq!(h.text(&["HGET", "missing", "a"]), "_\r\n");

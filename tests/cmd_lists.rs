@@ -1,30 +1,14 @@
 //! List commands, without sockets. Replies were checked against
 //! redis-server 7.0.15; tests/diff/lists.redis compares them live.
 
-use rizzler::resp::Proto;
-use rizzler::testing::Harness;
+use rizzler::testing::{bulks, Harness};
 use rizzler::util::now_ms;
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
 const NOT_POSITIVE: &str = "-ERR value is out of range, must be positive\r\n";
 
-fn resp3(h: &mut Harness) {
-    h.server.state.clients[h.session.client].out.proto = Proto::Resp3;
-}
-
-fn exists(h: &mut Harness, key: &str) -> bool {
-    h.server.store.dbs[0].contains(key.as_bytes(), now_ms())
-}
-
 /// `*n` followed by the bulk strings.
-fn bulks(items: &[&str]) -> String {
-    let mut s = format!("*{}\r\n", items.len());
-    for i in items {
-        s += &format!("${}\r\n{i}\r\n", i.len());
-    }
-    s
-}
 
 #[test]
 fn push_returns_length_and_keeps_order() {
@@ -56,7 +40,7 @@ fn push_arity_and_wrong_type() {
         h.text(&["RPUSH"]),
         "-ERR wrong number of arguments for 'rpush' command\r\n"
     );
-    assert!(!exists(&mut h, "l"));
+    assert!(!h.exists("l"));
     h.text(&["SET", "s", "v"]);
     assert_eq!(h.text(&["LPUSH", "s", "a"]), WRONGTYPE);
     assert_eq!(h.text(&["RPUSH", "s", "a"]), WRONGTYPE);
@@ -125,7 +109,7 @@ fn lset_errors_and_success() {
         h.text(&["LSET", "missing", "x", "v"]),
         "-ERR no such key\r\n"
     );
-    assert!(!exists(&mut h, "missing"));
+    assert!(!h.exists("missing"));
     h.text(&["RPUSH", "l", "a", "b", "c"]);
     assert_eq!(
         h.text(&["LSET", "l", "3", "v"]),
@@ -166,7 +150,7 @@ fn pop_with_count() {
     assert_eq!(h.text(&["RPOP", "l", "0"]), "*0\r\n");
     assert_eq!(h.text(&["LLEN", "l"]), ":1\r\n");
     assert_eq!(h.text(&["LPOP", "l", "9223372036854775807"]), bulks(&["3"]));
-    assert!(!exists(&mut h, "l"));
+    assert!(!h.exists("l"));
 }
 
 #[test]
@@ -202,7 +186,7 @@ fn missing_key_with_count_is_a_null_array() {
 #[test]
 fn resp3_nulls() {
     let mut h = Harness::new();
-    resp3(&mut h);
+    h.resp3();
     assert_eq!(h.text(&["LPOP", "missing"]), "_\r\n");
     assert_eq!(h.text(&["LPOP", "missing", "1"]), "_\r\n");
     assert_eq!(h.text(&["RPOP", "missing", "0"]), "_\r\n");
@@ -219,14 +203,14 @@ fn popping_the_last_element_deletes_the_key() {
     let mut h = Harness::new();
     h.text(&["RPUSH", "a", "x"]);
     h.text(&["LPOP", "a"]);
-    assert!(!exists(&mut h, "a"));
+    assert!(!h.exists("a"));
     h.text(&["RPUSH", "b", "x", "y"]);
     h.text(&["RPOP", "b", "2"]);
-    assert!(!exists(&mut h, "b"));
+    assert!(!h.exists("b"));
     // LPOP with count 0 leaves the list alone.
     h.text(&["RPUSH", "c", "x"]);
     h.text(&["LPOP", "c", "0"]);
-    assert!(exists(&mut h, "c"));
+    assert!(h.exists("c"));
     // The name is free for another type.
     assert_eq!(h.text(&["SADD", "a", "m"]), ":1\r\n");
 }

@@ -1,33 +1,9 @@
 //! Set commands, without sockets. Replies were checked against
 //! redis-server 7.0.15; tests/diff/sets.redis compares them live.
 
-use rizzler::resp::Proto;
-use rizzler::testing::Harness;
-use rizzler::util::now_ms;
+use rizzler::testing::{bulks, Harness};
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-
-fn resp3(h: &mut Harness) {
-    h.server.state.clients[h.session.client].out.proto = Proto::Resp3;
-}
-
-fn exists(h: &mut Harness, key: &str) -> bool {
-    h.server.store.dbs[0].contains(key.as_bytes(), now_ms())
-}
-
-fn encoding(h: &mut Harness, key: &str) -> Option<&'static str> {
-    h.server.store.dbs[0]
-        .get(key.as_bytes(), now_ms())
-        .map(|v| v.encoding())
-}
-
-fn bulks(items: &[&str]) -> String {
-    let mut s = format!("*{}\r\n", items.len());
-    for i in items {
-        s += &format!("${}\r\n{i}\r\n", i.len());
-    }
-    s
-}
 
 /// The members of an array or set reply, sorted.
 fn members(reply: &str) -> Vec<String> {
@@ -56,7 +32,7 @@ fn integer_sets_answer_in_numeric_order() {
     let mut h = Harness::new();
     h.text(&["SADD", "s", "10", "-5", "3", "0", "9223372036854775807"]);
     h.text(&["SADD", "s", "-9223372036854775808", "2"]);
-    assert_eq!(encoding(&mut h, "s"), Some("intset"));
+    assert_eq!(h.encoding("s"), Some("intset"));
     assert_eq!(
         h.text(&["SMEMBERS", "s"]),
         bulks(&[
@@ -93,7 +69,7 @@ fn non_canonical_integers_are_strings() {
         ("e", "9223372036854775808"),
     ] {
         h.text(&["SADD", key, member]);
-        assert_eq!(encoding(&mut h, key), Some("hashtable"), "{member:?}");
+        assert_eq!(h.encoding(key), Some("hashtable"), "{member:?}");
     }
     h.text(&["SADD", "f", "1", "01"]);
     assert_eq!(h.text(&["SCARD", "f"]), ":2\r\n");
@@ -109,19 +85,19 @@ fn intset_limit_is_512() {
     args.extend((0..512).rev().map(|n| n.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(h.text(&refs), ":512\r\n");
-    assert_eq!(encoding(&mut h, "s"), Some("intset"));
+    assert_eq!(h.encoding("s"), Some("intset"));
     assert_eq!(h.text(&["SADD", "s", "5"]), ":0\r\n");
-    assert_eq!(encoding(&mut h, "s"), Some("intset"));
+    assert_eq!(h.encoding("s"), Some("intset"));
     assert!(h
         .text(&["SMEMBERS", "s"])
         .starts_with("*512\r\n$1\r\n0\r\n$1\r\n1\r\n"));
     assert_eq!(h.text(&["SADD", "s", "512"]), ":1\r\n");
-    assert_eq!(encoding(&mut h, "s"), Some("hashtable"));
+    assert_eq!(h.encoding("s"), Some("hashtable"));
     assert_eq!(h.text(&["SCARD", "s"]), ":513\r\n");
     assert_eq!(h.text(&["SISMEMBER", "s", "511"]), ":1\r\n");
     // An encoding never shrinks back.
     h.text(&["SREM", "s", "512"]);
-    assert_eq!(encoding(&mut h, "s"), Some("hashtable"));
+    assert_eq!(h.encoding("s"), Some("hashtable"));
 }
 
 #[test]
@@ -129,7 +105,7 @@ fn a_string_member_converts_an_intset() {
     let mut h = Harness::new();
     h.text(&["SADD", "s", "3", "1"]);
     assert_eq!(h.text(&["SADD", "s", "x"]), ":1\r\n");
-    assert_eq!(encoding(&mut h, "s"), Some("hashtable"));
+    assert_eq!(h.encoding("s"), Some("hashtable"));
     assert_eq!(members(&h.text(&["SMEMBERS", "s"])), ["1", "3", "x"]);
     assert_eq!(h.text(&["SISMEMBER", "s", "3"]), ":1\r\n");
     assert_eq!(h.text(&["SREM", "s", "3", "x"]), ":2\r\n");
@@ -143,10 +119,10 @@ fn srem_counts_and_deletes_emptied_sets() {
     assert_eq!(h.text(&["SREM", "s", "a", "z", "a"]), ":1\r\n");
     assert_eq!(h.text(&["SREM", "missing", "a"]), ":0\r\n");
     assert_eq!(h.text(&["SREM", "s", "b", "1"]), ":2\r\n");
-    assert!(!exists(&mut h, "s"));
+    assert!(!h.exists("s"));
     h.text(&["SADD", "i", "1"]);
     h.text(&["SREM", "i", "1"]);
-    assert!(!exists(&mut h, "i"));
+    assert!(!h.exists("i"));
     assert_eq!(h.text(&["RPUSH", "i", "x"]), ":1\r\n");
 }
 
@@ -189,7 +165,7 @@ fn wrong_type_and_arity() {
 #[test]
 fn resp3_replies() {
     let mut h = Harness::new();
-    resp3(&mut h);
+    h.resp3();
     assert_eq!(h.text(&["SMEMBERS", "missing"]), "~0\r\n");
     h.text(&["SADD", "s", "2", "1"]);
     assert_eq!(h.text(&["SMEMBERS", "s"]), "~2\r\n$1\r\n1\r\n$1\r\n2\r\n");

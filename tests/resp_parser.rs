@@ -1,7 +1,7 @@
 //! The request parser on its own: split points, limits, every protocol error.
 
 use proptest::prelude::*;
-use rizzler::resp::{Parsed, Parser, ProtocolError, INLINE_MAX};
+use rizzler::resp::{encode_request, Parsed, Parser, ProtocolError, INLINE_MAX};
 
 /// Parses every complete command in `input`, feeding it as the backends do:
 /// the unconsumed tail plus whatever arrived since.
@@ -27,16 +27,6 @@ fn parse_all(chunks: &[&[u8]]) -> Result<(Commands, usize), ProtocolError> {
 
 fn cmd(args: &[&str]) -> Vec<Vec<u8>> {
     args.iter().map(|a| a.as_bytes().to_vec()).collect()
-}
-
-fn encode(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
 }
 
 const PIPELINE: &[u8] =
@@ -105,7 +95,7 @@ fn incomplete_reports_what_a_bulk_needs() {
 #[test]
 fn arguments_borrow_the_input() {
     let mut p = Parser::default();
-    let input = encode(&[b"SET", b"key", b"value"]);
+    let input = encode_request(&[b"SET", b"key", b"value"]);
     assert_eq!(p.parse(&input), Ok(Parsed::Command(input.len())));
     let args = p.args(&input);
     let range = input.as_ptr_range();
@@ -241,7 +231,7 @@ proptest! {
         let mut input = Vec::new();
         for c in &commands {
             let refs: Vec<&[u8]> = c.iter().map(Vec::as_slice).collect();
-            input.extend(encode(&refs));
+            input.extend(encode_request(&refs));
         }
         let mut points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
         points.sort();

@@ -342,38 +342,34 @@ fn mget(ctx: &mut Ctx, args: Args) -> CmdResult {
     Ok(())
 }
 
-fn mset(ctx: &mut Ctx, args: Args) -> CmdResult {
+/// MSET and MSETNX: `key value` pairs after the name, all stored at once.
+/// With `only_new`, nothing is stored if any key exists.
+fn set_pairs(ctx: &mut Ctx, args: &Args, name: &str, only_new: bool) -> Result<bool, CmdError> {
     if args.len().is_multiple_of(2) {
-        return Err(CmdError::arity("mset"));
+        return Err(CmdError::arity(name));
     }
     let now = ctx.now_ms;
     let db = &mut ctx.store.dbs[ctx.db];
-    for i in (1..args.len()).step_by(2) {
+    let keys = (1..args.len()).step_by(2);
+    if only_new && keys.clone().any(|i| db.contains(args.get(i), now)) {
+        return Ok(false);
+    }
+    for i in keys {
         db.set(args.get(i), Value::str(args.get(i + 1)), None, now);
     }
     ctx.state.stats.dirty += (args.len() / 2) as u64;
+    Ok(true)
+}
+
+fn mset(ctx: &mut Ctx, args: Args) -> CmdResult {
+    set_pairs(ctx, &args, "mset", false)?;
     ctx.out.ok();
     Ok(())
 }
 
 fn msetnx(ctx: &mut Ctx, args: Args) -> CmdResult {
-    if args.len().is_multiple_of(2) {
-        return Err(CmdError::arity("msetnx"));
-    }
-    let now = ctx.now_ms;
-    let db = &mut ctx.store.dbs[ctx.db];
-    if (1..args.len())
-        .step_by(2)
-        .any(|i| db.contains(args.get(i), now))
-    {
-        ctx.out.int(0);
-        return Ok(());
-    }
-    for i in (1..args.len()).step_by(2) {
-        db.set(args.get(i), Value::str(args.get(i + 1)), None, now);
-    }
-    ctx.state.stats.dirty += (args.len() / 2) as u64;
-    ctx.out.int(1);
+    let stored = set_pairs(ctx, &args, "msetnx", true)?;
+    ctx.out.int(stored as i64);
     Ok(())
 }
 

@@ -8,4 +8,21 @@ mod reply;
 pub use parse::{
     parse_i64, split_args, Args, Parsed, Parser, ProtocolError, DEFAULT_MAX_BULK, INLINE_MAX,
 };
+/// A command as a RESP multibulk request, as clients send it (tests,
+/// benchmarks and tools build requests with this).
+pub fn encode_request(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + args.iter().map(|a| a.len() + 16).sum::<usize>());
+    out.push(b'*');
+    push_int(&mut out, args.len() as i64);
+    out.extend_from_slice(b"\r\n");
+    for a in args {
+        out.push(b'$');
+        push_int(&mut out, a.len() as i64);
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
 pub use reply::{format_double, format_g, push_int, Proto, Reply};

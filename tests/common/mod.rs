@@ -310,15 +310,7 @@ impl Conn {
 }
 
 /// RESP multibulk encoding of a command.
-pub fn encode(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
+pub use rizzler::resp::encode_request as encode;
 
 /// Splits a line the way redis-cli and inline commands do.
 pub fn split(line: &str) -> Vec<Vec<u8>> {
