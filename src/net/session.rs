@@ -58,7 +58,6 @@ impl Session {
         let mut db = client.db;
         let now = now_ms();
         client.last_ms = now;
-        state.stats.net_input_bytes += input.len() as u64;
         self.parser.set_max_bulk(state.config.proto_max_bulk_len);
 
         let mut pos = 0;
@@ -110,6 +109,8 @@ impl Session {
                 }
             }
         }
+        // Count bytes once, when consumed: an incomplete tail comes back.
+        state.stats.net_input_bytes += pos as u64;
         if let Some(client) = state.clients.get_mut(self.client) {
             client.db = db;
             // Another client may have written to this one meanwhile (none
