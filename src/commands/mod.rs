@@ -28,6 +28,7 @@ mod sets;
 mod strings;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use crate::error::{CmdError, CmdResult};
@@ -209,9 +210,37 @@ fn families() -> impl Iterator<Item = &'static Command> {
     .flatten()
 }
 
-fn table() -> &'static HashMap<&'static str, &'static Command> {
-    static TABLE: OnceLock<HashMap<&'static str, &'static Command>> = OnceLock::new();
-    TABLE.get_or_init(|| families().map(|c| (c.name, c)).collect())
+/// Command names, keyed by their lower-case bytes.
+type Table = HashMap<&'static [u8], &'static Command, BuildHasherDefault<NameHasher>>;
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| families().map(|c| (c.name.as_bytes(), c)).collect())
+}
+
+/// FNV-1a over a command name. Every request looks its name up, and
+/// SipHash's flooding resistance buys nothing for a fixed table of short
+/// names that clients cannot add to. (A -P 16 profile showed the lookup
+/// and its SipHash near 8% of samples; an A/B run could not separate the
+/// gain from the noise, so take it as cheaper, not as faster by a number.)
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// All top-level commands, sorted by name.
@@ -230,8 +259,7 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     for (d, s) in lower.iter_mut().zip(name) {
         *d = s.to_ascii_lowercase();
     }
-    let lower = std::str::from_utf8(&lower[..name.len()]).ok()?;
-    table().get(lower).copied()
+    table().get(&lower[..name.len()]).copied()
 }
 
 /// What the connection must do after a command.
