@@ -115,28 +115,54 @@ def run_benchmark(server, test, clients, pipeline, requests, cpu):
 
 
 def svg_plot(rows, path, servers):
-    """Grouped bars of median throughput per configuration, one colour per server."""
-    configs = sorted({(r["test"], r["clients"], r["pipeline"]) for r in rows},
-                     key=lambda c: (c[0], c[1], c[2]))
+    """Two panels of grouped bars, per configuration and server: throughput
+    and CPU time per request, each as a ratio to redis-server's (the dashed
+    line at 1.0), so P1 and P16 runs read on one scale."""
+    configs = sorted({(r["test"], r["clients"], r["pipeline"]) for r in rows})
     colours = {"redis": "#c0392b", "rizzler-uring": "#2471a3", "rizzler-epoll": "#7fb3d5"}
-    w, h, pad = 90 * len(configs) + 120, 360, 50
-    top = max(r["rps"] for r in rows) * 1.1
-    bar = 70 / max(1, len(servers))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
-             f'<text x="{pad}" y="20" font-size="14">median requests/s (higher is better)</text>']
-    for i, cfg in enumerate(configs):
-        x0 = pad + 90 * i
-        for j, name in enumerate(servers):
-            r = next((r for r in rows if (r["test"], r["clients"], r["pipeline"]) == cfg and r["server"] == name), None)
-            if r is None:
-                continue
-            bh = (h - 2 * pad) * r["rps"] / top
-            parts.append(f'<rect x="{x0 + j * bar:.1f}" y="{h - pad - bh:.1f}" width="{bar - 2:.1f}" height="{bh:.1f}" '
-                         f'fill="{colours.get(name, "#888")}"><title>{name} {r["rps"]:.0f}</title></rect>')
-        parts.append(f'<text x="{x0}" y="{h - pad + 15}">{cfg[0]} c{cfg[1]} P{cfg[2]}</text>')
+    group, pad, panel_h = 96, 60, 220
+    w = pad + group * len(configs) + 150
+    h = 2 * panel_h + 3 * pad
+    bar = (group - 16) / max(1, len(servers))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
+             f'font-size="11"><rect width="{w}" height="{h}" fill="white"/>']
+
+    def row(cfg, name):
+        return next((r for r in rows if (r["test"], r["clients"], r["pipeline"]) == cfg and r["server"] == name), None)
+
+    for p, (key, title) in enumerate([("rps", "throughput / redis-server (higher is better)"),
+                                      ("cpu_us", "server CPU per request / redis-server (lower is better)")]):
+        top = pad + p * (panel_h + pad)
+        ratios = []
+        for cfg in configs:
+            base = row(cfg, "redis")
+            for name in servers:
+                r = row(cfg, name)
+                if r and base and base[key]:
+                    ratios.append(r[key] / base[key])
+        scale = max(2.0, max(ratios, default=1) * 1.1)
+        y = lambda v: top + panel_h - panel_h * v / scale
+        parts.append(f'<text x="{pad}" y="{top - 10}" font-size="13">{title}</text>')
+        for tick in [0.5 * i for i in range(int(scale / 0.5) + 1)]:
+            parts.append(f'<line x1="{pad - 4}" x2="{w - 150}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+                         f'stroke="#ddd"/><text x="{pad - 8}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:.1f}</text>')
+        for i, cfg in enumerate(configs):
+            base = row(cfg, "redis")
+            x0 = pad + group * i + 8
+            for j, name in enumerate(servers):
+                r = row(cfg, name)
+                if not (r and base and base[key]):
+                    continue
+                v = r[key] / base[key]
+                parts.append(f'<rect x="{x0 + j * bar:.1f}" y="{y(v):.1f}" width="{bar - 2:.1f}" '
+                             f'height="{top + panel_h - y(v):.1f}" fill="{colours.get(name, "#888")}">'
+                             f'<title>{name}: {v:.2f}</title></rect>')
+            parts.append(f'<text x="{x0}" y="{top + panel_h + 14}">{cfg[0]} c{cfg[1]} P{cfg[2]}</text>')
+        parts.append(f'<line x1="{pad}" x2="{w - 150}" y1="{y(1):.1f}" y2="{y(1):.1f}" stroke="black" '
+                     f'stroke-dasharray="4 3"/>')
     for j, name in enumerate(servers):
-        parts.append(f'<rect x="{w - 110}" y="{30 + 16 * j}" width="10" height="10" fill="{colours.get(name, "#888")}"/>'
-                     f'<text x="{w - 95}" y="{39 + 16 * j}">{name}</text>')
+        parts.append(f'<rect x="{w - 130}" y="{pad + 16 * j}" width="10" height="10" fill="{colours.get(name, "#888")}"/>'
+                     f'<text x="{w - 115}" y="{pad + 9 + 16 * j}">{name}</text>')
     parts.append("</svg>")
     path.write_text("\n".join(parts))
 
