@@ -12,75 +12,117 @@ const fn string(name: &'static str, arity: i32, flags: u32, handler: super::Hand
 }
 
 pub const COMMANDS: &[Command] = &[
-    string("get", 2, READONLY | FAST, get).doc("string", "1.0.0", "Returns the string value of a key."),
-    string("set", -3, WRITE | DENYOOM, set).doc(
+    string("get", 2, READONLY | FAST, get).doc("string", "1.0.0", "Get the value of a key"),
+    string("set", -3, WRITE | DENYOOM, set).doc("string", "1.0.0", "Set the string value of a key"),
+    string("setnx", 3, WRITE | DENYOOM | FAST, setnx).doc(
         "string",
         "1.0.0",
-        "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
+        "Set the value of a key, only if the key does not exist",
     ),
-    string("setnx", 3, WRITE | DENYOOM | FAST, setnx)
-        .doc("string", "1.0.0", "Set the string value of a key only when the key doesn't exist."),
-    string("setex", 4, WRITE | DENYOOM, setex)
-        .doc("string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."),
+    string("setex", 4, WRITE | DENYOOM, setex).doc(
+        "string",
+        "2.0.0",
+        "Set the value and expiration of a key",
+    ),
     string("psetex", 4, WRITE | DENYOOM, psetex).doc(
         "string",
         "2.6.0",
-        "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.",
+        "Set the value and expiration in milliseconds of a key",
     ),
-    string("getset", 3, WRITE | DENYOOM | FAST, getset)
-        .doc("string", "1.0.0", "Returns the previous string value of a key after setting it to a new value."),
-    string("getdel", 2, WRITE | FAST, getdel)
-        .doc("string", "6.2.0", "Returns the string value of a key after deleting the key."),
-    string("getex", -2, WRITE | FAST, getex)
-        .doc("string", "6.2.0", "Returns the string value of a key after setting its expiration time."),
+    string("getset", 3, WRITE | DENYOOM | FAST, getset).doc(
+        "string",
+        "1.0.0",
+        "Set the string value of a key and return its old value",
+    ),
+    string("getdel", 2, WRITE | FAST, getdel).doc(
+        "string",
+        "6.2.0",
+        "Get the value of a key and delete the key",
+    ),
+    string("getex", -2, WRITE | FAST, getex).doc(
+        "string",
+        "6.2.0",
+        "Get the value of a key and optionally set its expiration",
+    ),
     Command::new("mget", -2, READONLY | FAST, mget)
         .keys(1, -1, 1)
-        .doc("string", "1.0.0", "Atomically returns the string values of one or more keys.")
+        .doc("string", "1.0.0", "Get the values of all the given keys")
         .complexity("O(N) where N is the number of keys to retrieve."),
     Command::new("mset", -3, WRITE | DENYOOM, mset)
         .keys(1, -1, 2)
-        .doc("string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.")
+        .doc("string", "1.0.1", "Set multiple keys to multiple values")
         .complexity("O(N) where N is the number of keys to set."),
     Command::new("msetnx", -3, WRITE | DENYOOM, msetnx)
         .keys(1, -1, 2)
         .doc(
             "string",
             "1.0.1",
-            "Atomically modifies the string values of one or more keys only when all keys don't exist.",
+            "Set multiple keys to multiple values, only if none of the keys exist",
         )
         .complexity("O(N) where N is the number of keys to set."),
-    string("append", 3, WRITE | DENYOOM | FAST, append)
-        .doc("string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist."),
-    string("strlen", 2, READONLY | FAST, strlen).doc("string", "2.2.0", "Returns the length of a string value."),
+    string("append", 3, WRITE | DENYOOM | FAST, append).doc(
+        "string",
+        "2.0.0",
+        "Append a value to a key",
+    )
+        .complexity(
+            "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.",
+        ),
+    string("strlen", 2, READONLY | FAST, strlen).doc(
+        "string",
+        "2.2.0",
+        "Get the length of the value stored in a key",
+    ),
     string("getrange", 4, READONLY, getrange)
-        .doc("string", "2.4.0", "Returns a substring of the string stored at a key.")
-        .complexity("O(N) where N is the length of the returned string."),
+        .doc(
+            "string",
+            "2.4.0",
+            "Get a substring of the string stored at a key",
+        )
+        .complexity(
+            "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
+        ),
     string("substr", 4, READONLY, getrange)
-        .doc("string", "1.0.0", "Returns a substring from a string value.")
-        .complexity("O(N) where N is the length of the returned string."),
+        .doc(
+            "string",
+            "1.0.0",
+            "Get a substring of the string stored at a key",
+        )
+        .complexity(
+            "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
+        ),
     string("setrange", 4, WRITE | DENYOOM, setrange).doc(
         "string",
         "2.2.0",
-        "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
+        "Overwrite part of a string at key starting at the specified offset",
+    )
+        .complexity(
+            "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.",
+        ),
+    string("incr", 2, WRITE | DENYOOM | FAST, incr).doc(
+        "string",
+        "1.0.0",
+        "Increment the integer value of a key by one",
     ),
-    string("incr", 2, WRITE | DENYOOM | FAST, incr)
-        .doc("string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
-    string("decr", 2, WRITE | DENYOOM | FAST, decr)
-        .doc("string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+    string("decr", 2, WRITE | DENYOOM | FAST, decr).doc(
+        "string",
+        "1.0.0",
+        "Decrement the integer value of a key by one",
+    ),
     string("incrby", 3, WRITE | DENYOOM | FAST, incrby).doc(
         "string",
         "1.0.0",
-        "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+        "Increment the integer value of a key by the given amount",
     ),
     string("decrby", 3, WRITE | DENYOOM | FAST, decrby).doc(
         "string",
         "1.0.0",
-        "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
+        "Decrement the integer value of a key by the given number",
     ),
     string("incrbyfloat", 3, WRITE | DENYOOM | FAST, incrbyfloat).doc(
         "string",
         "2.6.0",
-        "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+        "Increment the float value of a key by the given amount",
     ),
 ];
 
