@@ -18,10 +18,14 @@ use tokio::sync::Notify;
 use tokio::task::LocalSet;
 
 use super::session::{Session, Status};
+use super::OUT_LIMIT;
 use crate::server::Server;
 
 /// Initial read buffer per connection.
 const READ_BUF: usize = 16 * 1024;
+/// Reply buffers bigger than this are released once written, so one huge
+/// reply does not pin its memory for the life of the connection.
+const KEEP_CAPACITY: usize = 1 << 20;
 
 /// Per-connection wake-ups, for CLIENT KILL and replies produced by others.
 type Wakers = Rc<RefCell<HashMap<usize, Rc<Notify>>>>;
@@ -124,22 +128,28 @@ async fn connection(
 ) -> io::Result<()> {
     let max_bulk = server.borrow().state.config.proto_max_bulk_len;
     let mut session = Session::new(key, max_bulk);
+    // Replies of one batch stop at the limit; the rest of the input runs
+    // after they are written, so a few bytes of pipelined GETs of a big
+    // value cannot grow the output without bound.
+    session.out_limit = OUT_LIMIT;
     let mut input: Vec<u8> = Vec::with_capacity(READ_BUF);
     let mut output: Vec<u8> = Vec::new();
     loop {
-        // Room for the next read: the whole pending command when its size is
-        // known, a read's worth otherwise.
-        let want = session.need.map_or(READ_BUF, |n| {
-            n.saturating_sub(input.len()).clamp(READ_BUF, 64 << 20)
-        });
-        input.reserve(want);
-        tokio::select! {
-            read = stream.read_buf(&mut input) => {
-                if read? == 0 {
-                    return Ok(());
+        if !session.stalled {
+            // Room for the next read: the whole pending command when its
+            // size is known, a read's worth otherwise.
+            let want = session.need.map_or(READ_BUF, |n| {
+                n.saturating_sub(input.len()).clamp(READ_BUF, 64 << 20)
+            });
+            input.reserve(want);
+            tokio::select! {
+                read = stream.read_buf(&mut input) => {
+                    if read? == 0 {
+                        return Ok(());
+                    }
                 }
+                _ = notify.notified() => {}
             }
-            _ = notify.notified() => {}
         }
         let status = {
             let mut srv = server.borrow_mut();
@@ -157,8 +167,14 @@ async fn connection(
         };
         if !output.is_empty() {
             server.borrow_mut().state.stats.net_output_bytes += output.len() as u64;
-            stream.write_all(&output).await?;
-            output.clear();
+            if !write_unless_killed(&mut stream, &output, key, server, notify).await? {
+                return Ok(());
+            }
+            if output.capacity() > KEEP_CAPACITY {
+                output = Vec::new();
+            } else {
+                output.clear();
+            }
         }
         if status == Status::Close {
             let _ = stream.shutdown().await;
@@ -168,6 +184,41 @@ async fn connection(
             input.shrink_to(READ_BUF);
         }
     }
+}
+
+/// Writes `output`, unless CLIENT KILL closes the client meanwhile: a
+/// victim that never reads must not keep its socket and replies. Returns
+/// false when killed.
+async fn write_unless_killed(
+    stream: &mut TcpStream,
+    output: &[u8],
+    key: usize,
+    server: &RefCell<Server>,
+    notify: &Notify,
+) -> io::Result<bool> {
+    let killed = || {
+        server
+            .borrow()
+            .state
+            .clients
+            .get(key)
+            .is_none_or(|c| c.closing)
+    };
+    let mut written = 0;
+    while written < output.len() {
+        tokio::select! {
+            n = stream.write(&output[written..]) => match n? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => written += n,
+            },
+            _ = notify.notified() => {
+                if killed() {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// Wakes the tasks of clients that a command asked to close or wrote to.

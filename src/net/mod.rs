@@ -11,6 +11,10 @@ use std::net::SocketAddr;
 
 use crate::config::Config;
 
+/// Unsent reply bytes past which a client's commands stop running and it is
+/// no longer read from, on both backends, until the replies drain.
+pub const OUT_LIMIT: usize = 64 << 20;
+
 /// Redis's default `tcp-backlog`: std's `bind` would use 128, which a
 /// burst of connections (redis-benchmark -c 500) overflows.
 const BACKLOG: i32 = 511;

@@ -34,6 +34,10 @@ pub struct Session {
     /// sets it to keep a client that pipelines faster than it reads from
     /// growing its output without bound. Unlimited by default.
     pub out_limit: usize,
+    /// The last [`Session::process`] stopped at `out_limit` with complete
+    /// commands left in the input: run it again once the replies are out,
+    /// before reading more.
+    pub stalled: bool,
 }
 
 impl Session {
@@ -43,6 +47,7 @@ impl Session {
             client,
             need: None,
             out_limit: usize::MAX,
+            stalled: false,
         }
     }
 
@@ -63,8 +68,16 @@ impl Session {
         let mut pos = 0;
         let mut status = Status::Open;
         self.need = None;
+        self.stalled = false;
         while pos < input.len() {
             if out.buf.len() >= self.out_limit {
+                self.stalled = true;
+                break;
+            }
+            // A client killed (or a server shut down) by an earlier command
+            // runs nothing more, as in Redis.
+            if state.shutdown || state.clients.get(self.client).is_none_or(|c| c.closing) {
+                status = Status::Close;
                 break;
             }
             let rest = &input[pos..];

@@ -272,7 +272,15 @@ impl Core {
                 // The queue is full: submit early, an extra enter that the
                 // steady state never needs.
                 self.counts.early_submits += 1;
-                ring.submit()?;
+                if let Err(e) = ring.submit() {
+                    // As for the loop's own enter: interrupted, or
+                    // completions to reap first, is not fatal; the rest
+                    // goes in with the next enter.
+                    match e.raw_os_error() {
+                        Some(libc::EINTR | libc::EBUSY | libc::EAGAIN) => {}
+                        _ => return Err(e),
+                    }
+                }
             }
         }
         self.sqes.clear();
@@ -352,8 +360,11 @@ impl Core {
                 self.feed(srv, key, data);
             }
         } else if res == 0 {
-            // The peer closed. Like Redis, drop whatever is unsent.
-            self.close_now(srv, key);
+            // End of input. Commands that arrived with it have run (a client
+            // may write, half-close, then read): send their replies first,
+            // as Redis does. If the peer is gone for good, the send fails
+            // and closes.
+            self.drain_and_close(srv, key);
         } else if res == -libc::ENOBUFS {
             self.counts.buffers_ran_out += 1;
         } else if res != -libc::ECANCELED {
@@ -442,7 +453,11 @@ impl Core {
             std::mem::swap(&mut conn.out, &mut c.out.buf);
         } else {
             conn.out.extend_from_slice(&c.out.buf);
-            c.out.buf.clear();
+            if c.out.buf.capacity() > KEEP_CAPACITY {
+                c.out.buf = Vec::new();
+            } else {
+                c.out.buf.clear();
+            }
         }
         if !conn.dirty {
             conn.dirty = true;
@@ -460,10 +475,13 @@ impl Core {
                 }
             }
         }
+        // Killed clients close now, unsent replies and all, as in Redis: a
+        // victim that does not read would otherwise hold its socket and
+        // replies forever. (A client killing itself is not listed; it
+        // closes after its own reply.)
         while let Some(client) = srv.state.kills.pop() {
             if let Some(&key) = self.by_client.get(&client) {
-                self.collect_output(srv, key, client);
-                self.drain_and_close(srv, key);
+                self.close_now(srv, key);
             }
         }
         if srv.state.shutdown && !self.stopping {

@@ -42,8 +42,7 @@ const CQ_ENTRIES: u32 = 16384;
 const BUF_COUNT: u16 = 1024;
 const BUF_SIZE: u32 = 16 * 1024;
 const BUF_GROUP: u16 = 0;
-/// Unsent reply bytes past which a client is no longer read from.
-pub const OUT_LIMIT: usize = 64 << 20;
+pub use super::OUT_LIMIT;
 
 /// Whether io_uring can serve on this machine (tests use it to decide
 /// whether to run the io_uring backend, and say so when they don't).
