@@ -48,3 +48,33 @@ fn incrbyfloat_errors_leave_the_value_alone() {
     );
     assert_eq!(h.text(&["GET", "missing"]), "$-1\r\n");
 }
+
+/// Redis counts a keyspace hit or miss for every read lookup (`lookupKeyRead`),
+/// and none for write lookups (APPEND, INCR, SETRANGE).
+#[test]
+fn read_commands_count_keyspace_hits_and_misses() {
+    let mut h = Harness::new();
+    h.run(&["SET", "k", "v"]);
+    h.run(&["LPUSH", "l", "x"]);
+    let reads: &[&[&str]] = &[
+        &["GET", "k"],
+        &["MGET", "k", "nope"],
+        &["STRLEN", "nope"],
+        &["GETRANGE", "k", "0", "-1"],
+        &["GETEX", "k"],
+        &["SET", "k", "v2", "GET"],
+        &["GETSET", "k", "v3"],
+        &["GET", "l"],
+        &["GETDEL", "k"],
+    ];
+    for r in reads {
+        h.run(r);
+    }
+    for w in [&["APPEND", "a", "x"][..], &["INCR", "n"], &["SETRANGE", "s", "0", "x"]] {
+        h.run(w);
+    }
+    let stats = &h.server.state.stats;
+    // Hits: GET, MGET k, GETRANGE, GETEX, SET GET, GETSET, GET l (WRONGTYPE
+    // after the lookup), GETDEL. Misses: MGET nope, STRLEN nope.
+    assert_eq!((stats.keyspace_hits, stats.keyspace_misses), (8, 2));
+}

@@ -5,6 +5,7 @@ use super::{as_str, int_arg, is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::ldouble::{incr_by_float, LdError};
 use crate::resp::{parse_i64, Args};
+use crate::server::Stats;
 use crate::store::{Db, Str, Value};
 
 const fn string(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> Command {
@@ -133,6 +134,20 @@ fn read<'a>(db: &'a mut Db, key: &[u8], now: u64) -> Result<Option<&'a [u8]>, Cm
     db.get(key, now).map(|v| as_str(v)).transpose()
 }
 
+/// [`read`] for the commands Redis looks keys up for with `lookupKeyRead`,
+/// which counts INFO's keyspace_hits / keyspace_misses (a key of another
+/// type is a hit, then WRONGTYPE).
+fn read_counted<'a>(
+    db: &'a mut Db,
+    stats: &mut Stats,
+    key: &[u8],
+    now: u64,
+) -> Result<Option<&'a [u8]>, CmdError> {
+    let value = db.get(key, now);
+    stats.count_lookup(value.is_some());
+    value.map(|v| as_str(v)).transpose()
+}
+
 /// Which expiry option SET or GETEX carries.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Ttl {
@@ -247,7 +262,7 @@ fn set_generic(
         .transpose()?;
     let db = &mut ctx.store.dbs[ctx.db];
     let old = if o.get {
-        read(db, key, now)?.map(<[u8]>::to_vec)
+        read_counted(db, &mut ctx.state.stats, key, now)?.map(<[u8]>::to_vec)
     } else {
         None
     };
@@ -331,7 +346,7 @@ fn getset(ctx: &mut Ctx, args: Args) -> CmdResult {
 fn getdel(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (key, now) = (args.get(1), ctx.now_ms);
     let db = &mut ctx.store.dbs[ctx.db];
-    match read(db, key, now)? {
+    match read_counted(db, &mut ctx.state.stats, key, now)? {
         Some(v) => {
             ctx.out.bulk(v);
             db.remove(key, now);
@@ -346,7 +361,7 @@ fn getex(ctx: &mut Ctx, args: Args) -> CmdResult {
     let o = parse_set_options(&args, 2, false)?;
     let (key, now) = (args.get(1), ctx.now_ms);
     let db = &mut ctx.store.dbs[ctx.db];
-    let Some(value) = read(db, key, now)? else {
+    let Some(value) = read_counted(db, &mut ctx.state.stats, key, now)? else {
         ctx.out.null();
         return Ok(());
     };
@@ -376,7 +391,9 @@ fn mget(ctx: &mut Ctx, args: Args) -> CmdResult {
     let now = ctx.now_ms;
     ctx.out.array(args.len() - 1);
     for key in args.tail(1).iter() {
-        match ctx.store.dbs[ctx.db].get(key, now) {
+        let value = ctx.store.dbs[ctx.db].get(key, now);
+        ctx.state.stats.count_lookup(value.is_some());
+        match value {
             Some(Value::Str(s)) => ctx.out.bulk(&s.data),
             _ => ctx.out.null(),
         }
@@ -446,7 +463,9 @@ fn string_mut<'a>(db: &'a mut Db, key: &[u8], now: u64) -> Result<&'a mut Str, C
 }
 
 fn strlen(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let len = read(&mut ctx.store.dbs[ctx.db], args.get(1), ctx.now_ms)?.map_or(0, <[u8]>::len);
+    let db = &mut ctx.store.dbs[ctx.db];
+    let len =
+        read_counted(db, &mut ctx.state.stats, args.get(1), ctx.now_ms)?.map_or(0, <[u8]>::len);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -454,7 +473,8 @@ fn strlen(ctx: &mut Ctx, args: Args) -> CmdResult {
 fn getrange(ctx: &mut Ctx, args: Args) -> CmdResult {
     let start = int_arg(args.get(2))?;
     let end = int_arg(args.get(3))?;
-    let s = read(&mut ctx.store.dbs[ctx.db], args.get(1), ctx.now_ms)?.unwrap_or_default();
+    let db = &mut ctx.store.dbs[ctx.db];
+    let s = read_counted(db, &mut ctx.state.stats, args.get(1), ctx.now_ms)?.unwrap_or_default();
     match substring(s.len() as i64, start, end) {
         Some((from, to)) => ctx.out.bulk(&s[from..=to]),
         None => ctx.out.bulk(b""),
