@@ -70,7 +70,11 @@ fn read_commands_count_keyspace_hits_and_misses() {
     for r in reads {
         h.run(r);
     }
-    for w in [&["APPEND", "a", "x"][..], &["INCR", "n"], &["SETRANGE", "s", "0", "x"]] {
+    for w in [
+        &["APPEND", "a", "x"][..],
+        &["INCR", "n"],
+        &["SETRANGE", "s", "0", "x"],
+    ] {
         h.run(w);
     }
     let stats = &h.server.state.stats;

@@ -106,7 +106,9 @@ impl BufRing {
             bgid,
         };
         for bid in 0..count {
-            bufs.recycle(bid);
+            // SAFETY: no buffer has been given to the kernel yet; each id
+            // goes on the ring once.
+            unsafe { bufs.recycle(bid) };
         }
         bufs.publish();
         Ok(bufs)
@@ -145,22 +147,35 @@ impl BufRing {
     /// The first `len` bytes of buffer `bid`, which a completion just
     /// handed us. Out-of-range values give an empty slice rather than
     /// reading outside the pool.
-    pub fn data(&self, bid: u16, len: usize) -> &[u8] {
+    ///
+    /// # Safety
+    /// `bid` must be a buffer that a completion handed to us and that has
+    /// not been recycled since: a buffer on the ring may be written by the
+    /// kernel at any time, under the returned slice.
+    pub unsafe fn data(&self, bid: u16, len: usize) -> &[u8] {
         if bid >= self.count || len > self.size as usize {
             return &[];
         }
         let offset = bid as usize * self.size as usize;
-        // SAFETY: the range lies inside `mem` (checked above). The kernel
-        // filled it before posting the completion that named `bid`, and will
-        // not write it again until `recycle(bid)` and `publish()`; both need
-        // `&mut self`, so this shared borrow ends first.
+        // SAFETY: the range lies inside `mem` (checked above). The caller
+        // holds `bid` (the function's contract): the kernel filled it before
+        // posting the completion that named it, and will not write it again
+        // until `recycle(bid)` and `publish()`, which need `&mut self`, so
+        // this shared borrow ends first.
         unsafe { std::slice::from_raw_parts(self.mem.ptr.as_ptr().add(offset), len) }
     }
 
     /// Puts buffer `bid` back on the ring (visible after [`publish`]).
     ///
+    /// # Safety
+    /// `bid` must be held by us, not on the ring: handed over by a
+    /// completion, or never given to the kernel (at setup). Recycling a
+    /// buffer twice would let the kernel fill it while it is also queued,
+    /// or while a later [`data`] borrow of it is alive.
+    ///
     /// [`publish`]: BufRing::publish
-    pub fn recycle(&mut self, bid: u16) {
+    /// [`data`]: BufRing::data
+    pub unsafe fn recycle(&mut self, bid: u16) {
         if bid >= self.count {
             return;
         }

@@ -309,7 +309,9 @@ impl Core {
             Some(tok) => match tok.op {
                 Op::Recv => {
                     let data = match bid {
-                        Some(b) if res > 0 => bufs.data(b, res as usize),
+                        // SAFETY: this completion hands us buffer `b`; it
+                        // is recycled only below, after the slice is dead.
+                        Some(b) if res > 0 => unsafe { bufs.data(b, res as usize) },
                         _ => &[],
                     };
                     self.on_recv(srv, tok, res, more, data);
@@ -339,7 +341,9 @@ impl Core {
         // Whatever the completion was, a buffer it carries goes back; the
         // data slice above is dead by now (the borrow checker agrees).
         if let Some(b) = bid {
-            bufs.recycle(b);
+            // SAFETY: this completion handed `b` to us, once; it goes back
+            // once.
+            unsafe { bufs.recycle(b) };
         }
     }
 
