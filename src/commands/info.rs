@@ -192,32 +192,29 @@ pub fn bytes_to_human(n: u64) -> String {
     format!("{n}B")
 }
 
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if n > 0 {
-        n as u64
-    } else {
-        4096
-    }
+/// A `/proc` file's `Name:   value kB` field, in bytes.
+fn proc_kib_field(path: &str, name: &str) -> u64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with(name))?;
+            line[name.len()..]
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kib| kib * 1024)
 }
 
 /// Resident set size in bytes.
 pub fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * page_size())
+    proc_kib_field("/proc/self/status", "VmRSS:")
 }
 
 fn total_system_memory() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
-    if pages > 0 {
-        pages as u64 * page_size()
-    } else {
-        0
-    }
+    proc_kib_field("/proc/meminfo", "MemTotal:")
 }
 
 /// The highest `used_memory` INFO has seen.
@@ -400,34 +397,43 @@ fn replication(out: &mut String, state: &State) {
     );
 }
 
-/// `sec.usec` of a `getrusage` time, as Redis prints it.
-fn tv(t: libc::timeval) -> String {
-    format!("{}.{:06}", t.tv_sec, t.tv_usec)
+/// User and system CPU time of a process or thread, and of its waited-for
+/// children, in clock ticks, from a `/proc/.../stat` file (fields 14-17).
+/// Read from /proc rather than getrusage so this file needs no `unsafe`.
+fn cpu_ticks(path: &str) -> [u64; 4] {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    // The command name, field 2, may hold spaces: count from its ')'.
+    let fields: Vec<u64> = text
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .skip(11)
+                .take(4)
+                .filter_map(|f| f.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    [0, 1, 2, 3].map(|i| fields.get(i).copied().unwrap_or(0))
 }
 
-fn rusage(who: libc::c_int) -> libc::rusage {
-    // SAFETY: an all-zero rusage is a valid value, and getrusage only
-    // writes into the struct it is given.
-    unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(who, &mut ru);
-        ru
-    }
+/// `sec.usec` of a CPU time in clock ticks (100 a second on Linux), as
+/// Redis prints a `getrusage` time.
+fn tv(ticks: u64) -> String {
+    format!("{}.{:06}", ticks / 100, (ticks % 100) * 10_000)
 }
 
 fn cpu(out: &mut String) {
-    let me = rusage(libc::RUSAGE_SELF);
-    let children = rusage(libc::RUSAGE_CHILDREN);
+    let [utime, stime, child_utime, child_stime] = cpu_ticks("/proc/self/stat");
     // Commands run on the thread that answers INFO: the event loop's.
-    let main = rusage(libc::RUSAGE_THREAD);
+    let [main_utime, main_stime, ..] = cpu_ticks("/proc/thread-self/stat");
     out.push_str("# CPU\r\n");
     fields!(out,
-        "used_cpu_sys" => tv(me.ru_stime),
-        "used_cpu_user" => tv(me.ru_utime),
-        "used_cpu_sys_children" => tv(children.ru_stime),
-        "used_cpu_user_children" => tv(children.ru_utime),
-        "used_cpu_sys_main_thread" => tv(main.ru_stime),
-        "used_cpu_user_main_thread" => tv(main.ru_utime),
+        "used_cpu_sys" => tv(stime),
+        "used_cpu_user" => tv(utime),
+        "used_cpu_sys_children" => tv(child_stime),
+        "used_cpu_user_children" => tv(child_utime),
+        "used_cpu_sys_main_thread" => tv(main_stime),
+        "used_cpu_user_main_thread" => tv(main_utime),
     );
 }
 
@@ -464,29 +470,23 @@ fn keyspace(out: &mut String, store: &Store, ctx: &Context) {
     }
 }
 
-/// `uname`'s system name, release and machine.
+/// `uname`'s system name, release and machine, from /proc (no `unsafe`).
 fn uname() -> (String, String, String) {
-    // SAFETY: an all-zero utsname is valid; uname fills NUL-terminated
-    // fields within the struct.
-    let name = unsafe {
-        let mut name: libc::utsname = std::mem::zeroed();
-        if libc::uname(&mut name) != 0 {
-            return ("Linux".into(), String::new(), String::new());
-        }
-        name
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
     };
-    let field = |f: &[libc::c_char]| -> String {
-        let bytes: Vec<u8> = f
-            .iter()
-            .take_while(|&&c| c != 0)
-            .map(|&c| c as u8)
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
+    let sysname = read("/proc/sys/kernel/ostype");
+    let sysname = if sysname.is_empty() {
+        "Linux".to_string()
+    } else {
+        sysname
     };
     (
-        field(&name.sysname),
-        field(&name.release),
-        field(&name.machine),
+        sysname,
+        read("/proc/sys/kernel/osrelease"),
+        std::env::consts::ARCH.to_string(),
     )
 }
 
