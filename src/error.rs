@@ -38,6 +38,7 @@ pub enum CmdError {
     AuthNoPassword,
     WrongPass,
     Busy,
+    Oom,
     // keys & expiry family errors go here
     /// EXPIRE … GT LT. (Other options are refused with
     /// [`CmdError::unsupported_option`].)
@@ -109,6 +110,7 @@ impl CmdError {
             CmdError::AuthNoPassword => "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
             CmdError::WrongPass => "WRONGPASS invalid username-password pair or user is disabled.",
             CmdError::Busy => "BUSY",
+            CmdError::Oom => "OOM command not allowed when used memory > 'maxmemory'.",
             // keys & expiry family messages go here
             CmdError::ExpireGtLtConflict => {
                 "ERR GT and LT options at the same time are not compatible"

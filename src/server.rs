@@ -41,6 +41,10 @@ pub struct State {
     pub active_expire: bool,
     /// The backend's name, for INFO.
     pub io_backend: &'static str,
+    /// Memory in use, refreshed by [`cron`]: what `maxmemory` is checked
+    /// against. The process's resident size for now; allocator accounting
+    /// comes with eviction.
+    pub used_memory: u64,
     /// Unix time of the last successful save (LASTSAVE); start-up until
     /// persistence saves.
     pub lastsave: u64,
@@ -212,6 +216,7 @@ impl Server {
                 shutdown: false,
                 active_expire: true,
                 io_backend,
+                used_memory: 0,
                 lastsave: now_ms() / 1000,
                 run_id,
                 replid,
@@ -254,6 +259,9 @@ impl State {
 /// Periodic work, called `hz` times a second by the backend's timer: the
 /// active expiry cycle, with a quarter of the tick as its CPU budget.
 pub fn cron(server: &mut Server) {
+    let now = now_ms();
+    server.state.used_memory = crate::util::rss_bytes();
+    close_idle_clients(&mut server.state, now);
     let stats = &mut server.state.stats;
     let totals = [
         stats.commands_processed,
@@ -266,4 +274,19 @@ pub fn cron(server: &mut Server) {
     }
     let tick_us = 1_000_000 / server.state.config.hz.max(1);
     server.store.active_expire_cycle(now_ms(), tick_us / 4);
+}
+
+/// `timeout`: clients idle for longer are closed, through the same path as
+/// CLIENT KILL (Redis's `clientsCronHandleTimeout`).
+fn close_idle_clients(state: &mut State, now: u64) {
+    let limit_ms = state.config.timeout.saturating_mul(1000);
+    if limit_ms == 0 {
+        return;
+    }
+    for (key, client) in state.clients.iter_mut() {
+        if !client.closing && now.saturating_sub(client.last_ms) > limit_ms {
+            client.closing = true;
+            state.kills.push(key);
+        }
+    }
 }

@@ -46,3 +46,24 @@ impl Rng {
 pub fn eq_ic(arg: &[u8], keyword: &str) -> bool {
     arg.eq_ignore_ascii_case(keyword.as_bytes())
 }
+
+/// A `/proc` file's `Name:   value kB` field, in bytes.
+pub fn proc_kib_field(path: &str, name: &str) -> u64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with(name))?;
+            line[name.len()..]
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// Resident set size in bytes.
+pub fn rss_bytes() -> u64 {
+    proc_kib_field("/proc/self/status", "VmRSS:")
+}

@@ -167,3 +167,35 @@ fn expired_keys_vanish_without_being_touched() {
         }
     }
 }
+
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    for io in common::backends() {
+        let server = common::rizzler(io, &["--timeout", "1", "--hz", "50"]);
+        let mut idle = server.conn();
+        assert_eq!(idle.line("PING"), b"+PONG\r\n");
+        let (got, closed) = idle.read_until_close(Duration::from_secs(5));
+        assert!(closed && got.is_empty(), "[{io}] an idle client is closed after `timeout`");
+        assert_eq!(server.conn().line("PING"), b"+PONG\r\n", "[{io}] the server serves on");
+    }
+}
+
+#[test]
+fn over_maxmemory_writes_are_refused_and_reads_served() {
+    for io in common::backends() {
+        let server = common::rizzler(io, &["--hz", "50"]);
+        let mut c = server.conn();
+        assert_eq!(c.line("SET k v"), b"+OK\r\n");
+        assert_eq!(c.line("CONFIG SET maxmemory 1"), b"+OK\r\n");
+        std::thread::sleep(Duration::from_millis(100)); // a cron tick measures memory
+        assert_eq!(
+            c.line("SET k2 v"),
+            b"-OOM command not allowed when used memory > 'maxmemory'.\r\n",
+            "[{io}]"
+        );
+        assert_eq!(c.line("GET k"), b"$1\r\nv\r\n", "[{io}]");
+        assert_eq!(c.line("DEL k"), b":1\r\n", "[{io}] deleting frees memory, so it is allowed");
+        assert_eq!(c.line("CONFIG SET maxmemory 0"), b"+OK\r\n");
+        assert_eq!(c.line("SET k2 v"), b"+OK\r\n", "[{io}]");
+    }
+}

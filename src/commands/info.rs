@@ -192,36 +192,15 @@ pub fn bytes_to_human(n: u64) -> String {
     format!("{n}B")
 }
 
-/// A `/proc` file's `Name:   value kB` field, in bytes.
-fn proc_kib_field(path: &str, name: &str) -> u64 {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|text| {
-            let line = text.lines().find(|l| l.starts_with(name))?;
-            line[name.len()..]
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map_or(0, |kib| kib * 1024)
-}
-
-/// Resident set size in bytes.
-pub fn rss_bytes() -> u64 {
-    proc_kib_field("/proc/self/status", "VmRSS:")
-}
-
 fn total_system_memory() -> u64 {
-    proc_kib_field("/proc/meminfo", "MemTotal:")
+    crate::util::proc_kib_field("/proc/meminfo", "MemTotal:")
 }
 
 /// The highest `used_memory` INFO has seen.
 static PEAK: AtomicU64 = AtomicU64::new(0);
 
 fn memory(out: &mut String, state: &State) {
-    let used = rss_bytes();
+    let used = crate::util::rss_bytes();
     let peak = PEAK.fetch_max(used, Ordering::Relaxed).max(used);
     let total = total_system_memory();
     let clients_mem: usize = live_clients(state).map(|c| c.out.buf.capacity()).sum();

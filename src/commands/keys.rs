@@ -206,7 +206,7 @@ fn scan(ctx: &mut Ctx, args: Args) -> CmdResult {
 
 fn randomkey(ctx: &mut Ctx, _args: Args) -> CmdResult {
     let now = ctx.now_ms;
-    let Store { dbs, rng } = &mut *ctx.store;
+    let Store { dbs, rng, .. } = &mut *ctx.store;
     match dbs[ctx.db].random_key(now, rng) {
         Some(key) => ctx.out.bulk(&key),
         None => ctx.out.null(),

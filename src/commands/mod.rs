@@ -308,6 +308,12 @@ pub fn execute(ctx: &mut Ctx, args: Args) -> After {
             return Err(CmdError::NoAuth);
         }
         client.last_cmd = Some(cmd);
+        // Over maxmemory, commands that may grow the dataset are refused.
+        // (No eviction yet: every policy behaves as noeviction.)
+        let limit = ctx.state.config.maxmemory;
+        if cmd.flags & flags::DENYOOM != 0 && limit > 0 && ctx.state.used_memory > limit {
+            return Err(CmdError::Oom);
+        }
         ctx.state.stats.commands_processed += 1;
         (cmd.handler)(ctx, args)
     });

@@ -55,7 +55,7 @@ async fn serve(
             shutdown.clone(),
         ));
     }
-    tokio::task::spawn_local(cron(server.clone()));
+    tokio::task::spawn_local(cron(server.clone(), wakers.clone()));
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
@@ -236,10 +236,13 @@ fn wake_others(srv: &mut Server, wakers: &Wakers) {
 }
 
 /// The server's periodic work (Redis's `serverCron`): active expiry at `hz`.
-async fn cron(server: Rc<RefCell<Server>>) {
+async fn cron(server: Rc<RefCell<Server>>, wakers: Wakers) {
     loop {
         let hz = server.borrow().state.config.hz.max(1);
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
-        crate::server::cron(&mut server.borrow_mut());
+        let mut srv = server.borrow_mut();
+        crate::server::cron(&mut srv);
+        // The cron closes idle clients (`timeout`) the way CLIENT KILL does.
+        wake_others(&mut srv, &wakers);
     }
 }

@@ -27,6 +27,9 @@ const EXPIRE_SAMPLES: usize = 20;
 pub struct Store {
     pub dbs: Vec<Db>,
     pub rng: Rng,
+    /// Where the next active expiry cycle starts, so a cycle that runs out
+    /// of budget does not starve the higher-numbered databases.
+    expire_next_db: usize,
 }
 
 impl Store {
@@ -34,6 +37,7 @@ impl Store {
         Store {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             rng: Rng::seeded(),
+            expire_next_db: 0,
         }
     }
 
@@ -44,7 +48,10 @@ impl Store {
     pub fn active_expire_cycle(&mut self, now_ms: u64, budget_us: u64) -> usize {
         let start = std::time::Instant::now();
         let mut total = 0;
-        for db in &mut self.dbs {
+        let count = self.dbs.len();
+        for step in 0..count {
+            let index = (self.expire_next_db + step) % count;
+            let db = &mut self.dbs[index];
             loop {
                 let (sampled, expired) = db.expire_sample(EXPIRE_SAMPLES, now_ms, &mut self.rng);
                 total += expired;
@@ -52,10 +59,12 @@ impl Store {
                     break;
                 }
                 if start.elapsed().as_micros() as u64 >= budget_us {
+                    self.expire_next_db = index;
                     return total;
                 }
             }
         }
+        self.expire_next_db = (self.expire_next_db + 1) % count.max(1);
         total
     }
 

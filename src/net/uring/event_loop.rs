@@ -753,6 +753,8 @@ impl Core {
             return;
         }
         crate::server::cron(srv);
+        // The cron closes idle clients (`timeout`) the way CLIENT KILL does.
+        self.after_commands(srv);
         self.arm_tick(srv.state.config.hz);
     }
 
