@@ -16,41 +16,30 @@ pub enum CmdError {
     OutOfRange,
     IndexOutOfRange,
     DbIndexOutOfRange,
-    InvalidDbIndex,
     StringTooLong,
     /// `invalid expire time in '<name>' command`: carries the lower-case
     /// command name (`"set"`, `"expire"`, …).
     InvalidExpire(&'static str),
     ExpireOptionsConflict,
-    NxXxGtLtConflict,
-    GtLtNxConflict,
-    NotPositive(&'static str),
     MustBePositive,
     SameObject,
     HelloProto,
     InvalidCursor,
-    InvalidTimeout,
-    TimeoutNegative,
     ClientNoSuchClient,
     ClientNameSpaces,
-    DebugUnknown,
     NoAuth,
     AuthNoPassword,
     WrongPass,
-    Busy,
     Oom,
-    // keys & expiry family errors go here
+    MaxClients,
     /// EXPIRE … GT LT. (Other options are refused with
     /// [`CmdError::unsupported_option`].)
     ExpireGtLtConflict,
     /// An argument Redis reads as a C `int` (a database index) that parses
     /// as an integer but does not fit 32 bits.
     IntOutOfRange,
-    // lists/sets/hashes family errors go here
-    // connection/server family errors go here
     HelloProtoNotInt,
     HelloNoAuth,
-    IntRange,
     SwapdbFirstIndex,
     SwapdbSecondIndex,
     InvalidClientId,
@@ -63,7 +52,6 @@ pub enum CmdError {
     GetkeysNoKeys,
     GetkeysArity,
     GetkeysInvalidArgs,
-    // strings family errors go here
     DecrementOverflow,
     /// A pre-formatted `ERR …` (or other code) line for the few errors whose
     /// text carries arguments: build it with the constructors below.
@@ -86,43 +74,32 @@ impl CmdError {
             CmdError::OutOfRange => "ERR offset is out of range",
             CmdError::IndexOutOfRange => "ERR index out of range",
             CmdError::DbIndexOutOfRange => "ERR DB index is out of range",
-            CmdError::InvalidDbIndex => "ERR invalid DB index",
             CmdError::StringTooLong => "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
             CmdError::InvalidExpire(cmd) => invalid_expire_text(cmd),
             CmdError::ExpireOptionsConflict => {
                 "ERR NX and XX, GT or LT options at the same time are not compatible"
             }
-            CmdError::NxXxGtLtConflict => "ERR XX, NX, GT, and LT options at the same time are not compatible",
-            CmdError::GtLtNxConflict => "ERR GT and LT options at the same time are not compatible",
-            CmdError::NotPositive(_) => "ERR value is out of range, must be positive",
             CmdError::MustBePositive => "ERR value is out of range, must be positive",
             CmdError::SameObject => "ERR source and destination objects are the same",
             CmdError::HelloProto => "NOPROTO unsupported protocol version",
             CmdError::InvalidCursor => "ERR invalid cursor",
-            CmdError::InvalidTimeout => "ERR timeout is not a float or out of range",
-            CmdError::TimeoutNegative => "ERR timeout is negative",
             CmdError::ClientNoSuchClient => "ERR No such client",
             CmdError::ClientNameSpaces => {
                 "ERR Client names cannot contain spaces, newlines or special characters."
             }
-            CmdError::DebugUnknown => "ERR DEBUG subcommand not supported by rizzler",
             CmdError::NoAuth => "NOAUTH Authentication required.",
             CmdError::AuthNoPassword => "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
             CmdError::WrongPass => "WRONGPASS invalid username-password pair or user is disabled.",
-            CmdError::Busy => "BUSY",
+            CmdError::MaxClients => "ERR max number of clients reached",
             CmdError::Oom => "OOM command not allowed when used memory > 'maxmemory'.",
-            // keys & expiry family messages go here
             CmdError::ExpireGtLtConflict => {
                 "ERR GT and LT options at the same time are not compatible"
             }
             CmdError::IntOutOfRange => {
                 "ERR value is out of range, value must between -2147483648 and 2147483647"
             }
-            // lists/sets/hashes family messages go here
-            // connection/server family messages go here
             CmdError::HelloProtoNotInt => "ERR Protocol version is not an integer or out of range",
             CmdError::HelloNoAuth => "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
-            CmdError::IntRange => "ERR value is out of range, value must between -2147483648 and 2147483647",
             CmdError::SwapdbFirstIndex => "ERR invalid first DB index",
             CmdError::SwapdbSecondIndex => "ERR invalid second DB index",
             CmdError::InvalidClientId => "ERR Invalid client ID",
@@ -135,7 +112,6 @@ impl CmdError {
             CmdError::GetkeysNoKeys => "ERR The command has no key arguments",
             CmdError::GetkeysArity => "ERR Invalid number of arguments specified for command",
             CmdError::GetkeysInvalidArgs => "ERR Invalid arguments specified for command",
-            // strings family messages go here
             CmdError::DecrementOverflow => "ERR decrement would overflow",
             CmdError::Custom(s) => return s,
         };
@@ -183,8 +159,6 @@ impl CmdError {
         s.extend_from_slice(c_str_prefix(opt, opt.len()));
         CmdError::Custom(s)
     }
-
-    // connection/server family constructors: errors that quote an argument.
 
     /// `ERR Syntax error in HELLO option 'x'`.
     pub fn hello_option(opt: &[u8]) -> Self {
@@ -294,6 +268,14 @@ fn quoted(head: &str, arg: &[u8], max: usize, tail: &str) -> CmdError {
 fn c_str_prefix(s: &[u8], max: usize) -> &[u8] {
     let s = &s[..s.len().min(max)];
     s.split(|&c| c == 0).next().unwrap_or_default()
+}
+
+/// The whole error line, `-` and CRLF included, for a backend that answers
+/// before any session exists (a connection over maxclients).
+pub fn error_line(e: &CmdError) -> Vec<u8> {
+    let mut reply = crate::resp::Reply::default();
+    reply.error(e.message());
+    reply.buf
 }
 
 pub type CmdResult = Result<(), CmdError>;

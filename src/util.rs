@@ -42,11 +42,6 @@ impl Rng {
     }
 }
 
-/// ASCII case-insensitive comparison of an argument with a keyword.
-pub fn eq_ic(arg: &[u8], keyword: &str) -> bool {
-    arg.eq_ignore_ascii_case(keyword.as_bytes())
-}
-
 /// A `/proc` file's `Name:   value kB` field, in bytes.
 pub fn proc_kib_field(path: &str, name: &str) -> u64 {
     std::fs::read_to_string(path)

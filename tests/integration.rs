@@ -175,8 +175,15 @@ fn idle_clients_are_closed_after_timeout() {
         let mut idle = server.conn();
         assert_eq!(idle.line("PING"), b"+PONG\r\n");
         let (got, closed) = idle.read_until_close(Duration::from_secs(5));
-        assert!(closed && got.is_empty(), "[{io}] an idle client is closed after `timeout`");
-        assert_eq!(server.conn().line("PING"), b"+PONG\r\n", "[{io}] the server serves on");
+        assert!(
+            closed && got.is_empty(),
+            "[{io}] an idle client is closed after `timeout`"
+        );
+        assert_eq!(
+            server.conn().line("PING"),
+            b"+PONG\r\n",
+            "[{io}] the server serves on"
+        );
     }
 }
 
@@ -194,7 +201,11 @@ fn over_maxmemory_writes_are_refused_and_reads_served() {
             "[{io}]"
         );
         assert_eq!(c.line("GET k"), b"$1\r\nv\r\n", "[{io}]");
-        assert_eq!(c.line("DEL k"), b":1\r\n", "[{io}] deleting frees memory, so it is allowed");
+        assert_eq!(
+            c.line("DEL k"),
+            b":1\r\n",
+            "[{io}] deleting frees memory, so it is allowed"
+        );
         assert_eq!(c.line("CONFIG SET maxmemory 0"), b"+OK\r\n");
         assert_eq!(c.line("SET k2 v"), b"+OK\r\n", "[{io}]");
     }

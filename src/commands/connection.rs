@@ -44,7 +44,7 @@ pub const COMMANDS: &[Command] = &[
         "1.0.0",
         "Change the selected database for the current connection",
     ),
-    Command::new("client", -2, 0, client_container)
+    Command::new("client", -2, 0, super::container)
         .doc(
             "connection",
             "2.4.0",
@@ -231,22 +231,13 @@ fn reset(ctx: &mut Ctx, _args: Args) -> CmdResult {
 }
 
 fn select(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let id = parse_i64(args.get(1)).ok_or(CmdError::NotInteger)?;
-    if i32::try_from(id).is_err() {
-        return Err(CmdError::IntRange);
-    }
+    let id = super::int32_arg(args.get(1))?;
     if id < 0 || id as usize >= ctx.store.dbs.len() {
         return Err(CmdError::DbIndexOutOfRange);
     }
     ctx.db = id as usize;
     ctx.out.ok();
     Ok(())
-}
-
-/// CLIENT with a subcommand goes to the subcommand's row; the bare name is
-/// refused by arity before this could run.
-fn client_container(_ctx: &mut Ctx, _args: Args) -> CmdResult {
-    Err(CmdError::Syntax)
 }
 
 fn client_id(ctx: &mut Ctx, _args: Args) -> CmdResult {

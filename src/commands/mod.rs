@@ -262,6 +262,13 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     table().get(&lower[..name.len()]).copied()
 }
 
+/// The handler of a container row (CLIENT, CONFIG, …). The dispatcher sends
+/// every call with a subcommand to the subcommand's row and refuses the bare
+/// name by arity, so this only runs if a container's arity ever allows it.
+pub fn container(_ctx: &mut Ctx, _args: Args) -> CmdResult {
+    Err(CmdError::Syntax)
+}
+
 /// What the connection must do after a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum After {

@@ -32,7 +32,7 @@ pub const COMMANDS: &[Command] = &[
         .complexity("O(N) where N is the total number of keys in all databases"),
     Command::new("info", -1, STATS, info)
         .doc("server", "1.0.0", "Get information and statistics about the server"),
-    Command::new("config", -2, 0, container)
+    Command::new("config", -2, 0, super::container)
         .doc("server", "2.0.0", "A container for server configuration commands")
         .complexity("Depends on subcommand.")
         .subcommands(&[
@@ -56,7 +56,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new("shutdown", -1, ADMIN_CMD | NO_MULTI | ALLOW_BUSY, shutdown)
         .doc("server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server")
         .complexity("O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
-    Command::new("object", -2, 0, container)
+    Command::new("object", -2, 0, super::container)
         .doc("generic", "2.2.3", "A container for object introspection commands")
         .complexity("Depends on subcommand.")
         .subcommands(&[
@@ -104,13 +104,6 @@ pub const COMMANDS: &[Command] = &[
         ]),
 ];
 
-/// A container's own handler. The dispatcher sends every call with a
-/// subcommand to the subcommand's row and refuses the bare name by arity,
-/// so this only runs if a container's arity ever allows the bare name.
-fn container(_ctx: &mut Ctx, _args: Args) -> CmdResult {
-    Err(CmdError::Syntax)
-}
-
 /// Redis's `addReplyHelp`: a title line, the given lines, then HELP.
 pub fn help_reply(out: &mut Reply, container: &str, lines: &[&str]) {
     out.array(lines.len() + 3);
@@ -130,7 +123,7 @@ pub fn help_reply(out: &mut Reply, container: &str, lines: &[&str]) {
 
 /// Redis's `getIntFromObjectOrReply` with a custom message: the value must
 /// be an integer within `int`.
-fn int32_arg(arg: &[u8], err: CmdError) -> Result<i64, CmdError> {
+fn int32_or(arg: &[u8], err: CmdError) -> Result<i64, CmdError> {
     match crate::resp::parse_i64(arg) {
         Some(n) if i32::try_from(n).is_ok() => Ok(n),
         _ => Err(err),
@@ -138,8 +131,8 @@ fn int32_arg(arg: &[u8], err: CmdError) -> Result<i64, CmdError> {
 }
 
 fn swapdb(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let a = int32_arg(args.get(1), CmdError::SwapdbFirstIndex)?;
-    let b = int32_arg(args.get(2), CmdError::SwapdbSecondIndex)?;
+    let a = int32_or(args.get(1), CmdError::SwapdbFirstIndex)?;
+    let b = int32_or(args.get(2), CmdError::SwapdbSecondIndex)?;
     let n = ctx.store.dbs.len() as i64;
     if !(0..n).contains(&a) || !(0..n).contains(&b) {
         return Err(CmdError::DbIndexOutOfRange);

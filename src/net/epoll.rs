@@ -19,6 +19,7 @@ use tokio::task::LocalSet;
 
 use super::session::{Session, Status};
 use super::OUT_LIMIT;
+use crate::error::{error_line, CmdError};
 use crate::server::Server;
 
 /// Initial read buffer per connection.
@@ -100,9 +101,7 @@ async fn accept_loop(
         };
         let Some(key) = key else {
             let mut stream = stream;
-            let _ = stream
-                .write_all(b"-ERR max number of clients reached\r\n")
-                .await;
+            let _ = stream.write_all(&error_line(&CmdError::MaxClients)).await;
             continue;
         };
         let notify = Rc::new(Notify::new());

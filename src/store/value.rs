@@ -154,14 +154,6 @@ impl Set {
             *self = Set::Table(table);
         }
     }
-
-    /// Every member, in Redis's order for the intset encoding.
-    pub fn members(&self) -> Vec<Vec<u8>> {
-        match self {
-            Set::Ints(v) => v.iter().map(|n| n.to_string().into_bytes()).collect(),
-            Set::Table(t) => t.iter().map(|m| m.to_vec()).collect(),
-        }
-    }
 }
 
 /// An integer in the canonical form an intset can hold.

@@ -23,6 +23,7 @@ use super::bufring::BufRing;
 use super::setup::Ring;
 use super::token::{Op, Token, GEN_MASK};
 use super::OUT_LIMIT;
+use crate::error::{error_line, CmdError};
 use crate::net::session::{Session, Status};
 use crate::server::Server;
 
@@ -700,7 +701,7 @@ impl Core {
                 self.rearm.push(key);
             }
             None => {
-                conn.out = b"-ERR max number of clients reached\r\n".to_vec();
+                conn.out = error_line(&CmdError::MaxClients);
                 conn.phase = Phase::Draining;
                 self.dirty.push(key);
             }
