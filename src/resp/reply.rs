@@ -72,9 +72,11 @@ impl Reply {
 
     /// A bulk string holding the decimal form of `n`.
     pub fn bulk_int(&mut self, n: i64) {
-        let mut tmp = Vec::with_capacity(20);
-        push_int(&mut tmp, n);
-        self.bulk(&tmp);
+        let mut tmp = [0u8; 20];
+        let digits = format_int(&mut tmp, n);
+        self.header(b'$', digits.len() as i64);
+        self.buf.extend_from_slice(digits);
+        self.buf.extend_from_slice(b"\r\n");
     }
 
     /// A missing value: `$-1` in RESP2, `_` in RESP3.
@@ -169,6 +171,12 @@ impl Reply {
 /// Appends the decimal form of `n`.
 pub fn push_int(buf: &mut Vec<u8>, n: i64) {
     let mut tmp = [0u8; 20];
+    buf.extend_from_slice(format_int(&mut tmp, n));
+}
+
+/// The decimal form of `n`, written at the end of `tmp` (20 bytes hold any
+/// `i64`, sign included).
+fn format_int(tmp: &mut [u8; 20], n: i64) -> &[u8] {
     let mut i = tmp.len();
     let mut v = n.unsigned_abs();
     loop {
@@ -180,9 +188,10 @@ pub fn push_int(buf: &mut Vec<u8>, n: i64) {
         }
     }
     if n < 0 {
-        buf.push(b'-');
+        i -= 1;
+        tmp[i] = b'-';
     }
-    buf.extend_from_slice(&tmp[i..]);
+    &tmp[i..]
 }
 
 /// Redis's reply form of a double (`addReplyDouble`): `inf`, `-inf`, `nan`,
@@ -232,5 +241,25 @@ fn trim_fraction(s: &str) -> &str {
         s.trim_end_matches('0').trim_end_matches('.')
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_format_at_the_extremes() {
+        for n in [0, 7, -7, 10, -10, i64::MAX, i64::MIN] {
+            let mut buf = Vec::new();
+            push_int(&mut buf, n);
+            assert_eq!(buf, n.to_string().into_bytes());
+            let mut r = Reply::default();
+            r.bulk_int(n);
+            assert_eq!(
+                r.buf,
+                format!("${}\r\n{n}\r\n", n.to_string().len()).into_bytes()
+            );
+        }
     }
 }
