@@ -533,3 +533,32 @@ fn auto_picks_io_uring_when_available() {
         "no warning when io_uring works:\n{log}"
     );
 }
+
+/// Probing io_uring must not leave the caller's thread with pending ring
+/// exit work: that work arrives as TWA_SIGNAL and fails the thread's next
+/// blocking socket read that has a timeout with EINTR. CI hit this in the
+/// differential suite (the probe used to run on the test's own thread).
+#[test]
+fn probe_leaves_the_callers_reads_alone() {
+    use std::io::Read;
+    for round in 0..5 {
+        let _ = rizzler::net::uring::probe();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let writer = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().expect("accept");
+            std::thread::sleep(Duration::from_millis(30));
+            s.write_all(b"x").expect("write");
+        });
+        let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        c.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut byte = [0u8; 1];
+        let got = c.read(&mut byte);
+        assert!(
+            matches!(got, Ok(1)),
+            "round {round}: read after probe gave {got:?}"
+        );
+        writer.join().expect("writer");
+    }
+}

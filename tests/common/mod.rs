@@ -278,6 +278,7 @@ impl Conn {
                     show(&self.buf)
                 ),
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => panic!("read failed ({e}); got so far: {}", show(&self.buf)),
             }
         }
@@ -299,6 +300,7 @@ impl Conn {
                     closed = true;
                     break;
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => break,
             }
         }

@@ -46,6 +46,18 @@ pub use super::OUT_LIMIT;
 
 /// Whether io_uring can serve on this machine (tests use it to decide
 /// whether to run the io_uring backend, and say so when they don't).
+///
+/// The trial ring is built and dropped on a thread of its own. Closing a
+/// ring makes the kernel queue exit work on the thread that used it, with
+/// TWA_SIGNAL: that thread's next blocking socket call that has a timeout
+/// (SO_RCVTIMEO) fails with EINTR. The caller's thread stays clean.
 pub fn probe() -> Result<(), Unavailable> {
-    setup().map(drop)
+    std::thread::spawn(|| setup().map(drop))
+        .join()
+        .unwrap_or_else(|_| {
+            Err(Unavailable {
+                reason: "the io_uring probe panicked".into(),
+                hint: "report a bug".into(),
+            })
+        })
 }
