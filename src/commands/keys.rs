@@ -10,7 +10,7 @@ use super::flags::*;
 use super::{int32_arg, int_arg, is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Args;
-use crate::store::{glob_match, Store};
+use crate::store::{glob_match, Bytes, Store};
 
 pub const COMMANDS: &[Command] = &[
     Command::new("del", -2, WRITE, del).keys(1, -1, 1).doc("generic", "1.0.0", "Delete a key").complexity("O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1)."),
@@ -177,7 +177,7 @@ fn scan(ctx: &mut Ctx, args: Args) -> CmdResult {
     let opts = parse_scan_opts(&args, 2)?;
     let now = ctx.now_ms;
     let db = &mut ctx.store.dbs[ctx.db];
-    let mut found: Vec<Box<[u8]>> = Vec::new();
+    let mut found: Vec<Bytes> = Vec::new();
     let mut type_checks = 0u64;
     // Db::scan walks slots and removes the expired keys it meets, so only
     // live keys reach the filter, and a key present for the whole scan is

@@ -4,9 +4,9 @@ use super::flags::*;
 use super::{as_str, int_arg, is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::ldouble::{incr_by_float, LdError};
-use crate::resp::{parse_i64, Args};
+use crate::resp::{format_int, parse_i64, Args};
 use crate::server::Stats;
-use crate::store::{Db, Str, Value};
+use crate::store::{Bytes, Db, Str, Value};
 
 const fn string(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> Command {
     Command::new(name, arity, flags, handler).keys(1, 1, 1)
@@ -513,13 +513,11 @@ fn setrange(ctx: &mut Ctx, args: Args) -> CmdResult {
     }
     check_length(ctx, offset, patch.len())?;
     if current.is_none() {
-        ctx.db().set(key, Value::str(Vec::new()), None, now);
+        ctx.db().set(key, Value::str(Bytes::new()), None, now);
     }
     let s = string_mut(ctx.db(), key, now)?;
     let end = offset + patch.len();
-    if s.data.len() < end {
-        s.data.resize(end, 0);
-    }
+    s.data.grow_to(end, 0);
     s.data[offset..end].copy_from_slice(patch);
     s.raw = true;
     let len = s.data.len();
@@ -537,16 +535,15 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
         None => 0,
     };
     let next = current.checked_add(by).ok_or(CmdError::Overflow)?;
-    let mut digits = Vec::with_capacity(20);
-    crate::resp::push_int(&mut digits, next);
-    store_keep_ttl(db, key, digits, now);
+    let mut digits = [0; 20];
+    store_keep_ttl(db, key, format_int(&mut digits, next).into(), now);
     ctx.state.stats.dirty += 1;
     ctx.out.int(next);
     Ok(())
 }
 
 /// Replaces a string's content, keeping the key's TTL (INCR does).
-fn store_keep_ttl(db: &mut Db, key: &[u8], data: Vec<u8>, now: u64) {
+fn store_keep_ttl(db: &mut Db, key: &[u8], data: Bytes, now: u64) {
     db.set_keep_ttl(key, Value::Str(Str { data, raw: false }), now);
 }
 
@@ -579,7 +576,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: Args) -> CmdResult {
         LdError::NanOrInf => CmdError::IncrFloatNanOrInf,
     })?;
     ctx.out.bulk(&text);
-    store_keep_ttl(db, key, text, now);
+    store_keep_ttl(db, key, text.into(), now);
     ctx.state.stats.dirty += 1;
     Ok(())
 }

@@ -176,7 +176,7 @@ pub fn push_int(buf: &mut Vec<u8>, n: i64) {
 
 /// The decimal form of `n`, written at the end of `tmp` (20 bytes hold any
 /// `i64`, sign included).
-fn format_int(tmp: &mut [u8; 20], n: i64) -> &[u8] {
+pub fn format_int(tmp: &mut [u8; 20], n: i64) -> &[u8] {
     let mut i = tmp.len();
     let mut v = n.unsigned_abs();
     loop {

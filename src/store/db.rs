@@ -380,3 +380,13 @@ impl Db {
         sum.checked_div(n).unwrap_or(0)
     }
 }
+#[cfg(test)]
+mod tests {
+    /// Every key costs one entry: keep it at 96 bytes, with keys and
+    /// values up to 30 bytes inside it.
+    #[test]
+    fn an_entry_stays_small() {
+        assert_eq!(std::mem::size_of::<Option<super::Entry>>(), 96);
+        assert_eq!(std::mem::size_of::<super::Value>(), 40);
+    }
+}

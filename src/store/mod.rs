@@ -8,10 +8,12 @@
 
 mod db;
 mod glob;
+mod small_bytes;
 mod value;
 
 pub use db::{Db, Entry};
 pub use glob::glob_match;
+pub use small_bytes::SmallBytes;
 pub use value::{Bytes, Hash, Set, Str, Value};
 
 use crate::util::Rng;

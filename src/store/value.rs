@@ -16,7 +16,8 @@ pub const SET_MAX_INTSET_ENTRIES: usize = 512;
 /// Strings up to this length are `embstr` in Redis.
 const EMBSTR_MAX: usize = 44;
 
-pub type Bytes = Box<[u8]>;
+/// Keys, string values and collection members.
+pub type Bytes = super::small_bytes::SmallBytes;
 
 #[derive(Debug, Clone)]
 pub enum Value {
@@ -49,7 +50,7 @@ impl Value {
         }
     }
 
-    pub fn str(data: impl Into<Vec<u8>>) -> Value {
+    pub fn str(data: impl Into<Bytes>) -> Value {
         Value::Str(Str {
             data: data.into(),
             raw: false,
@@ -61,7 +62,7 @@ impl Value {
 /// SETRANGE), which makes Redis report `raw` whatever its content.
 #[derive(Debug, Clone, Default)]
 pub struct Str {
-    pub data: Vec<u8>,
+    pub data: Bytes,
     pub raw: bool,
 }
 
@@ -83,7 +84,8 @@ impl Str {
 #[derive(Debug, Clone)]
 pub enum Set {
     Ints(Vec<i64>),
-    Table(HashSet<Bytes>),
+    /// Boxed, so that a large set does not make every `Value` larger.
+    Table(Box<HashSet<Bytes>>),
 }
 
 impl Default for Set {
@@ -149,9 +151,9 @@ impl Set {
         if let Set::Ints(v) = self {
             let table = v
                 .iter()
-                .map(|n| n.to_string().into_bytes().into_boxed_slice())
+                .map(|n| Bytes::from(n.to_string().into_bytes()))
                 .collect();
-            *self = Set::Table(table);
+            *self = Set::Table(Box::new(table));
         }
     }
 }
@@ -168,7 +170,8 @@ fn as_int(member: &[u8]) -> Option<i64> {
 #[derive(Debug, Clone)]
 pub enum Hash {
     Pairs(Vec<(Bytes, Bytes)>),
-    Table(HashMap<Bytes, Bytes>),
+    /// Boxed, so that a large hash does not make every `Value` larger.
+    Table(Box<HashMap<Bytes, Bytes>>),
 }
 
 impl Default for Hash {
@@ -211,7 +214,7 @@ impl Hash {
                 return true;
             }
             let table = std::mem::take(pairs).into_iter().collect();
-            *self = Hash::Table(table);
+            *self = Hash::Table(Box::new(table));
         }
         match self {
             Hash::Table(t) => t.insert(field.into(), value.into()).is_none(),
