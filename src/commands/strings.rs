@@ -266,7 +266,8 @@ fn set_generic(
     } else {
         None
     };
-    let found = db.contains(key, now);
+    // A plain SET needs no lookup of its own: `Db::set` finds the key once.
+    let found = (o.nx || o.xx) && db.contains(key, now);
     if (o.nx && found) || (o.xx && !found) {
         match old {
             Some(v) if o.get => ctx.out.bulk(&v),

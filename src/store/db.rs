@@ -112,9 +112,10 @@ impl Db {
     }
 
     /// Stores `value` under `key` with the given expiry, replacing any old
-    /// value and its TTL.
+    /// value and its TTL. An old value whose time has passed counts as
+    /// expired, as Redis's write lookup counts it.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>, now_ms: u64) {
-        match self.find_slot(key) {
+        match self.live_slot(key, now_ms) {
             Some(slot) => {
                 if let Some(e) = self.slots[slot as usize].as_mut() {
                     e.value = value;
