@@ -75,6 +75,37 @@ pub struct Client {
     pub out: Reply,
     /// Set once the connection must close after its pending replies.
     pub closing: bool,
+    /// CLIENT REPLY: whether this client's commands are answered.
+    pub reply: ReplyMode,
+}
+
+/// CLIENT REPLY's state: Redis's CLIENT_REPLY_OFF, _SKIP and _SKIP_NEXT.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplyMode {
+    #[default]
+    On,
+    /// Nothing is answered until CLIENT REPLY ON.
+    Off,
+    /// Set by CLIENT REPLY SKIP: the command after it goes unanswered.
+    SkipNext,
+    /// The command running now goes unanswered.
+    Skip,
+}
+
+impl ReplyMode {
+    /// Whether the replies of the command that just ran are dropped.
+    pub fn drops(self) -> bool {
+        matches!(self, ReplyMode::Off | ReplyMode::Skip)
+    }
+
+    /// The mode for the client's next command (Redis's `resetClient`).
+    pub fn after_command(self) -> ReplyMode {
+        match self {
+            ReplyMode::Skip => ReplyMode::On,
+            ReplyMode::SkipNext => ReplyMode::Skip,
+            mode => mode,
+        }
+    }
 }
 
 /// Counters INFO reports.
@@ -248,6 +279,7 @@ impl State {
             authenticated: self.config.requirepass.is_empty(),
             out: Reply::new(Proto::Resp2),
             closing: false,
+            reply: ReplyMode::On,
         })
     }
 

@@ -126,6 +126,26 @@ fn quit_answers_then_closes() {
     }
 }
 
+/// A QUIT or protocol error whose reply CLIENT REPLY drops still closes the
+/// connection. (redis-server leaves such a connection open, never reading
+/// from it again: a deliberate difference.)
+#[test]
+fn unanswered_quit_and_protocol_error_still_close() {
+    for io in common::backends() {
+        let server = common::rizzler(io, &[]);
+        for input in [
+            &b"CLIENT REPLY SKIP\r\nQUIT\r\nPING\r\n"[..],
+            b"CLIENT REPLY OFF\r\nPING\r\n*x\r\n",
+        ] {
+            let mut c = server.conn();
+            c.send_raw(input);
+            let (got, closed) = c.read_until_close(Duration::from_secs(5));
+            assert_eq!(got, b"", "[{io}] {input:?}");
+            assert!(closed, "[{io}] {input:?}");
+        }
+    }
+}
+
 #[test]
 fn sigterm_stops_cleanly() {
     for io in common::backends() {

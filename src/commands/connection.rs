@@ -17,7 +17,7 @@ use super::server::help_reply;
 use super::{is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{parse_i64, Args, Proto};
-use crate::server::Client;
+use crate::server::{Client, ReplyMode};
 
 /// Flags of the handshake commands, which must work before AUTH.
 const HANDSHAKE: u32 = NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY;
@@ -82,6 +82,11 @@ pub const COMMANDS: &[Command] = &[
                 "connection",
                 "7.0.0",
                 "Set client eviction mode for the current connection",
+            ),
+            Command::new("reply", 3, CLIENT_SUB, client_reply).doc(
+                "connection",
+                "3.2.0",
+                "Instruct the server whether to reply to commands",
             ),
             Command::new("setinfo", 4, CLIENT_SUB, client_setinfo).doc(
                 "connection",
@@ -226,6 +231,7 @@ fn reset(ctx: &mut Ctx, _args: Args) -> CmdResult {
     let client = &mut ctx.state.clients[ctx.client];
     client.name.clear();
     client.authenticated = open;
+    client.reply = ReplyMode::On;
     ctx.out.simple(b"RESET");
     Ok(())
 }
@@ -298,6 +304,26 @@ fn client_no_evict(ctx: &mut Ctx, args: Args) -> CmdResult {
     };
     ctx.state.clients[ctx.client].no_evict = on;
     ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT REPLY ON answers OK; OFF and SKIP answer nothing, and SKIP does
+/// nothing while replies are off.
+fn client_reply(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let client = &mut ctx.state.clients[ctx.client];
+    let mode = args.get(2);
+    if is(mode, "on") {
+        client.reply = ReplyMode::On;
+        ctx.out.ok();
+    } else if is(mode, "off") {
+        client.reply = ReplyMode::Off;
+    } else if is(mode, "skip") {
+        if client.reply != ReplyMode::Off {
+            client.reply = ReplyMode::SkipNext;
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
     Ok(())
 }
 
@@ -547,6 +573,8 @@ fn client_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
             "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
             "      Return clients of specified type.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
             "SETINFO <option> <value>",

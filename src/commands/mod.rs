@@ -303,6 +303,20 @@ pub fn resolve(args: &Args) -> Result<&'static Command, CmdError> {
 
 /// Runs one command and writes its reply (or error) into `ctx.out`.
 pub fn execute(ctx: &mut Ctx, args: Args) -> After {
+    let start = ctx.out.buf.len();
+    let after = run(ctx, args);
+    // CLIENT REPLY OFF / SKIP: the command ran; its replies, errors
+    // included, are dropped. The mode is read after the command, so the
+    // OK of CLIENT REPLY ON is sent.
+    let client = &mut ctx.state.clients[ctx.client];
+    if client.reply.drops() {
+        ctx.out.buf.truncate(start);
+    }
+    client.reply = client.reply.after_command();
+    after
+}
+
+fn run(ctx: &mut Ctx, args: Args) -> After {
     debug_assert!(!args.is_empty());
     // QUIT is answered here, before the table, as Redis 7.0 does.
     if args.get(0).eq_ignore_ascii_case(b"quit") {

@@ -116,7 +116,10 @@ impl Session {
                 Err(e) => {
                     let msg = e.message();
                     state.stats.count_error(&msg);
-                    out.error(&msg);
+                    // Under CLIENT REPLY OFF even this goes unsaid, as in Redis.
+                    if !state.clients[self.client].reply.drops() {
+                        out.error(&msg);
+                    }
                     status = Status::Close;
                     break;
                 }
