@@ -176,7 +176,7 @@ fn expire_generic(
         return Ok(());
     };
     let current = entry
-        .expire_at
+        .expire_at()
         .map(|at| i64::try_from(at).unwrap_or(i64::MAX));
     if !cond.allows(current, when) {
         ctx.out.int(0);
@@ -229,7 +229,7 @@ fn ttl_generic(ctx: &mut Ctx, args: Args, kind: TtlKind) -> CmdResult {
     // A read that does not refresh the access time, but is counted.
     let found = ctx.store.dbs[ctx.db]
         .peek_entry(args.get(1), now)
-        .map(|e| e.expire_at);
+        .map(|e| e.expire_at());
     let stats = &mut ctx.state.stats;
     let reply = match found {
         None => {
@@ -265,7 +265,7 @@ fn persist(ctx: &mut Ctx, args: Args) -> CmdResult {
     let db = &mut ctx.store.dbs[ctx.db];
     let had_ttl = db
         .get_entry(key, now)
-        .is_some_and(|e| e.expire_at.is_some());
+        .is_some_and(|e| e.expire_at().is_some());
     if had_ttl {
         db.set_expire(key, None, now);
         ctx.state.stats.dirty += 1;

@@ -235,7 +235,8 @@ fn rename_generic(ctx: &mut Ctx, args: Args, nx: bool) -> CmdResult {
     } else {
         let entry = db.remove(src, now).ok_or(CmdError::NoSuchKey)?;
         // `set` replaces any value (and TTL) dst had.
-        db.set(dst, entry.value, entry.expire_at, now);
+        let ttl = entry.expire_at();
+        db.set(dst, entry.value, ttl, now);
         ctx.state.stats.dirty += 1;
         true
     };
@@ -268,7 +269,8 @@ fn move_(ctx: &mut Ctx, args: Args) -> CmdResult {
         && !ctx.store.dbs[dst].contains(key, now)
         && match ctx.store.dbs[ctx.db].remove(key, now) {
             Some(entry) => {
-                ctx.store.dbs[dst].insert_new(entry.key, entry.value, entry.expire_at, now);
+                let ttl = entry.expire_at();
+                ctx.store.dbs[dst].insert_new(entry.key, entry.value, ttl, now);
                 true
             }
             None => false,
@@ -312,7 +314,7 @@ fn copy(ctx: &mut Ctx, args: Args) -> CmdResult {
     // Cloned only now that the copy will happen.
     let Some((value, expire_at)) = ctx.store.dbs[ctx.db]
         .peek_entry(src, now)
-        .map(|e| (e.value.clone(), e.expire_at))
+        .map(|e| (e.value.clone(), e.expire_at()))
     else {
         ctx.out.int(0);
         return Ok(());

@@ -13,6 +13,7 @@
 //! can sample them at random in O(1), as Redis samples its `expires` dict.
 
 use std::hash::{BuildHasher, RandomState};
+use std::num::NonZeroU64;
 
 use hashbrown::HashTable;
 
@@ -22,12 +23,25 @@ use super::value::{Bytes, Value};
 pub struct Entry {
     pub key: Bytes,
     pub value: Value,
-    /// Absolute expiry in Unix milliseconds.
-    pub expire_at: Option<u64>,
+    /// Absolute expiry in Unix milliseconds ([`Entry::expire_at`]); the
+    /// niche keeps it at 8 bytes.
+    expires: Option<NonZeroU64>,
     /// Position in `Db::volatile` while `expire_at` is set.
     volatile_pos: u32,
     /// Last access, in Unix seconds (OBJECT IDLETIME, and LRU eviction later).
     pub access: u32,
+}
+
+impl Entry {
+    /// Absolute expiry in Unix milliseconds, if the key has a TTL.
+    pub fn expire_at(&self) -> Option<u64> {
+        self.expires.map(NonZeroU64::get)
+    }
+
+    fn set_expire_at(&mut self, at: Option<u64>) {
+        // Time 0 is as past as time 1; nothing stores it anyway.
+        self.expires = at.map(|ms| NonZeroU64::new(ms).unwrap_or(NonZeroU64::MIN));
+    }
 }
 
 #[derive(Debug, Default)]
@@ -72,7 +86,7 @@ impl Db {
     }
 
     fn is_expired(entry: &Entry, now_ms: u64) -> bool {
-        entry.expire_at.is_some_and(|at| at <= now_ms)
+        entry.expire_at().is_some_and(|at| at <= now_ms)
     }
 
     /// The entry for `key`, removing it first if its time has passed.
@@ -151,7 +165,7 @@ impl Db {
         let entry = Entry {
             key,
             value,
-            expire_at: None,
+            expires: None,
             volatile_pos: 0,
             access: secs(now_ms),
         };
@@ -205,11 +219,11 @@ impl Db {
         }
         // Unlisting from `volatile` clears `expire_at`; the caller still
         // gets it back (RENAME and MOVE carry the TTL over).
-        let expire_at = self.slots[slot as usize].as_ref()?.expire_at;
+        let expire_at = self.slots[slot as usize].as_ref()?.expire_at();
         self.set_expire_slot(slot, None);
         let mut entry = self.slots[slot as usize].take();
         if let Some(e) = entry.as_mut() {
-            e.expire_at = expire_at;
+            e.set_expire_at(expire_at);
         }
         if slot as usize == self.slots.len() - 1 {
             self.slots.pop();
@@ -238,7 +252,7 @@ impl Db {
         let Some(entry) = self.slots[slot as usize].as_mut() else {
             return;
         };
-        match (entry.expire_at.is_some(), expire_at.is_some()) {
+        match (entry.expires.is_some(), expire_at.is_some()) {
             (false, true) => {
                 entry.volatile_pos = self.volatile.len() as u32;
                 self.volatile.push(slot);
@@ -255,7 +269,7 @@ impl Db {
             _ => {}
         }
         if let Some(entry) = self.slots[slot as usize].as_mut() {
-            entry.expire_at = expire_at;
+            entry.set_expire_at(expire_at);
         }
     }
 
@@ -373,7 +387,10 @@ impl Db {
         let sample = self.volatile.iter().take(1000);
         let (mut sum, mut n) = (0u64, 0u64);
         for &slot in sample {
-            if let Some(at) = self.slots[slot as usize].as_ref().and_then(|e| e.expire_at) {
+            if let Some(at) = self.slots[slot as usize]
+                .as_ref()
+                .and_then(Entry::expire_at)
+            {
                 sum += at.saturating_sub(now_ms);
                 n += 1;
             }
@@ -383,11 +400,11 @@ impl Db {
 }
 #[cfg(test)]
 mod tests {
-    /// Every key costs one entry: keep it at 96 bytes, with keys and
+    /// Every key costs one entry: keep it at 88 bytes, with keys and
     /// values up to 30 bytes inside it.
     #[test]
     fn an_entry_stays_small() {
-        assert_eq!(std::mem::size_of::<Option<super::Entry>>(), 96);
+        assert_eq!(std::mem::size_of::<Option<super::Entry>>(), 88);
         assert_eq!(std::mem::size_of::<super::Value>(), 40);
     }
 }
