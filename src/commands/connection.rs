@@ -231,7 +231,11 @@ fn reset(ctx: &mut Ctx, _args: Args) -> CmdResult {
     let client = &mut ctx.state.clients[ctx.client];
     client.name.clear();
     client.authenticated = open;
-    client.reply = ReplyMode::On;
+    // Redis clears OFF and a pending SKIP, but a SKIP in force still
+    // drops RESET's own reply.
+    if client.reply != ReplyMode::Skip {
+        client.reply = ReplyMode::On;
+    }
     ctx.out.simple(b"RESET");
     Ok(())
 }

@@ -310,7 +310,7 @@ pub fn execute(ctx: &mut Ctx, args: Args) -> After {
     // OK of CLIENT REPLY ON is sent.
     let client = &mut ctx.state.clients[ctx.client];
     if client.reply.drops() {
-        ctx.out.buf.truncate(start);
+        ctx.out.discard_from(start);
     }
     client.reply = client.reply.after_command();
     after

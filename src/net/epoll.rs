@@ -20,13 +20,11 @@ use tokio::task::LocalSet;
 use super::session::{Session, Status};
 use super::OUT_LIMIT;
 use crate::error::{error_line, CmdError};
+use crate::resp::KEEP_CAPACITY;
 use crate::server::Server;
 
 /// Initial read buffer per connection.
 const READ_BUF: usize = 16 * 1024;
-/// Reply buffers bigger than this are released once written, so one huge
-/// reply does not pin its memory for the life of the connection.
-const KEEP_CAPACITY: usize = 1 << 20;
 
 /// Per-connection wake-ups, for CLIENT KILL and replies produced by others.
 type Wakers = Rc<RefCell<HashMap<usize, Rc<Notify>>>>;

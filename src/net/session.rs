@@ -86,6 +86,10 @@ impl Session {
                     let args = self.parser.args(rest);
                     pos += used;
                     if args.is_empty() {
+                        // Nothing runs, but it counts as a command for
+                        // CLIENT REPLY SKIP, as in Redis (resetClient).
+                        let client = &mut state.clients[self.client];
+                        client.reply = client.reply.after_command();
                         continue;
                     }
                     let mut ctx = Ctx {

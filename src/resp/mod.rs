@@ -25,4 +25,4 @@ pub fn encode_request(args: &[&[u8]]) -> Vec<u8> {
     out
 }
 
-pub use reply::{format_double, format_g, format_int, push_int, Proto, Reply};
+pub use reply::{format_double, format_g, format_int, push_int, Proto, Reply, KEEP_CAPACITY};

@@ -12,6 +12,11 @@ pub enum Proto {
     Resp3,
 }
 
+/// Buffers bigger than this are released once their bytes are sent or
+/// dropped, so one huge reply does not pin its memory for the life of the
+/// connection. Both backends apply it to their reply and input buffers.
+pub const KEEP_CAPACITY: usize = 1 << 20;
+
 /// An output buffer that knows the client's protocol.
 #[derive(Debug, Default)]
 pub struct Reply {
@@ -24,6 +29,15 @@ impl Reply {
         Reply {
             buf: Vec::new(),
             proto,
+        }
+    }
+
+    /// Drops everything written from `start` on (CLIENT REPLY OFF), with
+    /// the memory of a large reply.
+    pub fn discard_from(&mut self, start: usize) {
+        self.buf.truncate(start);
+        if self.buf.capacity() > KEEP_CAPACITY {
+            self.buf.shrink_to(start.max(KEEP_CAPACITY / 4));
         }
     }
 
@@ -247,6 +261,19 @@ fn trim_fraction(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A big reply dropped by CLIENT REPLY OFF gives its memory back; what
+    /// came before it stays.
+    #[test]
+    fn discarding_a_big_reply_frees_it() {
+        let mut r = Reply::new(Proto::Resp2);
+        r.ok();
+        let start = r.buf.len();
+        r.bulk(&vec![b'x'; 8 * KEEP_CAPACITY]);
+        r.discard_from(start);
+        assert_eq!(r.buf, b"+OK\r\n");
+        assert!(r.buf.capacity() <= KEEP_CAPACITY, "{}", r.buf.capacity());
+    }
 
     #[test]
     fn integers_format_at_the_extremes() {

@@ -398,6 +398,7 @@ impl Db {
         sum.checked_div(n).unwrap_or(0)
     }
 }
+
 #[cfg(test)]
 mod tests {
     /// Every key costs one entry: keep it at 88 bytes, with keys and

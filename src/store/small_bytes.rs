@@ -107,11 +107,15 @@ impl<const N: usize> From<&[u8; N]> for SmallBytes {
 }
 
 impl From<Vec<u8>> for SmallBytes {
-    /// Short vectors are copied inline (and freed); long ones are kept.
-    fn from(v: Vec<u8>) -> SmallBytes {
+    /// Short vectors are copied inline (and freed); long ones are kept,
+    /// without more than a quarter of spare room.
+    fn from(mut v: Vec<u8>) -> SmallBytes {
         if v.len() <= INLINE {
             SmallBytes::inline(&v)
         } else {
+            if v.capacity() > v.len() + v.len() / 4 {
+                v.shrink_to_fit();
+            }
             SmallBytes(Repr::Heap(v))
         }
     }

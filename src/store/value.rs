@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::resp::parse_i64;
+use crate::resp::{format_int, parse_i64};
 
 /// Redis 7.0's `hash-max-listpack-entries` / `-value` defaults (512 and
 /// 64, as `config.c` sets them; 128 is the zset limit, not the hash one).
@@ -151,7 +151,7 @@ impl Set {
         if let Set::Ints(v) = self {
             let table = v
                 .iter()
-                .map(|n| Bytes::from(n.to_string().into_bytes()))
+                .map(|&n| Bytes::from(format_int(&mut [0; 20], n)))
                 .collect();
             *self = Set::Table(Box::new(table));
         }

@@ -25,11 +25,9 @@ use super::token::{Op, Token, GEN_MASK};
 use super::OUT_LIMIT;
 use crate::error::{error_line, CmdError};
 use crate::net::session::{Session, Status};
+use crate::resp::KEEP_CAPACITY;
 use crate::server::Server;
 
-/// Reply buffers bigger than this are released once sent, so one huge
-/// reply doesn't pin its memory for the life of the connection.
-const KEEP_CAPACITY: usize = 1 << 20;
 /// A single send covers at most this much; partial sends continue anyway.
 const MAX_SEND: usize = 1 << 30;
 /// How long shutdown waits for the kernel to answer every cancellation.

@@ -52,12 +52,14 @@ pub use super::OUT_LIMIT;
 /// TWA_SIGNAL: that thread's next blocking socket call that has a timeout
 /// (SO_RCVTIMEO) fails with EINTR. The caller's thread stays clean.
 pub fn probe() -> Result<(), Unavailable> {
-    std::thread::spawn(|| setup().map(drop))
+    let failed = |reason: String| Unavailable {
+        reason,
+        hint: "report a bug".into(),
+    };
+    std::thread::Builder::new()
+        .name("uring-probe".into())
+        .spawn(|| setup().map(drop))
+        .map_err(|e| failed(format!("can't start the io_uring probe's thread: {e}")))?
         .join()
-        .unwrap_or_else(|_| {
-            Err(Unavailable {
-                reason: "the io_uring probe panicked".into(),
-                hint: "report a bug".into(),
-            })
-        })
+        .unwrap_or_else(|_| Err(failed("the io_uring probe panicked".into())))
 }
