@@ -5,6 +5,9 @@
 //! one batch of commands and is never held across I/O. Expiry is lazy on
 //! every access plus an active cycle driven by the loop's timer
 //! ([`Store::active_expire_cycle`]), so no second thread touches the data.
+//!
+//! Keys, string values and members are [`SmallBytes`]: up to 30 bytes
+//! inline, so a typical key costs one 88-byte entry and no allocation.
 
 mod db;
 mod glob;
