@@ -8,11 +8,11 @@
 //!
 //! - Accepts are multishot, one per listener.
 //! - Reads are multishot recvs with buffers from a ring registered with the
-//!   kernel ([`bufring`]). A completion's bytes are parsed where the kernel
+//!   kernel (`bufring`). A completion's bytes are parsed where the kernel
 //!   put them; only an incomplete tail is copied into the connection's own
 //!   buffer. Every buffer goes back to the ring before the next submit.
 //! - Connections live in a slab; each operation's `user_data` carries the
-//!   slot, the operation and the slot's generation ([`token`]). A slot is
+//!   slot, the operation and the slot's generation (`token`). A slot is
 //!   freed only when the kernel has answered every operation naming it.
 //! - A client whose unsent replies pass [`OUT_LIMIT`] is not read from
 //!   (its recv is cancelled) until they drain below half of it.
