@@ -33,11 +33,13 @@ impl Reply {
     }
 
     /// Drops everything written from `start` on (CLIENT REPLY OFF), with
-    /// the memory of a large reply.
+    /// the memory of a large reply. While a large output is still pending
+    /// the buffer is left alone (shrinking it for each dropped command
+    /// would copy it every time); the backend releases it once sent.
     pub fn discard_from(&mut self, start: usize) {
         self.buf.truncate(start);
-        if self.buf.capacity() > KEEP_CAPACITY {
-            self.buf.shrink_to(start.max(KEEP_CAPACITY / 4));
+        if self.buf.capacity() > KEEP_CAPACITY && start < KEEP_CAPACITY / 4 {
+            self.buf.shrink_to(KEEP_CAPACITY / 4);
         }
     }
 
