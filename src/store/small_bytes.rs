@@ -236,6 +236,50 @@ mod tests {
         assert_eq!(&s[INLINE + 3..], b"\0\0");
     }
 
+    /// Any sequence of appends, growths and writes leaves the same bytes
+    /// as the same sequence on a `Vec`, across the inline/heap boundary.
+    #[test]
+    fn matches_a_vec_under_random_edits() {
+        use proptest::prelude::*;
+        #[derive(Debug, Clone)]
+        enum Op {
+            Append(Vec<u8>),
+            GrowTo(usize, u8),
+            Write(usize, u8),
+        }
+        let op = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(Op::Append),
+            (0..80usize, any::<u8>()).prop_map(|(n, f)| Op::GrowTo(n, f)),
+            (0..80usize, any::<u8>()).prop_map(|(i, b)| Op::Write(i, b)),
+        ];
+        let start = proptest::collection::vec(any::<u8>(), 0..40);
+        proptest!(|(start in start, ops in proptest::collection::vec(op, 0..20))| {
+            let mut s = SmallBytes::from(start.clone());
+            let mut model = start;
+            for op in ops {
+                match op {
+                    Op::Append(tail) => {
+                        s.extend_from_slice(&tail);
+                        model.extend_from_slice(&tail);
+                    }
+                    Op::GrowTo(n, fill) => {
+                        s.grow_to(n, fill);
+                        if model.len() < n {
+                            model.resize(n, fill);
+                        }
+                    }
+                    Op::Write(i, b) if i < model.len() => {
+                        s[i] = b;
+                        model[i] = b;
+                    }
+                    Op::Write(..) => {}
+                }
+                prop_assert_eq!(&*s, &model[..]);
+                prop_assert_eq!(s.clone(), SmallBytes::from(&model[..]));
+            }
+        });
+    }
+
     #[test]
     fn hashes_and_compares_like_its_bytes() {
         let h = RandomState::new();
