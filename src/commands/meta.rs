@@ -484,38 +484,33 @@ pub fn write_info(out: &mut Reply, r: &Resolved) {
     }
 }
 
+/// Writes `name` and `value` into a map being built, unless `value` is
+/// empty, and counts the pair.
+fn text_field(out: &mut Reply, pairs: &mut usize, name: &[u8], value: &str) {
+    if !value.is_empty() {
+        out.bulk(name);
+        out.bulk(value.as_bytes());
+        *pairs += 1;
+    }
+}
+
 fn write_args(out: &mut Reply, args: &[A]) {
     out.array(args.len());
     for A(name, kind, spec, token, since, deprecated, arg_flags, sub) in args {
-        let nested = matches!(*kind, "oneof" | "block");
-        let len = 2
-            + usize::from(*spec >= 0)
-            + usize::from(!token.is_empty())
-            + usize::from(!since.is_empty())
-            + usize::from(!deprecated.is_empty())
-            + usize::from(*arg_flags != 0)
-            + usize::from(nested);
-        out.map(len);
+        let map = out.defer();
         out.bulk(b"name");
         out.bulk(name.as_bytes());
         out.bulk(b"type");
         out.bulk(kind.as_bytes());
+        let mut pairs = 2;
         if *spec >= 0 {
             out.bulk(b"key_spec_index");
             out.int((*spec).into());
+            pairs += 1;
         }
-        if !token.is_empty() {
-            out.bulk(b"token");
-            out.bulk(token.as_bytes());
-        }
-        if !since.is_empty() {
-            out.bulk(b"since");
-            out.bulk(since.as_bytes());
-        }
-        if !deprecated.is_empty() {
-            out.bulk(b"deprecated_since");
-            out.bulk(deprecated.as_bytes());
-        }
+        text_field(out, &mut pairs, b"token", token);
+        text_field(out, &mut pairs, b"since", since);
+        text_field(out, &mut pairs, b"deprecated_since", deprecated);
         if *arg_flags != 0 {
             out.bulk(b"flags");
             let names: Vec<&str> = [
@@ -528,11 +523,14 @@ fn write_args(out: &mut Reply, args: &[A]) {
             .map(|&(_, n)| n)
             .collect();
             status_set(out, &names);
+            pairs += 1;
         }
-        if nested {
+        if matches!(*kind, "oneof" | "block") {
             out.bulk(b"arguments");
             write_args(out, sub);
+            pairs += 1;
         }
+        out.fill_map(map, pairs);
     }
 }
 
@@ -540,60 +538,37 @@ fn write_args(out: &mut Reply, args: &[A]) {
 pub fn write_docs(out: &mut Reply, r: &Resolved) {
     let cmd = r.cmd;
     let doc = redis_doc(&r.full_name());
-    let args = doc.map_or(&[][..], |d| d.args);
-    let doc_flags = doc.map_or(&[][..], |d| d.doc_flags);
-    let deprecated_since = doc.map_or("", |d| d.deprecated_since);
-    let replaced_by = doc.map_or("", |d| d.replaced_by);
-    let history = doc.map_or(&[][..], |d| d.history);
-    let len = 1
-        + usize::from(!cmd.summary.is_empty())
-        + usize::from(!cmd.since.is_empty())
-        + usize::from(!cmd.complexity.is_empty())
-        + usize::from(!doc_flags.is_empty())
-        + usize::from(!deprecated_since.is_empty())
-        + usize::from(!replaced_by.is_empty())
-        + usize::from(!history.is_empty())
-        + usize::from(!args.is_empty())
-        + usize::from(!cmd.subcommands.is_empty());
-    out.map(len);
-    if !cmd.summary.is_empty() {
-        out.bulk(b"summary");
-        out.bulk(cmd.summary.as_bytes());
-    }
-    if !cmd.since.is_empty() {
-        out.bulk(b"since");
-        out.bulk(cmd.since.as_bytes());
-    }
+    let map = out.defer();
+    let mut pairs = 0;
+    text_field(out, &mut pairs, b"summary", cmd.summary);
+    text_field(out, &mut pairs, b"since", cmd.since);
     out.bulk(b"group");
     out.bulk(cmd.group.as_bytes());
-    if !cmd.complexity.is_empty() {
-        out.bulk(b"complexity");
-        out.bulk(cmd.complexity.as_bytes());
-    }
-    if !doc_flags.is_empty() {
-        out.bulk(b"doc_flags");
-        status_set(out, doc_flags);
-    }
-    if !deprecated_since.is_empty() {
-        out.bulk(b"deprecated_since");
-        out.bulk(deprecated_since.as_bytes());
-    }
-    if !replaced_by.is_empty() {
-        out.bulk(b"replaced_by");
-        out.bulk(replaced_by.as_bytes());
-    }
-    if !history.is_empty() {
-        out.bulk(b"history");
-        out.set(history.len());
-        for (since, change) in history {
-            out.array(2);
-            out.bulk(since.as_bytes());
-            out.bulk(change.as_bytes());
+    pairs += 1;
+    text_field(out, &mut pairs, b"complexity", cmd.complexity);
+    if let Some(doc) = doc {
+        if !doc.doc_flags.is_empty() {
+            out.bulk(b"doc_flags");
+            status_set(out, doc.doc_flags);
+            pairs += 1;
         }
-    }
-    if !args.is_empty() {
-        out.bulk(b"arguments");
-        write_args(out, args);
+        text_field(out, &mut pairs, b"deprecated_since", doc.deprecated_since);
+        text_field(out, &mut pairs, b"replaced_by", doc.replaced_by);
+        if !doc.history.is_empty() {
+            out.bulk(b"history");
+            out.set(doc.history.len());
+            for (since, change) in doc.history {
+                out.array(2);
+                out.bulk(since.as_bytes());
+                out.bulk(change.as_bytes());
+            }
+            pairs += 1;
+        }
+        if !doc.args.is_empty() {
+            out.bulk(b"arguments");
+            write_args(out, doc.args);
+            pairs += 1;
+        }
     }
     if !cmd.subcommands.is_empty() {
         out.bulk(b"subcommands");
@@ -606,7 +581,9 @@ pub fn write_docs(out: &mut Reply, r: &Resolved) {
             out.bulk(r.full_name().as_bytes());
             write_docs(out, &r);
         }
+        pairs += 1;
     }
+    out.fill_map(map, pairs);
 }
 
 /// COMMAND LIST's optional filter.

@@ -17,6 +17,10 @@ pub enum Proto {
 /// connection. Both backends apply it to their reply and input buffers.
 pub const KEEP_CAPACITY: usize = 1 << 20;
 
+/// A place in a [`Reply`] where a header goes once its length is known.
+#[must_use = "a deferred header must be filled"]
+pub struct Deferred(usize);
+
 /// An output buffer that knows the client's protocol.
 #[derive(Debug, Default)]
 pub struct Reply {
@@ -121,6 +125,22 @@ impl Reply {
             Proto::Resp2 => self.header(b'*', 2 * len as i64),
             Proto::Resp3 => self.header(b'%', len as i64),
         }
+    }
+
+    /// Marks where a map whose size is not known yet begins (Redis's
+    /// `addReplyDeferredLen`); [`Reply::fill_map`] writes its header there
+    /// once the pairs are written. For replies off the hot path: filling
+    /// moves the bytes after the mark.
+    pub fn defer(&self) -> Deferred {
+        Deferred(self.buf.len())
+    }
+
+    /// Writes the header of the map begun at `at`, now that it holds
+    /// `pairs` pairs.
+    pub fn fill_map(&mut self, at: Deferred, pairs: usize) {
+        let body = self.buf.split_off(at.0);
+        self.map(pairs);
+        self.buf.extend_from_slice(&body);
     }
 
     /// A set: `~` in RESP3, an array in RESP2.
