@@ -55,16 +55,7 @@ fn delete_keys(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn exists(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let now = ctx.now_ms;
-    let mut count = 0;
-    // A key named twice counts twice, as in Redis.
-    for key in args.iter().skip(1) {
-        let found = ctx.store.dbs[ctx.db].peek_entry(key, now).is_some();
-        ctx.state.stats.count_lookup(found);
-        count += found as i64;
-    }
-    ctx.out.int(count);
-    Ok(())
+    count_live(ctx, args, false)
 }
 
 fn type_(ctx: &mut Ctx, args: Args) -> CmdResult {
@@ -78,11 +69,21 @@ fn type_(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn touch(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let now = ctx.now_ms;
+    count_live(ctx, args, true)
+}
+
+/// EXISTS and TOUCH: how many of the keys are live (a key named twice
+/// counts twice, as in Redis), each a counted lookup; TOUCH also refreshes
+/// their access times.
+fn count_live(ctx: &mut Ctx, args: Args, touch: bool) -> CmdResult {
+    let (now, db) = (ctx.now_ms, &mut ctx.store.dbs[ctx.db]);
     let mut count = 0;
     for key in args.iter().skip(1) {
-        // get_entry, unlike peek_entry, refreshes the access time.
-        let found = ctx.store.dbs[ctx.db].get_entry(key, now).is_some();
+        let found = if touch {
+            db.get_entry(key, now).is_some()
+        } else {
+            db.peek_entry(key, now).is_some()
+        };
         ctx.state.stats.count_lookup(found);
         count += found as i64;
     }
