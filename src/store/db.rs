@@ -76,10 +76,10 @@ impl Db {
         self.hasher.hash_one(key)
     }
 
-    fn find_slot(&self, key: &[u8]) -> Option<u32> {
+    fn find_slot(&self, hash: u64, key: &[u8]) -> Option<u32> {
         let slots = &self.slots;
         self.index
-            .find(self.hash(key), |&s| {
+            .find(hash, |&s| {
                 slots[s as usize].as_ref().is_some_and(|e| &*e.key == key)
             })
             .copied()
@@ -105,16 +105,23 @@ impl Db {
     }
 
     fn live_slot(&mut self, key: &[u8], now_ms: u64) -> Option<u32> {
-        let slot = self.find_slot(key)?;
+        self.lookup(key, now_ms).ok()
+    }
+
+    /// The slot of `key` if it is live (an expired key is removed first),
+    /// or else its hash, so that an insert that follows hashes it once.
+    fn lookup(&mut self, key: &[u8], now_ms: u64) -> Result<u32, u64> {
+        let hash = self.hash(key);
+        let slot = self.find_slot(hash, key).ok_or(hash)?;
         let expired = self.slots[slot as usize]
             .as_ref()
             .is_some_and(|e| Self::is_expired(e, now_ms));
         if expired {
             self.remove_slot(slot);
             self.expired += 1;
-            return None;
+            return Err(hash);
         }
-        Some(slot)
+        Ok(slot)
     }
 
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Value> {
@@ -129,26 +136,31 @@ impl Db {
     /// value and its TTL. An old value whose time has passed counts as
     /// expired, as Redis's write lookup counts it.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>, now_ms: u64) {
-        match self.live_slot(key, now_ms) {
-            Some(slot) => {
+        match self.lookup(key, now_ms) {
+            Ok(slot) => {
                 if let Some(e) = self.slots[slot as usize].as_mut() {
                     e.value = value;
                     e.access = secs(now_ms);
                 }
                 self.set_expire_slot(slot, expire_at);
             }
-            None => {
-                self.insert_new(key.into(), value, expire_at, now_ms);
+            Err(hash) => {
+                self.insert_hashed(hash, key.into(), value, expire_at, now_ms);
             }
         }
     }
 
     /// Stores `value`, keeping the key's TTL if it has one (and is alive).
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now_ms: u64) {
-        match self.get_entry(key, now_ms) {
-            Some(e) => e.value = value,
-            None => {
-                self.insert_new(key.into(), value, None, now_ms);
+        match self.lookup(key, now_ms) {
+            Ok(slot) => {
+                if let Some(e) = self.slots[slot as usize].as_mut() {
+                    e.value = value;
+                    e.access = secs(now_ms);
+                }
+            }
+            Err(hash) => {
+                self.insert_hashed(hash, key.into(), value, None, now_ms);
             }
         }
     }
@@ -161,7 +173,17 @@ impl Db {
         expire_at: Option<u64>,
         now_ms: u64,
     ) -> u32 {
-        let hash = self.hash(&key);
+        self.insert_hashed(self.hash(&key), key, value, expire_at, now_ms)
+    }
+
+    fn insert_hashed(
+        &mut self,
+        hash: u64,
+        key: Bytes,
+        value: Value,
+        expire_at: Option<u64>,
+        now_ms: u64,
+    ) -> u32 {
         let entry = Entry {
             key,
             value,
@@ -196,9 +218,9 @@ impl Db {
         now_ms: u64,
         make: impl FnOnce() -> Value,
     ) -> &mut Value {
-        let slot = match self.live_slot(key, now_ms) {
-            Some(s) => s,
-            None => self.insert_new(key.into(), make(), None, now_ms),
+        let slot = match self.lookup(key, now_ms) {
+            Ok(s) => s,
+            Err(hash) => self.insert_hashed(hash, key.into(), make(), None, now_ms),
         };
         let entry = self.slots[slot as usize]
             .as_mut()
