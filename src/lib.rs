@@ -16,17 +16,31 @@
 //!   (name, arity, flags, key positions, docs, handler) in one file per
 //!   family. Arity and unknown commands are checked once, centrally. Errors
 //!   are [`error::CmdError`] values whose Redis texts live in one place.
+//!   Every command runs through [`commands::call`], Redis's `call()`: it
+//!   keeps the command statistics and then hands what the command did to
+//!   [`effects::after_command`].
+//! - [`effects`] drains the store's journal once per command: the change
+//!   counter, the propagation stream (the AOF and replicas read it) and
+//!   every other consumer of key events.
 //! - [`store`] is the keyspace: sixteen databases of typed values, lazy plus
-//!   active expiry, SCAN with Redis's guarantee.
+//!   active expiry, SCAN with Redis's guarantee. Lookups and changes go
+//!   through [`store::DbMut`], which records each change as an event in the
+//!   store's [`store::Journal`]: nothing changes a key unrecorded.
 //! - [`server::Server`] owns the store and the server state (clients, stats,
 //!   config). One thread owns it, shared as `Rc<RefCell<Server>>`; a borrow
-//!   spans one batch and is never held across I/O.
+//!   spans one batch and is never held across I/O. What a command asks of
+//!   other connections (close, send, shut down) is a [`server::Request`]
+//!   on one queue, which each backend serves in one function.
+//! - [`alloc`] counts every allocation: `used_memory` and `maxmemory` use
+//!   that exact figure.
 //! - [`config`] holds the flags and the CONFIG GET/SET parameters.
 //! - [`ldouble`] is a software x87 `long double`, so INCRBYFLOAT and
 //!   HINCRBYFLOAT reply byte for byte what Redis's `strtold`/`%.17Lf` do.
 
+pub mod alloc;
 pub mod commands;
 pub mod config;
+pub mod effects;
 pub mod error;
 pub mod ldouble;
 pub mod net;
@@ -35,3 +49,7 @@ pub mod server;
 pub mod store;
 pub mod testing;
 pub mod util;
+
+/// Every allocation of the process is counted (see [`alloc`]).
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;

@@ -1,50 +1,71 @@
 //! Server-wide state: the store, the connected clients, statistics, the
 //! configuration, and the requests that command code leaves for the I/O
-//! backend (close that client, shut down).
+//! backend ([`Request`]: close that client, flush its output, shut down).
 //!
-//! Each client's reply buffer lives here rather than in the backend, so a
-//! command can answer another client (pub/sub fan-out, unblocking a blocked
-//! pop) and the backend flushes every client listed in
-//! [`State::pending_writes`] after a batch.
+//! Each client's state (selected database, protocol, reply buffer, reply
+//! mode) lives in its [`Client`] here and nowhere else, so a command can
+//! answer another client (pub/sub fan-out, unblocking a blocked pop) by
+//! writing to its buffer and queueing a [`Request::Flush`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
 
 use slab::Slab;
 
 use crate::commands::Command;
 use crate::config::Config;
+use crate::effects::Observer;
 use crate::resp::{Proto, Reply};
 use crate::store::Store;
 use crate::util::{now_ms, Rng};
 
 /// Everything one event-loop thread owns.
-#[derive(Debug)]
 pub struct Server {
     pub store: Store,
     pub state: State,
 }
 
+/// What command code asks the I/O backend to do to a connection other
+/// than the one running, or to the server (Redis's `clients_to_close`,
+/// `clients_pending_write`, shutdown). Each backend drains the queue in
+/// one function after every batch and every cron tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Close this client now, unsent replies and all (CLIENT KILL,
+    /// `timeout`).
+    Close(usize),
+    /// This client has output that another produced: send it.
+    Flush(usize),
+    /// Stop serving (SHUTDOWN).
+    Shutdown,
+}
+
 /// The server state other than the keyspace, split from it so that command
 /// code can borrow both at once.
-#[derive(Debug)]
 pub struct State {
     pub clients: Slab<Client>,
     pub stats: Stats,
     pub config: Config,
     next_client_id: u64,
-    /// Slab keys of clients that CLIENT KILL asked to close.
-    pub kills: Vec<usize>,
-    /// Slab keys of clients that have replies another client produced.
-    pub pending_writes: Vec<usize>,
+    /// Requests for the backend, in the order they were made.
+    pub requests: Vec<Request>,
     pub shutdown: bool,
+    /// Changes to the dataset since the last save (Redis's `dirty`, INFO's
+    /// `rdb_changes_since_last_save`), counted from the write path's events.
+    pub changes_since_save: u64,
+    /// Consumers of key events and of the propagation stream.
+    pub observers: Vec<Box<dyn Observer>>,
     /// Active expiry on/off (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: bool,
     /// The backend's name, for INFO.
     pub io_backend: &'static str,
-    /// Memory in use, refreshed by [`cron`]: what `maxmemory` is checked
-    /// against. The process's resident size for now; allocator accounting
-    /// comes with eviction.
-    pub used_memory: u64,
+    /// The highest `used_memory` seen after a command or a cron tick.
+    pub peak_memory: u64,
+    /// `used_memory` once the server was set up, before any client.
+    pub startup_memory: u64,
+    /// A frozen clock, for tests that need time to stand still or jump;
+    /// `None` (always, outside tests) reads the system clock.
+    pub fixed_time_ms: Option<u64>,
     /// Unix time of the last successful save (LASTSAVE); start-up until
     /// persistence saves.
     pub lastsave: u64,
@@ -71,7 +92,7 @@ pub struct Client {
     pub last_cmd: Option<&'static Command>,
     pub no_evict: bool,
     pub authenticated: bool,
-    /// Replies waiting to be written. The session moves it out for a batch.
+    /// Replies waiting to be written, in the client's protocol.
     pub out: Reply,
     /// Set once the connection must close after its pending replies.
     pub closing: bool,
@@ -115,16 +136,13 @@ pub struct Stats {
     pub connections_received: u64,
     pub rejected_connections: u64,
     pub commands_processed: u64,
-    pub keyspace_hits: u64,
-    pub keyspace_misses: u64,
     pub error_replies: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
-    /// Writes since start-up (Redis's `dirty`, for persistence later).
-    pub dirty: u64,
-    pub expired_keys_base: u64,
     /// Error replies by their first word (INFO errorstats).
     pub errors: BTreeMap<Vec<u8>, u64>,
+    /// INFO commandstats, keyed by the row's address.
+    pub commands: HashMap<usize, CommandStats, BuildHasherDefault<AddrHasher>>,
     /// Samples behind INFO's `instantaneous_*` fields.
     pub inst: Instantaneous,
 }
@@ -132,7 +150,48 @@ pub struct Stats {
 /// Redis keeps at most this many distinct error codes in errorstats.
 const ERROR_STATS_MAX: usize = 128;
 
+/// One row of INFO commandstats.
+#[derive(Debug)]
+pub struct CommandStats {
+    pub cmd: &'static Command,
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+}
+
+/// A hasher for keys that are already well spread (row addresses).
+#[derive(Default)]
+pub struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        // Fibonacci hashing: rows are 8-byte aligned, so mix the low bits up.
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 impl Stats {
+    /// The commandstats row of `cmd`, created on first use.
+    pub fn command(&mut self, cmd: &'static Command) -> &mut CommandStats {
+        let key = cmd as *const Command as usize;
+        self.commands.entry(key).or_insert_with(|| CommandStats {
+            cmd,
+            calls: 0,
+            usec: 0,
+            rejected_calls: 0,
+            failed_calls: 0,
+        })
+    }
+
     /// Counts one error reply under its code (`ERR`, `WRONGTYPE`, …) the way
     /// Redis's `afterErrorReply` does: the first word when a space comes
     /// within 32 bytes, `ERR` otherwise.
@@ -150,14 +209,10 @@ impl Stats {
         }
     }
 
-    /// CONFIG RESETSTAT: zero the counters, keeping start time and `dirty`.
-    /// `expired_total` is the keyspace's running count of expired keys,
-    /// which becomes the new base for INFO's `expired_keys`.
-    pub fn reset(&mut self, expired_total: u64) {
+    /// CONFIG RESETSTAT: zero the counters, keeping the start time.
+    pub fn reset(&mut self) {
         *self = Stats {
             start_ms: self.start_ms,
-            dirty: self.dirty,
-            expired_keys_base: expired_total,
             ..Stats::default()
         };
     }
@@ -211,18 +266,6 @@ impl Instantaneous {
     }
 }
 
-impl Stats {
-    /// Counts a read lookup in INFO's keyspace_hits / keyspace_misses, as
-    /// Redis's `lookupKeyRead` does (write lookups are not counted).
-    pub fn count_lookup(&mut self, hit: bool) {
-        if hit {
-            self.keyspace_hits += 1;
-        } else {
-            self.keyspace_misses += 1;
-        }
-    }
-}
-
 impl Server {
     pub fn new(config: Config, io_backend: &'static str) -> Self {
         let mut rng = Rng::seeded();
@@ -242,12 +285,15 @@ impl Server {
                 },
                 config,
                 next_client_id: 1,
-                kills: Vec::new(),
-                pending_writes: Vec::new(),
+                requests: Vec::new(),
                 shutdown: false,
+                changes_since_save: 0,
+                observers: Vec::new(),
                 active_expire: true,
                 io_backend,
-                used_memory: 0,
+                peak_memory: crate::alloc::allocated(),
+                startup_memory: crate::alloc::allocated(),
+                fixed_time_ms: None,
                 lastsave: now_ms() / 1000,
                 run_id,
                 replid,
@@ -257,6 +303,11 @@ impl Server {
 }
 
 impl State {
+    /// The time commands run at, in Unix milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        self.fixed_time_ms.unwrap_or_else(now_ms)
+    }
+
     /// Registers a new connection; returns its slab key.
     pub fn add_client(&mut self, addr: String, laddr: String, fd: i32) -> usize {
         let id = self.next_client_id;
@@ -286,13 +337,18 @@ impl State {
     pub fn remove_client(&mut self, key: usize) {
         self.clients.try_remove(key);
     }
+
+    /// Records the allocator's figure in `peak_memory` if it is a new high.
+    pub fn note_memory(&mut self) {
+        self.peak_memory = self.peak_memory.max(crate::alloc::allocated());
+    }
 }
 
 /// Periodic work, called `hz` times a second by the backend's timer: the
 /// active expiry cycle, with a quarter of the tick as its CPU budget.
 pub fn cron(server: &mut Server) {
-    let now = now_ms();
-    server.state.used_memory = crate::util::rss_bytes();
+    let now = server.state.now_ms();
+    server.state.note_memory();
     close_idle_clients(&mut server.state, now);
     let stats = &mut server.state.stats;
     let totals = [
@@ -300,12 +356,13 @@ pub fn cron(server: &mut Server) {
         stats.net_input_bytes,
         stats.net_output_bytes,
     ];
-    stats.inst.track(now_ms(), totals);
+    stats.inst.track(now, totals);
     if !server.state.active_expire {
         return;
     }
     let tick_us = 1_000_000 / server.state.config.hz.max(1);
-    server.store.active_expire_cycle(now_ms(), tick_us / 4);
+    server.store.active_expire_cycle(now, tick_us / 4);
+    crate::effects::after_command(&mut server.store, &mut server.state, 0, None);
 }
 
 /// `timeout`: clients idle for longer are closed, through the same path as
@@ -318,7 +375,7 @@ fn close_idle_clients(state: &mut State, now: u64) {
     for (key, client) in state.clients.iter_mut() {
         if !client.closing && now.saturating_sub(client.last_ms) > limit_ms {
             client.closing = true;
-            state.kills.push(key);
+            state.requests.push(Request::Close(key));
         }
     }
 }

@@ -57,21 +57,42 @@ impl Harness {
         self.raw(&crate::resp::encode_request(&args))
     }
 
+    /// Freezes the server's clock at `ms` (Unix milliseconds).
+    pub fn set_time(&mut self, ms: u64) {
+        self.server.state.fixed_time_ms = Some(ms);
+    }
+
     /// Switches the client to RESP3, as HELLO 3 would.
     pub fn resp3(&mut self) {
         self.server.state.clients[self.session.client].out.proto = crate::resp::Proto::Resp3;
     }
 
-    /// Whether `key` exists in database 0 (without counting a lookup).
+    /// Whether `key` is live in database 0 (without counting a lookup or
+    /// expiring anything).
     pub fn exists(&mut self, key: &str) -> bool {
-        self.server.store.dbs[0].contains(key.as_bytes(), crate::util::now_ms())
+        self.entry(key).is_some()
     }
 
     /// OBJECT ENCODING of `key` in database 0.
     pub fn encoding(&mut self, key: &str) -> Option<&'static str> {
+        self.entry(key).map(|e| e.value.encoding())
+    }
+
+    fn entry(&self, key: &str) -> Option<&crate::store::Entry> {
+        let now = self.server.state.now_ms();
         self.server.store.dbs[0]
-            .get(key.as_bytes(), crate::util::now_ms())
-            .map(|v| v.encoding())
+            .get_raw(key.as_bytes())
+            .filter(|e| e.expire_at().is_none_or(|at| at > now))
+    }
+
+    /// Works on database `db` directly (set-up and checks a command can't
+    /// express), then drains the journal as `call()` would.
+    pub fn with_db<T>(&mut self, db: usize, f: impl FnOnce(&mut crate::store::DbMut) -> T) -> T {
+        let Server { store, state } = &mut self.server;
+        let now = state.now_ms();
+        let result = f(&mut store.db(db, now));
+        crate::effects::after_command(store, state, db, None);
+        result
     }
 
     /// Runs one command; returns its reply as text (lossy), for asserts.

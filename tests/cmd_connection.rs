@@ -395,7 +395,10 @@ fn client_kill_by_id_closes_the_other_client() {
     let mut other = Other::connect(&mut h, "10.0.0.2:5555");
     let id = other.id(&h).to_string();
     assert_eq!(h.text(&["CLIENT", "KILL", "ID", &id]), ":1\r\n");
-    assert_eq!(h.server.state.kills, vec![other.session.client]);
+    assert_eq!(
+        h.server.state.requests,
+        vec![rizzler::server::Request::Close(other.session.client)]
+    );
     assert!(h.server.state.clients[other.session.client].closing);
     // The backend closes it; a killed client is no longer listed or killed.
     let (_, status) = other.run(&mut h, &["PING"]);

@@ -174,19 +174,16 @@ fn resp3_replies() {
 fn writes_count_as_dirty_and_reads_as_hits_or_misses() {
     let mut h = Harness::new();
     h.text(&["HSET", "h", "a", "1", "b", "2", "a", "3"]);
-    assert_eq!(h.server.state.stats.dirty, 3);
+    assert_eq!(h.server.state.changes_since_save, 3);
     h.text(&["HDEL", "h", "a", "b", "z"]);
-    assert_eq!(h.server.state.stats.dirty, 5);
+    assert_eq!(h.server.state.changes_since_save, 5);
     h.text(&["HSET", "h", "a", "1"]);
-    let s = &h.server.state.stats;
-    let before = (s.keyspace_hits, s.keyspace_misses);
+    let s = &h.server.store.stats;
+    let before = (s.hits, s.misses);
     h.text(&["HGET", "h", "a"]);
     h.text(&["HGETALL", "h"]);
     h.text(&["HLEN", "missing"]);
     h.text(&["HDEL", "missing", "a"]);
-    let s = &h.server.state.stats;
-    assert_eq!(
-        (s.keyspace_hits, s.keyspace_misses),
-        (before.0 + 2, before.1 + 1)
-    );
+    let s = &h.server.store.stats;
+    assert_eq!((s.hits, s.misses), (before.0 + 2, before.1 + 1));
 }

@@ -39,7 +39,7 @@ fn hash_of(pairs: &[(&str, &str)]) -> Value {
 /// Stores a value in database `db` directly (the list/set/hash commands
 /// belong to other families).
 fn put(h: &mut Harness, db: usize, key: &str, value: Value) {
-    h.server.store.dbs[db].set(key.as_bytes(), value, None, now_ms());
+    h.with_db(db, |d| d.set(key.as_bytes(), value, None, "set"));
 }
 
 fn select(h: &mut Harness, db: usize) {
@@ -328,29 +328,29 @@ fn copy_is_deep_and_keeps_the_ttl() {
         assert_eq!(h.text(&["COPY", k, &format!("{k}2")]), ":1\r\n");
     }
     // Changing the originals leaves the copies alone.
-    let now = now_ms();
-    let db = &mut h.server.store.dbs[0];
-    if let Some(Value::List(l)) = db.get(b"l", now) {
-        l.push_back(b"c".as_slice().into());
-    }
-    if let Some(Value::Set(s)) = db.get(b"s", now) {
-        s.insert(b"z");
-    }
-    if let Some(Value::Hash(hh)) = db.get(b"h", now) {
-        hh.insert(b"g", b"w");
-    }
-    match db.get(b"l2", now) {
-        Some(Value::List(l)) => assert_eq!(l.len(), 2),
-        other => panic!("l2 is {other:?}"),
-    }
-    match db.get(b"s2", now) {
-        Some(Value::Set(s)) => assert_eq!(s.len(), 2),
-        other => panic!("s2 is {other:?}"),
-    }
-    match db.get(b"h2", now) {
-        Some(Value::Hash(hh)) => assert_eq!(hh.len(), 1),
-        other => panic!("h2 is {other:?}"),
-    }
+    h.with_db(0, |db| {
+        if let Some(Value::List(l)) = db.modify(b"l", "test").as_deref_mut() {
+            l.push_back(b"c".as_slice().into());
+        }
+        if let Some(Value::Set(s)) = db.modify(b"s", "test").as_deref_mut() {
+            s.insert(b"z");
+        }
+        if let Some(Value::Hash(hh)) = db.modify(b"h", "test").as_deref_mut() {
+            hh.insert(b"g", b"w");
+        }
+        match db.read(b"l2") {
+            Some(Value::List(l)) => assert_eq!(l.len(), 2),
+            other => panic!("l2 is {other:?}"),
+        }
+        match db.read(b"s2") {
+            Some(Value::Set(s)) => assert_eq!(s.len(), 2),
+            other => panic!("s2 is {other:?}"),
+        }
+        match db.read(b"h2") {
+            Some(Value::Hash(hh)) => assert_eq!(hh.len(), 1),
+            other => panic!("h2 is {other:?}"),
+        }
+    });
     assert_eq!(h.text(&["TYPE", "s2"]), "+set\r\n");
 
     h.text(&["PEXPIRE", "l", "100000"]);
@@ -370,7 +370,7 @@ fn copy_and_move_between_databases() {
     h.text(&["PEXPIRE", "k", "100000"]);
     assert_eq!(h.text(&["COPY", "k", "k", "DB", "5"]), ":1\r\n");
     assert_eq!(h.text(&["COPY", "k", "k", "DB", "5"]), ":0\r\n");
-    assert!(h.server.store.dbs[5].contains(b"k", now_ms()));
+    assert!(h.with_db(5, |d| d.contains(b"k")));
     assert_eq!(h.text(&["EXISTS", "k"]), ":1\r\n");
 
     put(&mut h, 0, "l", list(&["a"]));
@@ -471,13 +471,13 @@ fn gt_and_lt_compare_milliseconds() {
 fn past_expiry_deletes_and_counts_as_a_write() {
     let mut h = Harness::new();
     h.text(&["SET", "k", "v"]);
-    let dirty = h.server.state.stats.dirty;
+    let dirty = h.server.state.changes_since_save;
     assert_eq!(h.text(&["EXPIRE", "k", "0"]), ":1\r\n");
     assert_eq!(h.server.store.dbs[0].len(), 0);
     assert_eq!(h.server.store.dbs[0].expires_len(), 0);
-    assert_eq!(h.server.state.stats.dirty, dirty + 1);
+    assert_eq!(h.server.state.changes_since_save, dirty + 1);
     assert_eq!(h.text(&["EXPIRE", "k", "0"]), ":0\r\n");
-    assert_eq!(h.server.state.stats.dirty, dirty + 1);
+    assert_eq!(h.server.state.changes_since_save, dirty + 1);
 }
 
 #[test]
@@ -496,12 +496,7 @@ fn persist_removes_the_ttl() {
 fn reads_count_hits_and_misses_writes_do_not() {
     let mut h = Harness::new();
     h.text(&["SET", "k", "v"]);
-    let stats = |h: &Harness| {
-        (
-            h.server.state.stats.keyspace_hits,
-            h.server.state.stats.keyspace_misses,
-        )
-    };
+    let stats = |h: &Harness| (h.server.store.stats.hits, h.server.store.stats.misses);
     let base = stats(&h);
     h.text(&["EXISTS", "k", "x"]);
     h.text(&["TYPE", "k"]);
@@ -536,7 +531,7 @@ fn active_expiry_removes_keys_nobody_reads() {
     }
     assert_eq!(h.server.store.dbs[0].len(), 2);
     assert_eq!(h.server.store.dbs[0].expires_len(), 1);
-    assert_eq!(h.server.store.dbs[0].expired, 50);
+    assert_eq!(h.server.store.stats.expired, 50);
 }
 
 #[test]

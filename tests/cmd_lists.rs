@@ -21,12 +21,7 @@ fn push_returns_length_and_keeps_order() {
         bulks(&["c", "b", "a", "d", "e"])
     );
     assert_eq!(h.text(&["LLEN", "l"]), ":5\r\n");
-    assert_eq!(
-        h.server.store.dbs[0]
-            .get(b"l", now_ms())
-            .map(|v| v.encoding()),
-        Some("quicklist")
-    );
+    assert_eq!(h.encoding("l"), Some("quicklist"));
 }
 
 #[test]
@@ -220,7 +215,7 @@ fn an_expired_list_is_missing() {
     let mut h = Harness::new();
     h.text(&["RPUSH", "l", "a", "b"]);
     let now = now_ms();
-    h.server.store.dbs[0].set_expire(b"l", Some(now - 1), now);
+    h.with_db(0, |d| d.set_expire(b"l", now - 1));
     assert_eq!(h.text(&["LLEN", "l"]), ":0\r\n");
     assert_eq!(h.text(&["LSET", "l", "0", "v"]), "-ERR no such key\r\n");
     assert_eq!(h.text(&["RPUSH", "l", "c"]), ":1\r\n");
@@ -241,7 +236,7 @@ fn binary_elements_round_trip() {
 #[test]
 fn writes_count_as_dirty_and_reads_as_hits_or_misses() {
     let mut h = Harness::new();
-    let dirty = |h: &Harness| h.server.state.stats.dirty;
+    let dirty = |h: &Harness| h.server.state.changes_since_save;
     h.text(&["RPUSH", "l", "a", "b", "c", "d", "e"]);
     assert_eq!(dirty(&h), 5);
     h.text(&["LPOP", "l", "2"]);
@@ -254,8 +249,8 @@ fn writes_count_as_dirty_and_reads_as_hits_or_misses() {
     assert_eq!(dirty(&h), 9);
 
     let stats = |h: &Harness| {
-        let s = &h.server.state.stats;
-        (s.keyspace_hits, s.keyspace_misses)
+        let s = &h.server.store.stats;
+        (s.hits, s.misses)
     };
     let before = stats(&h);
     h.text(&["LLEN", "l"]);

@@ -178,18 +178,15 @@ fn resp3_replies() {
 fn writes_count_as_dirty_and_reads_as_hits_or_misses() {
     let mut h = Harness::new();
     h.text(&["SADD", "s", "a", "b", "c", "a"]);
-    assert_eq!(h.server.state.stats.dirty, 3);
+    assert_eq!(h.server.state.changes_since_save, 3);
     h.text(&["SREM", "s", "a", "z"]);
-    assert_eq!(h.server.state.stats.dirty, 4);
-    let s = &h.server.state.stats;
-    let before = (s.keyspace_hits, s.keyspace_misses);
+    assert_eq!(h.server.state.changes_since_save, 4);
+    let s = &h.server.store.stats;
+    let before = (s.hits, s.misses);
     h.text(&["SMEMBERS", "s"]);
     h.text(&["SISMEMBER", "s", "a"]);
     h.text(&["SCARD", "missing"]);
     h.text(&["SREM", "missing", "a"]);
-    let s = &h.server.state.stats;
-    assert_eq!(
-        (s.keyspace_hits, s.keyspace_misses),
-        (before.0 + 2, before.1 + 1)
-    );
+    let s = &h.server.store.stats;
+    assert_eq!((s.hits, s.misses), (before.0 + 2, before.1 + 1));
 }

@@ -77,10 +77,10 @@ fn read_commands_count_keyspace_hits_and_misses() {
     ] {
         h.run(w);
     }
-    let stats = &h.server.state.stats;
+    let stats = &h.server.store.stats;
     // Hits: GET, MGET k, GETRANGE, GETEX, SET GET, GETSET, GET l (WRONGTYPE
     // after the lookup), GETDEL. Misses: MGET nope, STRLEN nope.
-    assert_eq!((stats.keyspace_hits, stats.keyspace_misses), (8, 2));
+    assert_eq!((stats.hits, stats.misses), (8, 2));
 }
 
 /// Overwriting a key whose time has passed counts it as expired, as Redis's
@@ -91,7 +91,7 @@ fn set_over_an_expired_key_counts_the_expiry() {
     h.text(&["SET", "k", "old", "PX", "1"]);
     std::thread::sleep(std::time::Duration::from_millis(5));
     assert_eq!(h.text(&["SET", "k", "new"]), "+OK\r\n");
-    assert_eq!(h.server.store.dbs[0].expired, 1);
+    assert_eq!(h.server.store.stats.expired, 1);
     assert_eq!(h.text(&["TTL", "k"]), ":-1\r\n");
     assert_eq!(h.text(&["GET", "k"]), "$3\r\nnew\r\n");
 }

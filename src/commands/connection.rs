@@ -17,7 +17,7 @@ use super::server::help_reply;
 use super::{is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{parse_i64, Args, Proto};
-use crate::server::{Client, ReplyMode};
+use crate::server::{Client, ReplyMode, Request};
 
 /// Flags of the handshake commands, which must work before AUTH.
 const HANDSHAKE: u32 = NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY;
@@ -103,20 +103,20 @@ pub const COMMANDS: &[Command] = &[
 
 fn ping(ctx: &mut Ctx, args: Args) -> CmdResult {
     match args.len() {
-        1 => ctx.out.simple(b"PONG"),
-        2 => ctx.out.bulk(args.get(1)),
+        1 => ctx.out().simple(b"PONG"),
+        2 => ctx.out().bulk(args.get(1)),
         _ => return Err(CmdError::arity("ping")),
     }
     Ok(())
 }
 
 fn echo(ctx: &mut Ctx, args: Args) -> CmdResult {
-    ctx.out.bulk(args.get(1));
+    ctx.out().bulk(args.get(1));
     Ok(())
 }
 
 fn quit(ctx: &mut Ctx, _args: Args) -> CmdResult {
-    ctx.out.ok();
+    ctx.out().ok();
     ctx.state.clients[ctx.client].closing = true;
     Ok(())
 }
@@ -152,7 +152,7 @@ fn auth(ctx: &mut Ctx, args: Args) -> CmdResult {
         return Err(CmdError::WrongPass);
     }
     ctx.state.clients[ctx.client].authenticated = true;
-    ctx.out.ok();
+    ctx.out().ok();
     Ok(())
 }
 
@@ -200,10 +200,10 @@ fn hello(ctx: &mut Ctx, args: Args) -> CmdResult {
         return Err(CmdError::HelloNoAuth);
     }
     if let Some(p) = proto {
-        ctx.out.proto = p;
+        ctx.out().proto = p;
     }
-    let id = ctx.state.clients[ctx.client].id;
-    let out = &mut *ctx.out;
+    let id = ctx.me().id;
+    let out = ctx.out();
     out.map(7);
     out.bulk(b"server");
     out.bulk(b"redis");
@@ -225,10 +225,10 @@ fn hello(ctx: &mut Ctx, args: Args) -> CmdResult {
 fn reset(ctx: &mut Ctx, _args: Args) -> CmdResult {
     // Redis's clearClientConnectionState. MULTI and pub/sub state, once
     // they exist, are cleared here too.
-    ctx.db = 0;
-    ctx.out.proto = Proto::Resp2;
     let open = ctx.state.config.requirepass.is_empty();
-    let client = &mut ctx.state.clients[ctx.client];
+    let client = ctx.me();
+    client.db = 0;
+    client.out.proto = Proto::Resp2;
     client.name.clear();
     client.authenticated = open;
     // Redis clears OFF and a pending SKIP, but a SKIP in force still
@@ -236,7 +236,7 @@ fn reset(ctx: &mut Ctx, _args: Args) -> CmdResult {
     if client.reply != ReplyMode::Skip {
         client.reply = ReplyMode::On;
     }
-    ctx.out.simple(b"RESET");
+    ctx.out().simple(b"RESET");
     Ok(())
 }
 
@@ -245,23 +245,23 @@ fn select(ctx: &mut Ctx, args: Args) -> CmdResult {
     if id < 0 || id as usize >= ctx.store.dbs.len() {
         return Err(CmdError::DbIndexOutOfRange);
     }
-    ctx.db = id as usize;
-    ctx.out.ok();
+    ctx.me().db = id as usize;
+    ctx.out().ok();
     Ok(())
 }
 
 fn client_id(ctx: &mut Ctx, _args: Args) -> CmdResult {
     let id = ctx.state.clients[ctx.client].id;
-    ctx.out.int(id as i64);
+    ctx.out().int(id as i64);
     Ok(())
 }
 
 fn client_getname(ctx: &mut Ctx, _args: Args) -> CmdResult {
-    let name = &ctx.state.clients[ctx.client].name;
-    if name.is_empty() {
-        ctx.out.null();
+    let client = ctx.me();
+    if client.name.is_empty() {
+        client.out.null();
     } else {
-        ctx.out.bulk(name);
+        client.out.bulk(&client.name);
     }
     Ok(())
 }
@@ -272,7 +272,7 @@ fn client_setname(ctx: &mut Ctx, args: Args) -> CmdResult {
         return Err(CmdError::ClientNameSpaces);
     }
     ctx.state.clients[ctx.client].name = name.to_vec();
-    ctx.out.ok();
+    ctx.out().ok();
     Ok(())
 }
 
@@ -294,7 +294,7 @@ fn client_setinfo(ctx: &mut Ctx, args: Args) -> CmdResult {
     } else {
         client.lib_ver = value.to_vec();
     }
-    ctx.out.ok();
+    ctx.out().ok();
     Ok(())
 }
 
@@ -307,7 +307,7 @@ fn client_no_evict(ctx: &mut Ctx, args: Args) -> CmdResult {
         return Err(CmdError::Syntax);
     };
     ctx.state.clients[ctx.client].no_evict = on;
-    ctx.out.ok();
+    ctx.out().ok();
     Ok(())
 }
 
@@ -318,7 +318,7 @@ fn client_reply(ctx: &mut Ctx, args: Args) -> CmdResult {
     let mode = args.get(2);
     if is(mode, "on") {
         client.reply = ReplyMode::On;
-        ctx.out.ok();
+        ctx.out().ok();
     } else if is(mode, "off") {
         client.reply = ReplyMode::Off;
     } else if is(mode, "skip") {
@@ -360,10 +360,10 @@ fn type_of(_client: &Client) -> ClientType {
 }
 
 /// One CLIENT LIST line, in Redis 7.0's field order with 7.2's `lib-name`
-/// and `lib-ver` at the end. The caller's own db and protocol live in the
-/// batch context rather than in its `Client` while it runs.
-fn client_line(out: &mut String, c: &Client, me: Option<(usize, Proto)>, now_ms: u64) {
-    let (db, proto) = me.unwrap_or((c.db, c.out.proto));
+/// and `lib-ver` at the end. `me` is whether `c` is the caller, whose
+/// reply so far is not output memory yet.
+fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
+    let (db, proto) = (c.db, c.out.proto);
     let mut flags = String::new();
     if c.closing {
         flags.push('c');
@@ -374,7 +374,7 @@ fn client_line(out: &mut String, c: &Client, me: Option<(usize, Proto)>, now_ms:
     if flags.is_empty() {
         flags.push('N');
     }
-    let omem = if me.is_some() { 0 } else { c.out.buf.len() };
+    let omem = if me { 0 } else { c.out.buf.len() };
     let cmd = c.last_cmd.map_or_else(
         || "NULL".to_string(),
         |cmd| meta::resolve_row(cmd).full_name(),
@@ -411,15 +411,10 @@ fn live_clients<'a>(ctx: &'a Ctx) -> Vec<(usize, &'a Client)> {
     v
 }
 
-fn me_of(ctx: &Ctx, key: usize) -> Option<(usize, Proto)> {
-    (key == ctx.client).then_some((ctx.db, ctx.out.proto))
-}
-
 fn client_info(ctx: &mut Ctx, _args: Args) -> CmdResult {
     let mut text = String::new();
-    let me = Some((ctx.db, ctx.out.proto));
-    client_line(&mut text, &ctx.state.clients[ctx.client], me, ctx.now_ms);
-    ctx.out.verbatim(text.as_bytes());
+    client_line(&mut text, &ctx.state.clients[ctx.client], true, ctx.now_ms);
+    ctx.out().verbatim(text.as_bytes());
     Ok(())
 }
 
@@ -429,7 +424,7 @@ fn client_list(ctx: &mut Ctx, args: Args) -> CmdResult {
         let wanted = client_type(args.get(3))?;
         for (key, c) in live_clients(ctx) {
             if type_of(c) == wanted {
-                client_line(&mut text, c, me_of(ctx, key), ctx.now_ms);
+                client_line(&mut text, c, key == ctx.client, ctx.now_ms);
             }
         }
     } else if args.len() > 3 && is(args.get(2), "id") {
@@ -440,17 +435,17 @@ fn client_list(ctx: &mut Ctx, args: Args) -> CmdResult {
         let clients = live_clients(ctx);
         for id in ids {
             if let Some((key, c)) = clients.iter().find(|(_, c)| c.id as i64 == id) {
-                client_line(&mut text, c, me_of(ctx, *key), ctx.now_ms);
+                client_line(&mut text, c, *key == ctx.client, ctx.now_ms);
             }
         }
     } else if args.len() == 2 {
         for (key, c) in live_clients(ctx) {
-            client_line(&mut text, c, me_of(ctx, key), ctx.now_ms);
+            client_line(&mut text, c, key == ctx.client, ctx.now_ms);
         }
     } else {
         return Err(CmdError::Syntax);
     }
-    ctx.out.verbatim(text.as_bytes());
+    ctx.out().verbatim(text.as_bytes());
     Ok(())
 }
 
@@ -529,26 +524,26 @@ fn client_kill(ctx: &mut Ctx, args: Args) -> CmdResult {
         .collect();
     for &key in &victims {
         // The caller itself closes after this reply; others are closed by
-        // their backend, which learns of them through `kills`.
+        // their backend, which learns of them through a request.
         ctx.state.clients[key].closing = true;
         if key != ctx.client {
-            ctx.state.kills.push(key);
+            ctx.state.requests.push(Request::Close(key));
         }
     }
     if args.len() == 3 {
         if victims.is_empty() {
             return Err(CmdError::ClientNoSuchClient);
         }
-        ctx.out.ok();
+        ctx.out().ok();
     } else {
-        ctx.out.int(victims.len() as i64);
+        ctx.out().int(victims.len() as i64);
     }
     Ok(())
 }
 
 fn client_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
     help_reply(
-        ctx.out,
+        ctx.out(),
         "client",
         &[
             "GETNAME",

@@ -169,29 +169,39 @@ fn expire_generic(
     let cond = Condition::parse(&args)?;
     let when = deadline(args.get(2), base, unit, cmd)?;
     let key = args.get(1);
-    let now = ctx.now_ms;
-    let db = &mut ctx.store.dbs[ctx.db];
-    let Some(entry) = db.get_entry(key, now) else {
-        ctx.out.int(0);
+    let mut db = ctx.db();
+    let Some(entry) = db.entry(key) else {
+        ctx.out().int(0);
         return Ok(());
     };
     let current = entry
         .expire_at()
         .map(|at| i64::try_from(at).unwrap_or(i64::MAX));
     if !cond.allows(current, when) {
-        ctx.out.int(0);
+        ctx.out().int(0);
         return Ok(());
     }
     match u64::try_from(when) {
-        Ok(at) if at > now => {
-            db.set_expire(key, Some(at), now);
+        Ok(at) if !db.already_expired(when) => {
+            db.set_expire(key, at);
+            // Propagated as PEXPIREAT with the absolute time, options
+            // kept (PEXPIREAT itself already is).
+            if unit == Unit::Seconds || base != 0 {
+                let mut digits = [0; 20];
+                let at = crate::resp::format_int(&mut digits, when);
+                let mut argv: Vec<&[u8]> = args.iter().collect();
+                argv[0] = b"PEXPIREAT";
+                argv[2] = at;
+                ctx.journal().rewrite(argv);
+            }
         }
+        // A time already past deletes the key, propagated as a DEL.
         _ => {
-            db.remove(key, now);
+            db.delete(key);
+            ctx.journal().rewrite([&b"DEL"[..], key]);
         }
     }
-    ctx.state.stats.dirty += 1;
-    ctx.out.int(1);
+    ctx.out().int(1);
     Ok(())
 }
 
@@ -227,21 +237,11 @@ fn pexpiretime(ctx: &mut Ctx, args: Args) -> CmdResult {
 fn ttl_generic(ctx: &mut Ctx, args: Args, kind: TtlKind) -> CmdResult {
     let now = ctx.now_ms;
     // A read that does not refresh the access time, but is counted.
-    let found = ctx.store.dbs[ctx.db]
-        .peek_entry(args.get(1), now)
-        .map(|e| e.expire_at());
-    let stats = &mut ctx.state.stats;
+    let found = ctx.db().peek(args.get(1)).map(|e| e.expire_at());
     let reply = match found {
-        None => {
-            stats.keyspace_misses += 1;
-            -2
-        }
-        Some(None) => {
-            stats.keyspace_hits += 1;
-            -1
-        }
+        None => -2,
+        Some(None) => -1,
         Some(Some(at)) => {
-            stats.keyspace_hits += 1;
             // i128: `at + 500` can pass i64::MAX for a PEXPIREAT near it,
             // and Redis then still answers the exact rounded value.
             let at = i128::from(at);
@@ -255,21 +255,12 @@ fn ttl_generic(ctx: &mut Ctx, args: Args, kind: TtlKind) -> CmdResult {
             i64::try_from(v).unwrap_or(i64::MAX)
         }
     };
-    ctx.out.int(reply);
+    ctx.out().int(reply);
     Ok(())
 }
 
 fn persist(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let key = args.get(1);
-    let now = ctx.now_ms;
-    let db = &mut ctx.store.dbs[ctx.db];
-    let had_ttl = db
-        .get_entry(key, now)
-        .is_some_and(|e| e.expire_at().is_some());
-    if had_ttl {
-        db.set_expire(key, None, now);
-        ctx.state.stats.dirty += 1;
-    }
-    ctx.out.int(had_ttl as i64);
+    let had_ttl = ctx.db().persist(args.get(1));
+    ctx.out().int(had_ttl as i64);
     Ok(())
 }

@@ -46,7 +46,7 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 /// The hash in `value`, or WRONGTYPE.
-fn as_hash(value: Option<&mut Value>) -> Result<Option<&mut Hash>, CmdError> {
+fn as_hash(value: Option<&Value>) -> Result<Option<&Hash>, CmdError> {
     match value {
         None => Ok(None),
         Some(Value::Hash(hash)) => Ok(Some(hash)),
@@ -60,11 +60,9 @@ fn hset(ctx: &mut Ctx, args: Args) -> CmdResult {
     if !args.len().is_multiple_of(2) {
         return Err(CmdError::arity("hset"));
     }
-    let now = ctx.now_ms;
-    let value = ctx
-        .db()
-        .get_or_insert(args.get(1), now, || Value::Hash(Hash::default()));
-    let Value::Hash(hash) = value else {
+    let mut db = ctx.db();
+    let mut value = db.modify_or_create(args.get(1), "hset", || Value::Hash(Hash::default()));
+    let Value::Hash(hash) = &mut *value else {
         return Err(CmdError::WrongType);
     };
     let pairs = args.tail(2);
@@ -72,13 +70,15 @@ fn hset(ctx: &mut Ctx, args: Args) -> CmdResult {
     for i in (0..pairs.len()).step_by(2) {
         created += hash.insert(pairs.get(i), pairs.get(i + 1)) as i64;
     }
-    ctx.state.stats.dirty += (pairs.len() / 2) as u64;
-    ctx.out.int(created);
+    // Redis counts every field written, new or not.
+    value.changed((pairs.len() / 2) as u64);
+    drop(value);
+    ctx.out().int(created);
     Ok(())
 }
 
 fn hget(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (value, out) = ctx.lookup_read(args.get(1));
+    let (value, out) = ctx.read(args.get(1));
     match as_hash(value)?.and_then(|hash| hash.get(args.get(2))) {
         Some(v) => out.bulk(v),
         None => out.null(),
@@ -87,19 +87,19 @@ fn hget(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn hdel(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let key = args.get(1);
-    let now = ctx.now_ms;
-    let db = &mut ctx.store.dbs[ctx.db];
-    let Some(hash) = as_hash(db.get(key, now))? else {
-        ctx.out.int(0);
+    let mut db = ctx.db();
+    let Some(mut value) = db.modify(args.get(1), "hdel") else {
+        ctx.out().int(0);
         return Ok(());
     };
+    let Value::Hash(hash) = &mut *value else {
+        return Err(CmdError::WrongType);
+    };
     let deleted = args.tail(2).iter().filter(|f| hash.remove(f)).count();
-    if hash.is_empty() {
-        db.remove(key, now);
-    }
-    ctx.state.stats.dirty += deleted as u64;
-    ctx.out.int(deleted as i64);
+    // Dropping the guard records the change, and deletes an emptied hash.
+    value.changed(deleted as u64);
+    drop(value);
+    ctx.out().int(deleted as i64);
     Ok(())
 }
 
@@ -125,7 +125,7 @@ fn hgetall(ctx: &mut Ctx, args: Args) -> CmdResult {
 
 /// HGETALL answers a map (a flat array in RESP2); HKEYS and HVALS an array.
 fn get_all(ctx: &mut Ctx, args: Args, part: Part) -> CmdResult {
-    let (value, out) = ctx.lookup_read(args.get(1));
+    let (value, out) = ctx.read(args.get(1));
     let hash = as_hash(value)?;
     let len = hash.as_ref().map_or(0, |h| h.len());
     match part {
@@ -147,14 +147,14 @@ fn get_all(ctx: &mut Ctx, args: Args, part: Part) -> CmdResult {
 }
 
 fn hexists(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (value, out) = ctx.lookup_read(args.get(1));
+    let (value, out) = ctx.read(args.get(1));
     let found = as_hash(value)?.is_some_and(|hash| hash.get(args.get(2)).is_some());
     out.int(found as i64);
     Ok(())
 }
 
 fn hlen(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (value, out) = ctx.lookup_read(args.get(1));
+    let (value, out) = ctx.read(args.get(1));
     let len = as_hash(value)?.map_or(0, |hash| hash.len());
     out.int(len as i64);
     Ok(())

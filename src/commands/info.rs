@@ -4,12 +4,12 @@
 //! Fields for machinery rizzler does not have (replication, forks, Lua,
 //! active defrag, cluster) are present with the values an idle Redis
 //! without that machinery reports, because tools look fields up by name.
-//! rizzler has no allocator accounting (yet): `used_memory` is the
-//! process's resident set, read from `/proc/self/statm`.
+//! `used_memory` is the counting allocator's exact figure (`crate::alloc`);
+//! `used_memory_rss` is the resident set from `/proc`.
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::alloc::allocated;
 use crate::server::State;
 use crate::store::Store;
 
@@ -29,10 +29,22 @@ const SECTIONS: &[&str] = &[
     "replication",
     "cpu",
     "modules",
+    "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 ];
+
+/// The sections `all` adds to the default ones.
+const NOT_DEFAULT: &[&str] = &["commandstats", "latencystats"];
+
+fn default_sections() -> impl Iterator<Item = String> {
+    SECTIONS
+        .iter()
+        .filter(|s| !NOT_DEFAULT.contains(s))
+        .map(|s| s.to_string())
+}
 
 /// Which sections a request selects (Redis's `genInfoSectionDict`): none
 /// given means the defaults; `all`, `everything` and `default` add theirs;
@@ -54,14 +66,14 @@ impl Selection {
             let name = String::from_utf8_lossy(arg).to_ascii_lowercase();
             match name.as_str() {
                 "all" | "everything" => sel.all = true,
-                "default" => sel.names.extend(SECTIONS.iter().map(|s| s.to_string())),
+                "default" => sel.names.extend(default_sections()),
                 // Redis's default list calls the modules section module_list.
                 "module_list" => sel.names.push("modules".into()),
                 _ => sel.names.push(name),
             }
         }
         if !any {
-            sel.names.extend(SECTIONS.iter().map(|s| s.to_string()));
+            sel.names.extend(default_sections());
         }
         sel
     }
@@ -90,13 +102,16 @@ pub fn render(store: &Store, state: &State, sel: &Selection, ctx: &Context) -> S
         match section {
             "server" => server(&mut out, state, ctx),
             "clients" => clients(&mut out, state),
-            "memory" => memory(&mut out, state),
+            "memory" => memory(&mut out, store, state),
             "persistence" => persistence(&mut out, state),
             "stats" => stats(&mut out, store, state),
             "replication" => replication(&mut out, state),
             "cpu" => cpu(&mut out),
             "modules" => out.push_str("# Modules\r\n"),
+            "commandstats" => commandstats(&mut out, state),
             "errorstats" => errorstats(&mut out, state),
+            // Per-command latency histograms are not kept (yet).
+            "latencystats" => out.push_str("# Latencystats\r\n"),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace(&mut out, store, ctx),
             _ => {}
@@ -196,35 +211,80 @@ fn total_system_memory() -> u64 {
     crate::util::proc_kib_field("/proc/meminfo", "MemTotal:")
 }
 
-/// The highest `used_memory` INFO has seen.
-static PEAK: AtomicU64 = AtomicU64::new(0);
+/// What the memory figures are made of, shared by INFO memory and MEMORY
+/// STATS.
+pub struct MemoryFigures {
+    pub used: u64,
+    pub rss: u64,
+    pub peak: u64,
+    pub startup: u64,
+    /// Reply buffers of normal clients.
+    pub clients: u64,
+    /// Everything that is not the dataset: start-up memory and clients.
+    pub overhead: u64,
+    pub dataset: u64,
+    pub keys: u64,
+}
 
-fn memory(out: &mut String, state: &State) {
-    let used = crate::util::rss_bytes();
-    let peak = PEAK.fetch_max(used, Ordering::Relaxed).max(used);
+impl MemoryFigures {
+    pub fn now(store: &Store, state: &State) -> MemoryFigures {
+        let used = allocated();
+        let rss = crate::util::rss_bytes();
+        let clients: u64 = live_clients(state)
+            .map(|c| c.out.buf.capacity() as u64)
+            .sum();
+        let startup = state.startup_memory;
+        let overhead = startup + clients;
+        MemoryFigures {
+            used,
+            rss,
+            peak: state.peak_memory.max(used),
+            startup,
+            clients,
+            overhead,
+            dataset: used.saturating_sub(overhead),
+            keys: store.total_keys() as u64,
+        }
+    }
+
+    /// RSS over allocated bytes, as Redis's `mem_fragmentation_ratio`.
+    pub fn fragmentation(&self) -> f64 {
+        if self.used == 0 {
+            0.0
+        } else {
+            self.rss as f64 / self.used as f64
+        }
+    }
+
+    pub fn percent(part: u64, whole: u64) -> f64 {
+        if whole == 0 {
+            0.0
+        } else {
+            part as f64 * 100.0 / whole as f64
+        }
+    }
+}
+
+fn memory(out: &mut String, store: &Store, state: &State) {
+    let m = MemoryFigures::now(store, state);
     let total = total_system_memory();
-    let clients_mem: usize = live_clients(state).map(|c| c.out.buf.capacity()).sum();
-    let peak_perc = if peak == 0 {
-        0.0
-    } else {
-        used as f64 * 100.0 / peak as f64
-    };
+    let pct = MemoryFigures::percent;
     out.push_str("# Memory\r\n");
     fields!(out,
-        "used_memory" => used,
-        "used_memory_human" => bytes_to_human(used),
-        "used_memory_rss" => used,
-        "used_memory_rss_human" => bytes_to_human(used),
-        "used_memory_peak" => peak,
-        "used_memory_peak_human" => bytes_to_human(peak),
-        "used_memory_peak_perc" => format!("{peak_perc:.2}%"),
-        "used_memory_overhead" => clients_mem,
-        "used_memory_startup" => 0,
-        "used_memory_dataset" => used.saturating_sub(clients_mem as u64),
-        "used_memory_dataset_perc" => format!("{:.2}%", if used == 0 { 0.0 } else { used.saturating_sub(clients_mem as u64) as f64 * 100.0 / used as f64 }),
-        "allocator_allocated" => used,
-        "allocator_active" => used,
-        "allocator_resident" => used,
+        "used_memory" => m.used,
+        "used_memory_human" => bytes_to_human(m.used),
+        "used_memory_rss" => m.rss,
+        "used_memory_rss_human" => bytes_to_human(m.rss),
+        "used_memory_peak" => m.peak,
+        "used_memory_peak_human" => bytes_to_human(m.peak),
+        "used_memory_peak_perc" => format!("{:.2}%", pct(m.used, m.peak)),
+        "used_memory_overhead" => m.overhead,
+        "used_memory_startup" => m.startup,
+        "used_memory_dataset" => m.dataset,
+        "used_memory_dataset_perc" => format!("{:.2}%", pct(m.dataset, m.used.saturating_sub(m.startup))),
+        "allocator_allocated" => m.used,
+        "allocator_active" => m.used,
+        "allocator_resident" => m.rss,
         "total_system_memory" => total,
         "total_system_memory_human" => bytes_to_human(total),
         "used_memory_lua" => 0,
@@ -245,17 +305,17 @@ fn memory(out: &mut String, state: &State) {
         "maxmemory_policy" => state.config.maxmemory_policy,
         "allocator_frag_ratio" => "1.00",
         "allocator_frag_bytes" => 0,
-        "allocator_rss_ratio" => "1.00",
-        "allocator_rss_bytes" => 0,
+        "allocator_rss_ratio" => format!("{:.2}", m.fragmentation()),
+        "allocator_rss_bytes" => m.rss as i64 - m.used as i64,
         "rss_overhead_ratio" => "1.00",
         "rss_overhead_bytes" => 0,
-        "mem_fragmentation_ratio" => "1.00",
-        "mem_fragmentation_bytes" => 0,
+        "mem_fragmentation_ratio" => format!("{:.2}", m.fragmentation()),
+        "mem_fragmentation_bytes" => m.rss as i64 - m.used as i64,
         "mem_not_counted_for_evict" => 0,
         "mem_replication_backlog" => 0,
         "mem_total_replication_buffers" => 0,
         "mem_clients_slaves" => 0,
-        "mem_clients_normal" => clients_mem,
+        "mem_clients_normal" => m.clients,
         "mem_cluster_links" => 0,
         "mem_aof_buffer" => 0,
         "mem_allocator" => "libc",
@@ -276,7 +336,7 @@ fn persistence(out: &mut String, state: &State) {
         "current_fork_perc" => "0.00",
         "current_save_keys_processed" => 0,
         "current_save_keys_total" => 0,
-        "rdb_changes_since_last_save" => state.stats.dirty,
+        "rdb_changes_since_last_save" => state.changes_since_save,
         "rdb_bgsave_in_progress" => 0,
         "rdb_last_save_time" => state.lastsave,
         "rdb_last_bgsave_status" => "ok",
@@ -303,7 +363,7 @@ fn persistence(out: &mut String, state: &State) {
 
 fn stats(out: &mut String, store: &Store, state: &State) {
     let s = &state.stats;
-    let expired: u64 = store.dbs.iter().map(|d| d.expired).sum();
+    let keyspace = &store.stats;
     out.push_str("# Stats\r\n");
     fields!(out,
         "total_connections_received" => s.connections_received,
@@ -321,16 +381,16 @@ fn stats(out: &mut String, store: &Store, state: &State) {
         "sync_full" => 0,
         "sync_partial_ok" => 0,
         "sync_partial_err" => 0,
-        "expired_keys" => expired.saturating_sub(s.expired_keys_base),
+        "expired_keys" => keyspace.expired,
         "expired_stale_perc" => "0.00",
         "expired_time_cap_reached_count" => 0,
         "expire_cycle_cpu_milliseconds" => 0,
-        "evicted_keys" => 0,
+        "evicted_keys" => keyspace.evicted,
         "evicted_clients" => 0,
         "total_eviction_exceeded_time" => 0,
         "current_eviction_exceeded_time" => 0,
-        "keyspace_hits" => s.keyspace_hits,
-        "keyspace_misses" => s.keyspace_misses,
+        "keyspace_hits" => keyspace.hits,
+        "keyspace_misses" => keyspace.misses,
         "pubsub_channels" => 0,
         "pubsub_patterns" => 0,
         "pubsubshard_channels" => 0,
@@ -416,22 +476,56 @@ fn cpu(out: &mut String) {
     );
 }
 
+/// Redis's `getSafeInfoString`: `#`, `:` and line breaks would break the
+/// `field:value` format.
+fn safe_info_string(s: &[u8]) -> String {
+    String::from_utf8_lossy(s)
+        .chars()
+        .map(|c| match c {
+            '#' | ':' | '\r' | '\n' => '_',
+            c => c,
+        })
+        .collect()
+}
+
+fn commandstats(out: &mut String, state: &State) {
+    out.push_str("# Commandstats\r\n");
+    // Redis lists them in its command dict's order; sorted is as good and
+    // stable.
+    let mut rows: Vec<(String, &crate::server::CommandStats)> = state
+        .stats
+        .commands
+        .values()
+        .filter(|r| r.calls > 0 || r.failed_calls > 0 || r.rejected_calls > 0)
+        .map(|r| (super::meta::resolve_row(r.cmd).full_name(), r))
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, r) in rows {
+        let per_call = if r.calls == 0 {
+            0.0
+        } else {
+            r.usec as f32 / r.calls as f32
+        };
+        let _ = write!(
+            out,
+            "cmdstat_{}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
+            safe_info_string(name.as_bytes()),
+            r.calls,
+            r.usec,
+            r.rejected_calls,
+            r.failed_calls
+        );
+    }
+}
+
 fn errorstats(out: &mut String, state: &State) {
     out.push_str("# Errorstats\r\n");
     for (code, count) in &state.stats.errors {
-        // Redis's getSafeInfoString: ':' and line breaks would break the
-        // field:value format.
-        let code: String = String::from_utf8_lossy(code)
-            .chars()
-            .map(|c| {
-                if matches!(c, ':' | '\r' | '\n') {
-                    '_'
-                } else {
-                    c
-                }
-            })
-            .collect();
-        let _ = write!(out, "errorstat_{code}:count={count}\r\n");
+        let _ = write!(
+            out,
+            "errorstat_{}:count={count}\r\n",
+            safe_info_string(code)
+        );
     }
 }
 

@@ -10,7 +10,7 @@ use super::flags::*;
 use super::{int32_arg, int_arg, is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Args;
-use crate::store::{glob_match, Bytes, Store};
+use crate::store::{glob_match, Bytes};
 
 pub const COMMANDS: &[Command] = &[
     Command::new("del", -2, WRITE, del).keys(1, -1, 1).doc("generic", "1.0.0", "Delete a key").complexity("O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1)."),
@@ -41,16 +41,9 @@ fn unlink(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn delete_keys(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let now = ctx.now_ms;
-    let db = &mut ctx.store.dbs[ctx.db];
-    let mut deleted = 0;
-    for key in args.iter().skip(1) {
-        if db.remove(key, now).is_some() {
-            deleted += 1;
-        }
-    }
-    ctx.state.stats.dirty += deleted;
-    ctx.out.int(deleted as i64);
+    let mut db = ctx.db();
+    let deleted = args.tail(1).iter().filter(|key| db.delete(key)).count();
+    ctx.out().int(deleted as i64);
     Ok(())
 }
 
@@ -59,12 +52,8 @@ fn exists(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn type_(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let now = ctx.now_ms;
-    let name = ctx.store.dbs[ctx.db]
-        .peek_entry(args.get(1), now)
-        .map(|e| e.value.type_name());
-    ctx.state.stats.count_lookup(name.is_some());
-    ctx.out.simple(name.unwrap_or("none").as_bytes());
+    let name = ctx.db().peek(args.get(1)).map(|e| e.value.type_name());
+    ctx.out().simple(name.unwrap_or("none").as_bytes());
     Ok(())
 }
 
@@ -76,18 +65,17 @@ fn touch(ctx: &mut Ctx, args: Args) -> CmdResult {
 /// counts twice, as in Redis), each a counted lookup; TOUCH also refreshes
 /// their access times.
 fn count_live(ctx: &mut Ctx, args: Args, touch: bool) -> CmdResult {
-    let (now, db) = (ctx.now_ms, &mut ctx.store.dbs[ctx.db]);
+    let mut db = ctx.db();
     let mut count = 0;
-    for key in args.iter().skip(1) {
+    for key in args.tail(1).iter() {
         let found = if touch {
-            db.get_entry(key, now).is_some()
+            db.read_entry(key).is_some()
         } else {
-            db.peek_entry(key, now).is_some()
+            db.peek(key).is_some()
         };
-        ctx.state.stats.count_lookup(found);
         count += found as i64;
     }
-    ctx.out.int(count);
+    ctx.out().int(count);
     Ok(())
 }
 
@@ -96,14 +84,14 @@ fn keys(ctx: &mut Ctx, args: Args) -> CmdResult {
     // `*` alone skips matching, which is also the only pattern that lists
     // the key "" (see glob_match).
     let all = pattern == b"*";
-    let db = &ctx.store.dbs[ctx.db];
+    let (db, out) = ctx.db_out();
     // Expired keys are skipped, not removed, as Redis's KEYS does.
     let found: Vec<&[u8]> = db
-        .iter(ctx.now_ms)
+        .iter()
         .map(|e| &*e.key)
         .filter(|k| all || glob_match(pattern, k, false))
         .collect();
-    ctx.out.bulks(found.into_iter());
+    out.bulks(found.into_iter());
     Ok(())
 }
 
@@ -176,41 +164,36 @@ pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
 fn scan(ctx: &mut Ctx, args: Args) -> CmdResult {
     let cursor = parse_cursor(args.get(1))?;
     let opts = parse_scan_opts(&args, 2)?;
-    let now = ctx.now_ms;
-    let db = &mut ctx.store.dbs[ctx.db];
+    let (mut db, out) = ctx.db_out();
     let mut found: Vec<Bytes> = Vec::new();
-    let mut type_checks = 0u64;
-    // Db::scan walks slots and removes the expired keys it meets, so only
-    // live keys reach the filter, and a key present for the whole scan is
-    // returned whatever happens to the table between calls.
-    let next = db.scan(cursor, opts.count, now, |entry| {
-        if let Some(p) = opts.pattern {
-            if !glob_match(p, &entry.key, false) {
-                return;
-            }
+    // DbMut::scan walks slots and removes the expired keys it meets, so
+    // only live keys reach the filter, and a key present for the whole
+    // scan is returned whatever happens to the table between calls.
+    let next = db.scan(cursor, opts.count, |entry| {
+        if opts
+            .pattern
+            .is_none_or(|p| glob_match(p, &entry.key, false))
+        {
+            found.push(entry.key.clone());
         }
-        if let Some(t) = opts.type_name {
-            // Redis looks the key up to read its type, a counted hit.
-            type_checks += 1;
-            if !t.eq_ignore_ascii_case(entry.value.type_name().as_bytes()) {
-                return;
-            }
-        }
-        found.push(entry.key.clone());
     });
-    ctx.state.stats.keyspace_hits += type_checks;
-    ctx.out.array(2);
-    ctx.out.bulk(next.to_string().as_bytes());
-    ctx.out.bulks(found.iter().map(|k| &**k));
+    if let Some(t) = opts.type_name {
+        // Redis looks each key up to read its type: a counted read.
+        found.retain(|key| {
+            db.peek(key)
+                .is_some_and(|e| t.eq_ignore_ascii_case(e.value.type_name().as_bytes()))
+        });
+    }
+    out.array(2);
+    out.bulk(next.to_string().as_bytes());
+    out.bulks(found.iter().map(|k| &**k));
     Ok(())
 }
 
 fn randomkey(ctx: &mut Ctx, _args: Args) -> CmdResult {
-    let now = ctx.now_ms;
-    let Store { dbs, rng, .. } = &mut *ctx.store;
-    match dbs[ctx.db].random_key(now, rng) {
-        Some(key) => ctx.out.bulk(&key),
-        None => ctx.out.null(),
+    match ctx.db().random_key() {
+        Some(key) => ctx.out().bulk(&key),
+        None => ctx.out().null(),
     }
     Ok(())
 }
@@ -225,26 +208,23 @@ fn renamenx(ctx: &mut Ctx, args: Args) -> CmdResult {
 
 fn rename_generic(ctx: &mut Ctx, args: Args, nx: bool) -> CmdResult {
     let (src, dst) = (args.get(1), args.get(2));
-    let now = ctx.now_ms;
-    let db = &mut ctx.store.dbs[ctx.db];
-    if !db.contains(src, now) {
+    let mut db = ctx.db();
+    if !db.contains(src) {
         return Err(CmdError::NoSuchKey);
     }
     // Renaming a key to itself only checks that it exists.
-    let renamed = if src == dst || (nx && db.contains(dst, now)) {
+    let renamed = if src == dst || (nx && db.contains(dst)) {
         false
     } else {
-        let entry = db.remove(src, now).ok_or(CmdError::NoSuchKey)?;
+        let (value, ttl) = db.take(src, "rename_from").ok_or(CmdError::NoSuchKey)?;
         // `set` replaces any value (and TTL) dst had.
-        let ttl = entry.expire_at();
-        db.set(dst, entry.value, ttl, now);
-        ctx.state.stats.dirty += 1;
+        db.set(dst, value, ttl, "rename_to");
         true
     };
     if nx {
-        ctx.out.int(renamed as i64);
+        ctx.out().int(renamed as i64);
     } else {
-        ctx.out.ok();
+        ctx.out().ok();
     }
     Ok(())
 }
@@ -262,31 +242,28 @@ fn target_db(ctx: &Ctx, arg: &[u8]) -> Result<usize, CmdError> {
 fn move_(ctx: &mut Ctx, args: Args) -> CmdResult {
     let key = args.get(1);
     let dst = target_db(ctx, args.get(2))?;
-    if dst == ctx.db {
+    let src = ctx.db_index();
+    if dst == src {
         return Err(CmdError::SameObject);
     }
     let now = ctx.now_ms;
-    let moved = ctx.store.dbs[ctx.db].contains(key, now)
-        && !ctx.store.dbs[dst].contains(key, now)
-        && match ctx.store.dbs[ctx.db].remove(key, now) {
-            Some(entry) => {
-                let ttl = entry.expire_at();
-                ctx.store.dbs[dst].insert_new(entry.key, entry.value, ttl, now);
-                true
-            }
-            None => false,
-        };
-    if moved {
-        ctx.state.stats.dirty += 1;
-    }
-    ctx.out.int(moved as i64);
+    let movable = ctx.store.db(src, now).contains(key) && !ctx.store.db(dst, now).contains(key);
+    let moved = match movable.then(|| ctx.store.db(src, now).take(key, "move_from")) {
+        Some(Some((value, ttl))) => {
+            ctx.store.db(dst, now).set(key, value, ttl, "move_to");
+            true
+        }
+        _ => false,
+    };
+    ctx.out().int(moved as i64);
     Ok(())
 }
 
 fn copy(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (src, dst) = (args.get(1), args.get(2));
     let mut replace = false;
-    let mut dst_db = ctx.db;
+    let src_db = ctx.db_index();
+    let mut dst_db = src_db;
     let mut i = 3;
     while i < args.len() {
         let opt = args.get(i);
@@ -300,29 +277,28 @@ fn copy(ctx: &mut Ctx, args: Args) -> CmdResult {
         }
         i += 1;
     }
-    if dst_db == ctx.db && src == dst {
+    if dst_db == src_db && src == dst {
         return Err(CmdError::SameObject);
     }
     let now = ctx.now_ms;
     // The source is a read lookup: counted, and its access time refreshed.
-    let found = ctx.store.dbs[ctx.db].get_entry(src, now).is_some();
-    ctx.state.stats.count_lookup(found);
+    let found = ctx.store.db(src_db, now).read_entry(src).is_some();
     // The target lookup also expires a stale dst, even under REPLACE.
-    if !found || (ctx.store.dbs[dst_db].contains(dst, now) && !replace) {
-        ctx.out.int(0);
+    if !found || (ctx.store.db(dst_db, now).contains(dst) && !replace) {
+        ctx.out().int(0);
         return Ok(());
     }
     // Cloned only now that the copy will happen.
-    let Some((value, expire_at)) = ctx.store.dbs[ctx.db]
-        .peek_entry(src, now)
+    let Some((value, expire_at)) = ctx.store.dbs[src_db]
+        .get_raw(src)
         .map(|e| (e.value.clone(), e.expire_at()))
     else {
-        ctx.out.int(0);
+        ctx.out().int(0);
         return Ok(());
     };
-    let target = &mut ctx.store.dbs[dst_db];
-    target.set(dst, value, expire_at, now);
-    ctx.state.stats.dirty += 1;
-    ctx.out.int(1);
+    ctx.store
+        .db(dst_db, now)
+        .set(dst, value, expire_at, "copy_to");
+    ctx.out().int(1);
     Ok(())
 }

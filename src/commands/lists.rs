@@ -57,7 +57,7 @@ enum End {
 }
 
 /// The list in `value`, or WRONGTYPE.
-fn as_list(value: Option<&mut Value>) -> Result<Option<&mut List>, CmdError> {
+fn as_list(value: Option<&Value>) -> Result<Option<&List>, CmdError> {
     match value {
         None => Ok(None),
         Some(Value::List(list)) => Ok(Some(list)),
@@ -115,11 +115,13 @@ fn rpush(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn push(ctx: &mut Ctx, args: Args, end: End) -> CmdResult {
-    let now = ctx.now_ms;
-    let value = ctx
-        .db()
-        .get_or_insert(args.get(1), now, || Value::List(List::new()));
-    let Value::List(list) = value else {
+    let name = match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    };
+    let mut db = ctx.db();
+    let mut value = db.modify_or_create(args.get(1), name, || Value::List(List::new()));
+    let Value::List(list) = &mut *value else {
         return Err(CmdError::WrongType);
     };
     let elements = args.tail(2);
@@ -130,8 +132,9 @@ fn push(ctx: &mut Ctx, args: Args, end: End) -> CmdResult {
         }
     }
     let len = list.len();
-    ctx.state.stats.dirty += elements.len() as u64;
-    ctx.out.int(len as i64);
+    value.changed(elements.len() as u64);
+    drop(value);
+    ctx.out().int(len as i64);
     Ok(())
 }
 
@@ -156,15 +159,20 @@ fn pop(ctx: &mut Ctx, args: Args, end: End) -> CmdResult {
             }))
         }
     };
-    let key = args.get(1);
-    let now = ctx.now_ms;
-    let db = &mut ctx.store.dbs[ctx.db];
-    let Some(list) = as_list(db.get(key, now))? else {
+    let name = match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
+    };
+    let (mut db, out) = ctx.db_out();
+    let Some(mut value) = db.modify(args.get(1), name) else {
         match count {
-            None => ctx.out.null(),
-            Some(_) => ctx.out.null_array(),
+            None => out.null(),
+            Some(_) => out.null_array(),
         }
         return Ok(());
+    };
+    let Value::List(list) = &mut *value else {
+        return Err(CmdError::WrongType);
     };
     let take_one = |list: &mut List| match end {
         End::Head => list.pop_front(),
@@ -173,31 +181,28 @@ fn pop(ctx: &mut Ctx, args: Args, end: End) -> CmdResult {
     let popped = match count {
         None => match take_one(list) {
             Some(element) => {
-                ctx.out.bulk(&element);
+                out.bulk(&element);
                 1
             }
             // An empty list is never stored; answer as for a missing key.
             None => {
-                ctx.out.null();
+                out.null();
                 0
             }
         },
         Some(n) => {
             let n = n.min(list.len());
-            ctx.out.array(n);
+            out.array(n);
             for _ in 0..n {
                 if let Some(element) = take_one(list) {
-                    ctx.out.bulk(&element);
+                    out.bulk(&element);
                 }
             }
             n
         }
     };
-    let emptied = list.is_empty();
-    if emptied {
-        db.remove(key, now);
-    }
-    ctx.state.stats.dirty += popped as u64;
+    // Dropping the guard records the pop, and deletes the list if emptied.
+    value.changed(popped as u64);
     Ok(())
 }
 
@@ -205,7 +210,7 @@ fn lrange(ctx: &mut Ctx, args: Args) -> CmdResult {
     // Redis parses the indexes before it looks the key up.
     let start = int_arg(args.get(2))?;
     let stop = int_arg(args.get(3))?;
-    let (value, out) = ctx.lookup_read(args.get(1));
+    let (value, out) = ctx.read(args.get(1));
     let Some(list) = as_list(value)? else {
         out.array(0);
         return Ok(());
@@ -223,7 +228,7 @@ fn lrange(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn llen(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (value, out) = ctx.lookup_read(args.get(1));
+    let (value, out) = ctx.read(args.get(1));
     let len = as_list(value)?.map_or(0, |list| list.len());
     out.int(len as i64);
     Ok(())
@@ -231,7 +236,7 @@ fn llen(ctx: &mut Ctx, args: Args) -> CmdResult {
 
 fn lindex(ctx: &mut Ctx, args: Args) -> CmdResult {
     // Here the key comes first: a missing key answers null whatever the index.
-    let (value, out) = ctx.lookup_read(args.get(1));
+    let (value, out) = ctx.read(args.get(1));
     let Some(list) = as_list(value)? else {
         out.null();
         return Ok(());
@@ -245,17 +250,21 @@ fn lindex(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn lset(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let now = ctx.now_ms;
-    let Some(list) = as_list(ctx.db().get(args.get(1), now))? else {
+    let mut db = ctx.db();
+    let Some(mut value) = db.modify(args.get(1), "lset") else {
         return Err(CmdError::NoSuchKey);
+    };
+    let Value::List(list) = &mut *value else {
+        return Err(CmdError::WrongType);
     };
     let index = int_arg(args.get(2))?;
     let slot = list_index(list.len(), index)
         .and_then(|i| list.get_mut(i))
         .ok_or(CmdError::IndexOutOfRange)?;
     *slot = args.get(3).into();
-    ctx.state.stats.dirty += 1;
-    ctx.out.ok();
+    value.changed(1);
+    drop(value);
+    ctx.out().ok();
     Ok(())
 }
 

@@ -10,7 +10,7 @@
 //! key specs from COMMAND INFO, so both see what Redis 7.0 would say.
 
 use super::redis_docs::DOCS;
-use super::{all, flags, lookup, Command};
+use super::{all, find, flags, Command};
 use crate::error::CmdError;
 use crate::resp::{Args, Reply};
 use crate::store::glob_match;
@@ -144,7 +144,7 @@ impl Resolved {
 /// The container of `cmd`, found by identity, for rows the dispatcher
 /// remembers without their parent (CLIENT LIST's `cmd=`).
 pub fn resolve_row(cmd: &'static Command) -> Resolved {
-    if lookup(cmd.name.as_bytes()).is_some_and(|c| std::ptr::eq(c, cmd)) {
+    if find(cmd.name.as_bytes()).is_some_and(|c| std::ptr::eq(c, cmd)) {
         return Resolved { cmd, parent: None };
     }
     let parent = all()
@@ -157,7 +157,7 @@ pub fn resolve_row(cmd: &'static Command) -> Resolved {
 pub fn lookup_full(name: &[u8]) -> Option<Resolved> {
     let mut parts = name.split(|&c| c == b'|');
     let first = parts.next()?;
-    let cmd = lookup(first)?;
+    let cmd = find(first)?;
     match (parts.next(), parts.next()) {
         (None, _) => Some(Resolved { cmd, parent: None }),
         (Some(sub), None) => cmd.find_subcommand(sub).map(|s| Resolved {
@@ -171,7 +171,7 @@ pub fn lookup_full(name: &[u8]) -> Option<Resolved> {
 /// Redis's `lookupCommand` over an argument vector: the container's
 /// subcommand when it has subcommands and a second argument is given.
 fn lookup_argv(args: &Args) -> Option<Resolved> {
-    let cmd = lookup(args.get(0))?;
+    let cmd = find(args.get(0))?;
     if cmd.subcommands.is_empty() || args.len() < 2 {
         return Some(Resolved { cmd, parent: None });
     }

@@ -20,6 +20,7 @@ mod hashes;
 mod info;
 mod keys;
 mod lists;
+mod memory;
 pub mod meta;
 #[rustfmt::skip]
 mod redis_docs;
@@ -33,37 +34,65 @@ use std::sync::OnceLock;
 
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{Args, Reply};
-use crate::server::State;
-use crate::store::{Db, Store, Value};
+use crate::server::{Client, State};
+use crate::store::{DbMut, Journal, Store, Value};
 
 pub use args::*;
 
-/// What a handler gets: the keyspace, the rest of the server, the caller's
-/// reply buffer and selected database, and the time of this batch.
+/// What a handler gets: the keyspace, the rest of the server (the calling
+/// client included), and the time of this batch.
+///
+/// The client's selected database, protocol and reply buffer live in its
+/// [`crate::server::Client`] only; `Ctx` reaches them through `client`.
 pub struct Ctx<'a> {
     pub store: &'a mut Store,
     pub state: &'a mut State,
-    pub out: &'a mut Reply,
     /// Slab key of the calling client in `state.clients`.
     pub client: usize,
-    pub db: usize,
     pub now_ms: u64,
 }
 
 impl Ctx<'_> {
-    /// The selected database.
-    pub fn db(&mut self) -> &mut Db {
-        &mut self.store.dbs[self.db]
+    /// The calling client.
+    pub fn me(&mut self) -> &mut Client {
+        &mut self.state.clients[self.client]
     }
 
-    /// The value at `key` for a read command, lent together with the reply
-    /// buffer so the handler can answer straight from it. Counts a keyspace
-    /// hit or miss as Redis's `lookupKeyRead` does; write lookups
-    /// (`ctx.db().get`) do not count.
-    pub fn lookup_read(&mut self, key: &[u8]) -> (Option<&mut Value>, &mut Reply) {
-        let value = self.store.dbs[self.db].get(key, self.now_ms);
-        self.state.stats.count_lookup(value.is_some());
-        (value, self.out)
+    /// The calling client's reply buffer.
+    pub fn out(&mut self) -> &mut Reply {
+        &mut self.state.clients[self.client].out
+    }
+
+    /// The index of the calling client's selected database.
+    pub fn db_index(&self) -> usize {
+        self.state.clients[self.client].db
+    }
+
+    /// The selected database.
+    pub fn db(&mut self) -> DbMut<'_> {
+        let id = self.db_index();
+        self.store.db(id, self.now_ms)
+    }
+
+    /// The selected database and the reply buffer, lent together so a
+    /// handler can answer straight from a value.
+    pub fn db_out(&mut self) -> (DbMut<'_>, &mut Reply) {
+        let client = &mut self.state.clients[self.client];
+        (self.store.db(client.db, self.now_ms), &mut client.out)
+    }
+
+    /// The value at `key` for a read command (Redis's `lookupKeyRead`:
+    /// counted as a keyspace hit or miss), lent with the reply buffer.
+    pub fn read(&mut self, key: &[u8]) -> (Option<&Value>, &mut Reply) {
+        let client = &mut self.state.clients[self.client];
+        let value = self.store.db(client.db, self.now_ms).into_read(key);
+        (value, &mut client.out)
+    }
+
+    /// The record of what the running command does, for handlers that
+    /// rewrite their propagation (`journal().rewrite(…)`).
+    pub fn journal(&mut self) -> &mut Journal {
+        &mut self.store.journal
     }
 }
 
@@ -203,6 +232,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         expire::COMMANDS,
         strings::COMMANDS,
         lists::COMMANDS,
+        memory::COMMANDS,
         sets::COMMANDS,
         hashes::COMMANDS,
     ]
@@ -250,8 +280,8 @@ pub fn all() -> Vec<&'static Command> {
     v
 }
 
-/// Looks a command up by name, in any case.
-pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+/// Finds a command row by name, in any case.
+pub fn find(name: &[u8]) -> Option<&'static Command> {
     let mut lower = [0u8; 32];
     if name.len() > lower.len() {
         return None;
@@ -277,74 +307,140 @@ pub enum After {
     Close,
 }
 
-/// Resolves the command row for `args`, checking the subcommand and arity.
-pub fn resolve(args: &Args) -> Result<&'static Command, CmdError> {
-    let name = args.get(0);
-    let Some(cmd) = lookup(name) else {
-        return Err(CmdError::unknown_command(name, args.tail(1).iter()));
-    };
-    if cmd.subcommands.is_empty() || args.len() < 2 {
-        if !cmd.arity_ok(args.len()) {
-            return Err(CmdError::arity(cmd.name));
-        }
-        return Ok(cmd);
-    }
-    let Some(sub) = cmd.find_subcommand(args.get(1)) else {
-        return Err(CmdError::unknown_subcommand(
-            args.get(1),
-            &String::from_utf8_lossy(name),
-        ));
-    };
-    if !sub.arity_ok(args.len()) {
-        return Err(CmdError::arity(&format!("{}|{}", cmd.name, sub.name)));
-    }
-    Ok(sub)
+/// Why a command was refused before it ran (Redis's `rejectCommand`):
+/// the row, when the name resolved to one, and the error.
+pub struct Rejected {
+    pub cmd: Option<&'static Command>,
+    pub error: CmdError,
 }
 
-/// Runs one command and writes its reply (or error) into `ctx.out`.
+impl From<CmdError> for Rejected {
+    fn from(error: CmdError) -> Self {
+        Rejected { cmd: None, error }
+    }
+}
+
+/// Resolves the command row for `args`, checking the subcommand and arity.
+pub fn resolve(args: &Args) -> Result<&'static Command, Rejected> {
+    let name = args.get(0);
+    let Some(cmd) = find(name) else {
+        return Err(CmdError::unknown_command(name, args.tail(1).iter()).into());
+    };
+    let row = if cmd.subcommands.is_empty() || args.len() < 2 {
+        cmd
+    } else {
+        cmd.find_subcommand(args.get(1)).ok_or_else(|| {
+            CmdError::unknown_subcommand(args.get(1), &String::from_utf8_lossy(name))
+        })?
+    };
+    if !row.arity_ok(args.len()) {
+        let name = if std::ptr::eq(row, cmd) {
+            cmd.name.to_string()
+        } else {
+            format!("{}|{}", cmd.name, row.name)
+        };
+        return Err(Rejected {
+            cmd: Some(row),
+            error: CmdError::arity(&name),
+        });
+    }
+    Ok(row)
+}
+
+/// Runs one command from a client and writes its reply (or error) into
+/// the client's reply buffer.
 pub fn execute(ctx: &mut Ctx, args: Args) -> After {
-    let start = ctx.out.buf.len();
-    let after = run(ctx, args);
+    let start = ctx.out().buf.len();
+    let after = process(ctx, args);
     // CLIENT REPLY OFF / SKIP: the command ran; its replies, errors
     // included, are dropped. The mode is read after the command, so the
     // OK of CLIENT REPLY ON is sent.
-    let client = &mut ctx.state.clients[ctx.client];
+    let client = ctx.me();
     if client.reply.drops() {
-        ctx.out.discard_from(start);
+        client.out.discard_from(start);
     }
     client.reply = client.reply.after_command();
     after
 }
 
-fn run(ctx: &mut Ctx, args: Args) -> After {
+/// Redis's `processCommand`: resolves the row and checks what must hold
+/// before a command may run (arity, authentication, memory). A command
+/// refused here is answered with its error and counted as rejected; one
+/// that passes runs through [`call`].
+fn process(ctx: &mut Ctx, args: Args) -> After {
     debug_assert!(!args.is_empty());
     // QUIT is answered here, before the table, as Redis 7.0 does.
     if args.get(0).eq_ignore_ascii_case(b"quit") {
-        ctx.out.ok();
+        ctx.out().ok();
         return After::Close;
     }
-    let result = resolve(&args).and_then(|cmd| {
-        let client = &mut ctx.state.clients[ctx.client];
-        if !client.authenticated && cmd.flags & flags::NO_AUTH == 0 {
-            return Err(CmdError::NoAuth);
+    match admit(ctx, &args) {
+        Ok(cmd) => call(ctx, cmd, args),
+        Err(rejected) => {
+            if let Some(cmd) = rejected.cmd {
+                ctx.state.stats.command(cmd).rejected_calls += 1;
+            }
+            reply_error(ctx, &rejected.error);
         }
-        client.last_cmd = Some(cmd);
-        // Over maxmemory, commands that may grow the dataset are refused.
-        // (No eviction yet: every policy behaves as noeviction.)
-        let limit = ctx.state.config.maxmemory;
-        if cmd.flags & flags::DENYOOM != 0 && limit > 0 && ctx.state.used_memory > limit {
-            return Err(CmdError::Oom);
-        }
-        ctx.state.stats.commands_processed += 1;
-        (cmd.handler)(ctx, args)
-    });
-    if let Err(e) = result {
-        ctx.state.stats.count_error(e.message());
-        ctx.out.error(e.message());
     }
-    if ctx.state.clients[ctx.client].closing {
+    if ctx.me().closing {
         After::Close
     } else {
         After::Continue
     }
+}
+
+fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
+    let cmd = resolve(args)?;
+    let refuse = |error| Rejected {
+        cmd: Some(cmd),
+        error,
+    };
+    if !ctx.me().authenticated && cmd.flags & flags::NO_AUTH == 0 {
+        return Err(refuse(CmdError::NoAuth));
+    }
+    // Over maxmemory, commands that may grow the dataset are refused.
+    // (No eviction yet: every policy behaves as noeviction.)
+    let limit = ctx.state.config.maxmemory;
+    if cmd.flags & flags::DENYOOM != 0 && limit > 0 && crate::alloc::allocated() > limit {
+        return Err(refuse(CmdError::Oom));
+    }
+    Ok(cmd)
+}
+
+/// Writes an error reply and counts it (INFO errorstats).
+fn reply_error(ctx: &mut Ctx, error: &CmdError) {
+    let message = error.message();
+    ctx.state.stats.count_error(message);
+    ctx.out().error(message);
+}
+
+/// Redis's `call()`: the one way a command runs, whoever asked for it (a
+/// client now; MULTI/EXEC, scripts, AOF replay and a master later). It
+/// runs the handler, keeps INFO commandstats, and then drains the store's
+/// journal once ([`crate::effects::after_command`]): the change counter,
+/// the propagation stream and every other consumer of key events read
+/// what the command did there, so no handler does any of that itself.
+pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: Args) {
+    debug_assert!(
+        ctx.store.journal.is_empty(),
+        "the journal is drained after every command"
+    );
+    ctx.me().last_cmd = Some(cmd);
+    let start = std::time::Instant::now();
+    let result = (cmd.handler)(ctx, args);
+    let usec = start.elapsed().as_micros() as u64;
+    let stats = &mut ctx.state.stats;
+    stats.commands_processed += 1;
+    let row = stats.command(cmd);
+    row.calls += 1;
+    row.usec += usec;
+    if let Err(e) = &result {
+        row.failed_calls += 1;
+        reply_error(ctx, e);
+    }
+    let db = ctx.db_index();
+    crate::effects::after_command(ctx.store, ctx.state, db, Some(&args));
+    // Redis records the peak after every command, before any eviction.
+    ctx.state.note_memory();
 }

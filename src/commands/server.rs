@@ -12,7 +12,8 @@ use super::{is, Command, Ctx};
 use crate::config::{find_param, Access, Param, PARAMS};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{Args, Reply};
-use crate::store::{glob_match, Db, Value};
+use crate::server::{Request, State};
+use crate::store::{digest, glob_match, Value};
 use crate::util::now_us;
 
 const STATS: u32 = LOADING | STALE;
@@ -137,17 +138,14 @@ fn swapdb(ctx: &mut Ctx, args: Args) -> CmdResult {
     if !(0..n).contains(&a) || !(0..n).contains(&b) {
         return Err(CmdError::DbIndexOutOfRange);
     }
-    // Clients keep their index, so each now sees the other database's data,
-    // as in Redis.
-    ctx.store.dbs.swap(a as usize, b as usize);
-    ctx.state.stats.dirty += 1;
-    ctx.out.ok();
+    ctx.store.swap(a as usize, b as usize);
+    ctx.out().ok();
     Ok(())
 }
 
 fn dbsize(ctx: &mut Ctx, _args: Args) -> CmdResult {
-    let n = ctx.db().len();
-    ctx.out.int(n as i64);
+    let n = ctx.store.dbs[ctx.db_index()].len();
+    ctx.out().int(n as i64);
     Ok(())
 }
 
@@ -162,46 +160,19 @@ fn flush_mode(ctx: &Ctx, args: &Args) -> Result<bool, CmdError> {
     }
 }
 
-/// Redis frees small values inline even when asked for ASYNC.
-const LAZYFREE_THRESHOLD: usize = 64;
-
-/// Empties `db`, returning how many keys it held. With `lazy`, a large
-/// database is dropped on a short-lived thread so the event loop does not
-/// stall on freeing it; the dropped data is no longer reachable from the
-/// store, so no other thread ever touches live data.
-fn empty_db(db: &mut Db, lazy: bool) -> usize {
-    let n = db.len();
-    if lazy && n > LAZYFREE_THRESHOLD {
-        let expired = db.expired;
-        let old = std::mem::take(db);
-        db.expired = expired;
-        if let Err(e) = std::thread::Builder::new()
-            .name("lazyfree".into())
-            .spawn(move || drop(old))
-        {
-            tracing::warn!("lazy free thread failed to start, freeing inline: {e}");
-        }
-    } else {
-        db.clear();
-    }
-    n
-}
-
 fn flushdb(ctx: &mut Ctx, args: Args) -> CmdResult {
     let lazy = flush_mode(ctx, &args)?;
-    let removed = empty_db(&mut ctx.store.dbs[ctx.db], lazy);
-    ctx.state.stats.dirty += removed as u64;
-    ctx.out.ok();
+    ctx.db().flush(lazy);
+    ctx.out().ok();
     Ok(())
 }
 
 fn flushall(ctx: &mut Ctx, args: Args) -> CmdResult {
     let lazy = flush_mode(ctx, &args)?;
-    let removed: usize = ctx.store.dbs.iter_mut().map(|db| empty_db(db, lazy)).sum();
     // Redis also saves an RDB here when save points are configured; that
     // belongs to persistence.
-    ctx.state.stats.dirty += removed as u64 + 1;
-    ctx.out.ok();
+    ctx.store.flush_all(lazy);
+    ctx.out().ok();
     Ok(())
 }
 
@@ -213,7 +184,7 @@ fn info(ctx: &mut Ctx, args: Args) -> CmdResult {
         &sel,
         &info::Context { now_ms: ctx.now_ms },
     );
-    ctx.out.verbatim(text.as_bytes());
+    ctx.out().verbatim(text.as_bytes());
     Ok(())
 }
 
@@ -234,11 +205,14 @@ fn config_get(ctx: &mut Ctx, args: Args) -> CmdResult {
             }
         }
     }
-    let config = &ctx.state.config;
-    ctx.out.map(matches.len());
+    let State {
+        config, clients, ..
+    } = &mut *ctx.state;
+    let out = &mut clients[ctx.client].out;
+    out.map(matches.len());
     for (name, p) in matches {
-        ctx.out.bulk(name);
-        ctx.out.bulk((p.get)(config).as_bytes());
+        out.bulk(name);
+        out.bulk((p.get)(config).as_bytes());
     }
     Ok(())
 }
@@ -282,14 +256,15 @@ fn config_set(ctx: &mut Ctx, args: Args) -> CmdResult {
             .map_err(|e| CmdError::config_set_failed(param.name.as_bytes(), &e.0))?;
     }
     ctx.state.config = config;
-    ctx.out.ok();
+    ctx.out().ok();
     Ok(())
 }
 
 fn config_resetstat(ctx: &mut Ctx, _args: Args) -> CmdResult {
-    let expired = ctx.store.dbs.iter().map(|d| d.expired).sum();
-    ctx.state.stats.reset(expired);
-    ctx.out.ok();
+    ctx.state.stats.reset();
+    ctx.store.stats = Default::default();
+    ctx.state.peak_memory = crate::alloc::allocated();
+    ctx.out().ok();
     Ok(())
 }
 
@@ -301,7 +276,7 @@ fn config_rewrite(_ctx: &mut Ctx, _args: Args) -> CmdResult {
 
 fn config_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
     help_reply(
-        ctx.out,
+        ctx.out(),
         "config",
         &[
             "GET <pattern>",
@@ -319,14 +294,15 @@ fn config_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
 
 fn time(ctx: &mut Ctx, _args: Args) -> CmdResult {
     let us = now_us();
-    ctx.out.array(2);
-    ctx.out.bulk_int((us / 1_000_000) as i64);
-    ctx.out.bulk_int((us % 1_000_000) as i64);
+    ctx.out().array(2);
+    ctx.out().bulk_int((us / 1_000_000) as i64);
+    ctx.out().bulk_int((us % 1_000_000) as i64);
     Ok(())
 }
 
 fn lastsave(ctx: &mut Ctx, _args: Args) -> CmdResult {
-    ctx.out.int(ctx.state.lastsave as i64);
+    let lastsave = ctx.state.lastsave as i64;
+    ctx.out().int(lastsave);
     Ok(())
 }
 
@@ -359,6 +335,7 @@ fn shutdown(ctx: &mut Ctx, args: Args) -> CmdResult {
     // server exits. Saving on the way out belongs to persistence.
     tracing::warn!("User requested shutdown...");
     ctx.state.shutdown = true;
+    ctx.state.requests.push(Request::Shutdown);
     Ok(())
 }
 
@@ -366,22 +343,13 @@ fn shutdown(ctx: &mut Ctx, args: Args) -> CmdResult {
 /// alone, and counts a keyspace hit or miss, as Redis's
 /// `objectCommandLookup` does.
 fn object_value<T>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&Value, u32) -> T) -> Option<T> {
-    let now = ctx.now_ms;
-    let found = ctx.store.dbs[ctx.db]
-        .peek_entry(key, now)
-        .map(|e| f(&e.value, e.access));
-    if found.is_some() {
-        ctx.state.stats.keyspace_hits += 1;
-    } else {
-        ctx.state.stats.keyspace_misses += 1;
-    }
-    found
+    ctx.db().peek(key).map(|e| f(&e.value, e.access))
 }
 
 fn object_encoding(ctx: &mut Ctx, args: Args) -> CmdResult {
     match object_value(ctx, args.get(2), |v, _| v.encoding()) {
-        Some(enc) => ctx.out.bulk(enc.as_bytes()),
-        None => ctx.out.null(),
+        Some(enc) => ctx.out().bulk(enc.as_bytes()),
+        None => ctx.out().null(),
     }
     Ok(())
 }
@@ -408,8 +376,8 @@ fn object_refcount(ctx: &mut Ctx, args: Args) -> CmdResult {
         _ => 1,
     });
     match refcount {
-        Some(n) => ctx.out.int(n),
-        None => ctx.out.null(),
+        Some(n) => ctx.out().int(n),
+        None => ctx.out().null(),
     }
     Ok(())
 }
@@ -417,13 +385,14 @@ fn object_refcount(ctx: &mut Ctx, args: Args) -> CmdResult {
 fn object_idletime(ctx: &mut Ctx, args: Args) -> CmdResult {
     let now_s = ctx.now_ms / 1000;
     let Some(access) = object_value(ctx, args.get(2), |_, access| access) else {
-        ctx.out.null();
+        ctx.out().null();
         return Ok(());
     };
     if ctx.state.config.lfu_policy() {
         return Err(CmdError::ObjectIdleLfu);
     }
-    ctx.out.int(now_s.saturating_sub(u64::from(access)) as i64);
+    ctx.out()
+        .int(now_s.saturating_sub(u64::from(access)) as i64);
     Ok(())
 }
 
@@ -433,7 +402,7 @@ const LFU_INIT_VAL: u64 = 5;
 fn object_freq(ctx: &mut Ctx, args: Args) -> CmdResult {
     let now_s = ctx.now_ms / 1000;
     let Some(access) = object_value(ctx, args.get(2), |_, access| access) else {
-        ctx.out.null();
+        ctx.out().null();
         return Ok(());
     };
     if !ctx.state.config.lfu_policy() {
@@ -442,14 +411,14 @@ fn object_freq(ctx: &mut Ctx, args: Args) -> CmdResult {
     // rizzler keeps no per-key access counter yet: report a new key's
     // counter, decayed by one per idle minute (lfu-decay-time 1).
     let idle_minutes = now_s.saturating_sub(u64::from(access)) / 60;
-    ctx.out
+    ctx.out()
         .int(LFU_INIT_VAL.saturating_sub(idle_minutes) as i64);
     Ok(())
 }
 
 fn object_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
     help_reply(
-        ctx.out,
+        ctx.out(),
         "object",
         &[
             "ENCODING <key>",
@@ -512,9 +481,13 @@ fn debug(ctx: &mut Ctx, args: Args) -> CmdResult {
     let sub = args.get(1);
     if is(sub, "help") && args.len() == 2 {
         help_reply(
-            ctx.out,
+            ctx.out(),
             "debug",
             &[
+                "DIGEST",
+                "    Output a hex signature representing the current DB content.",
+                "DIGEST-VALUE <key> [<key> ...]",
+                "    Output a hex signature of the values of all the specified keys.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not",
                 "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -530,10 +503,33 @@ fn debug(ctx: &mut Ctx, args: Args) -> CmdResult {
         if let Ok(d) = std::time::Duration::try_from_secs_f64(secs) {
             std::thread::sleep(d);
         }
-        ctx.out.ok();
+        ctx.out().ok();
+    } else if is(sub, "digest") && args.len() == 2 {
+        let hex = digest::hex(&digest::dataset(&ctx.store.dbs));
+        ctx.out().simple(hex.as_bytes());
+    } else if is(sub, "digest-value") {
+        // Keys are read as the table holds them, logically expired or
+        // not, as Redis's debug command does; a missing key is all zeros.
+        let db = &ctx.store.dbs[ctx.db_index()];
+        let digests: Vec<String> = args
+            .tail(2)
+            .iter()
+            .map(|key| {
+                let mut d = digest::Digest::default();
+                if let Some(e) = db.get_raw(key) {
+                    digest::mix_value(&mut d, &e.value, e.expire_at().is_some());
+                }
+                digest::hex(&d)
+            })
+            .collect();
+        let out = ctx.out();
+        out.array(digests.len());
+        for d in digests {
+            out.simple(d.as_bytes());
+        }
     } else if is(sub, "set-active-expire") && args.len() == 3 {
         ctx.state.active_expire = atoi(args.get(2)) != 0;
-        ctx.out.ok();
+        ctx.out().ok();
     } else {
         return Err(CmdError::subcommand_syntax(sub, "debug"));
     }
@@ -542,15 +538,15 @@ fn debug(ctx: &mut Ctx, args: Args) -> CmdResult {
 
 fn command(ctx: &mut Ctx, _args: Args) -> CmdResult {
     let all = super::all();
-    ctx.out.array(all.len());
+    ctx.out().array(all.len());
     for cmd in all {
-        meta::write_info(ctx.out, &meta::Resolved { cmd, parent: None });
+        meta::write_info(ctx.out(), &meta::Resolved { cmd, parent: None });
     }
     Ok(())
 }
 
 fn command_count(ctx: &mut Ctx, _args: Args) -> CmdResult {
-    ctx.out.int(super::all().len() as i64);
+    ctx.out().int(super::all().len() as i64);
     Ok(())
 }
 
@@ -558,11 +554,11 @@ fn command_info(ctx: &mut Ctx, args: Args) -> CmdResult {
     if args.len() == 2 {
         return command(ctx, args);
     }
-    ctx.out.array(args.len() - 2);
+    ctx.out().array(args.len() - 2);
     for name in args.tail(2).iter() {
         match meta::lookup_full(name) {
-            Some(r) => meta::write_info(ctx.out, &r),
-            None => ctx.out.null(),
+            Some(r) => meta::write_info(ctx.out(), &r),
+            None => ctx.out().null(),
         }
     }
     Ok(())
@@ -577,10 +573,10 @@ fn command_docs(ctx: &mut Ctx, args: Args) -> CmdResult {
     } else {
         args.tail(2).iter().filter_map(meta::lookup_full).collect()
     };
-    ctx.out.map(found.len());
+    ctx.out().map(found.len());
     for r in &found {
-        ctx.out.bulk(r.full_name().as_bytes());
-        meta::write_docs(ctx.out, r);
+        ctx.out().bulk(r.full_name().as_bytes());
+        meta::write_docs(ctx.out(), r);
     }
     Ok(())
 }
@@ -606,9 +602,9 @@ fn command_list(ctx: &mut Ctx, args: Args) -> CmdResult {
         i += 3;
     }
     let names = meta::list(&filter);
-    ctx.out.array(names.len());
+    ctx.out().array(names.len());
     for name in names {
-        ctx.out.bulk(name.as_bytes());
+        ctx.out().bulk(name.as_bytes());
     }
     Ok(())
 }
@@ -616,9 +612,9 @@ fn command_list(ctx: &mut Ctx, args: Args) -> CmdResult {
 fn command_getkeys(ctx: &mut Ctx, args: Args) -> CmdResult {
     let target = args.tail(2);
     let keys = meta::get_keys(&target)?;
-    ctx.out.array(keys.len());
+    ctx.out().array(keys.len());
     for (pos, _) in keys {
-        ctx.out.bulk(target.get(pos));
+        ctx.out().bulk(target.get(pos));
     }
     Ok(())
 }
@@ -626,13 +622,13 @@ fn command_getkeys(ctx: &mut Ctx, args: Args) -> CmdResult {
 fn command_getkeysandflags(ctx: &mut Ctx, args: Args) -> CmdResult {
     let target = args.tail(2);
     let keys = meta::get_keys(&target)?;
-    ctx.out.array(keys.len());
+    ctx.out().array(keys.len());
     for (pos, key_flags) in keys {
-        ctx.out.array(2);
-        ctx.out.bulk(target.get(pos));
-        ctx.out.set(key_flags.len());
+        ctx.out().array(2);
+        ctx.out().bulk(target.get(pos));
+        ctx.out().set(key_flags.len());
         for f in key_flags {
-            ctx.out.simple(f.as_bytes());
+            ctx.out().simple(f.as_bytes());
         }
     }
     Ok(())
@@ -640,7 +636,7 @@ fn command_getkeysandflags(ctx: &mut Ctx, args: Args) -> CmdResult {
 
 fn command_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
     help_reply(
-        ctx.out,
+        ctx.out(),
         "command",
         &[
             "(no subcommand)",

@@ -34,7 +34,7 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 /// The set in `value`, or WRONGTYPE.
-fn as_set(value: Option<&mut Value>) -> Result<Option<&mut Set>, CmdError> {
+fn as_set(value: Option<&Value>) -> Result<Option<&Set>, CmdError> {
     match value {
         None => Ok(None),
         Some(Value::Set(set)) => Ok(Some(set)),
@@ -43,38 +43,37 @@ fn as_set(value: Option<&mut Value>) -> Result<Option<&mut Set>, CmdError> {
 }
 
 fn sadd(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let now = ctx.now_ms;
-    let value = ctx
-        .db()
-        .get_or_insert(args.get(1), now, || Value::Set(Set::default()));
-    let Value::Set(set) = value else {
+    let mut db = ctx.db();
+    let mut value = db.modify_or_create(args.get(1), "sadd", || Value::Set(Set::default()));
+    let Value::Set(set) = &mut *value else {
         return Err(CmdError::WrongType);
     };
     let added = args.tail(2).iter().filter(|m| set.insert(m)).count();
-    ctx.state.stats.dirty += added as u64;
-    ctx.out.int(added as i64);
+    value.changed(added as u64);
+    drop(value);
+    ctx.out().int(added as i64);
     Ok(())
 }
 
 fn srem(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let key = args.get(1);
-    let now = ctx.now_ms;
-    let db = &mut ctx.store.dbs[ctx.db];
-    let Some(set) = as_set(db.get(key, now))? else {
-        ctx.out.int(0);
+    let mut db = ctx.db();
+    let Some(mut value) = db.modify(args.get(1), "srem") else {
+        ctx.out().int(0);
         return Ok(());
     };
+    let Value::Set(set) = &mut *value else {
+        return Err(CmdError::WrongType);
+    };
     let removed = args.tail(2).iter().filter(|m| set.remove(m)).count();
-    if set.is_empty() {
-        db.remove(key, now);
-    }
-    ctx.state.stats.dirty += removed as u64;
-    ctx.out.int(removed as i64);
+    // Dropping the guard records the change, and deletes an emptied set.
+    value.changed(removed as u64);
+    drop(value);
+    ctx.out().int(removed as i64);
     Ok(())
 }
 
 fn smembers(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (value, out) = ctx.lookup_read(args.get(1));
+    let (value, out) = ctx.read(args.get(1));
     match as_set(value)? {
         None => out.set(0),
         Some(Set::Ints(ints)) => {
@@ -94,14 +93,14 @@ fn smembers(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn sismember(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (value, out) = ctx.lookup_read(args.get(1));
+    let (value, out) = ctx.read(args.get(1));
     let found = as_set(value)?.is_some_and(|set| set.contains(args.get(2)));
     out.int(found as i64);
     Ok(())
 }
 
 fn scard(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (value, out) = ctx.lookup_read(args.get(1));
+    let (value, out) = ctx.read(args.get(1));
     let len = as_set(value)?.map_or(0, |set| set.len());
     out.int(len as i64);
     Ok(())

@@ -5,8 +5,7 @@ use super::{as_str, int_arg, is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::ldouble::{incr_by_float, LdError};
 use crate::resp::{format_int, parse_i64, Args};
-use crate::server::Stats;
-use crate::store::{Bytes, Db, Str, Value};
+use crate::store::{Bytes, Str, Value};
 
 const fn string(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> Command {
     Command::new(name, arity, flags, handler).keys(1, 1, 1)
@@ -129,23 +128,9 @@ pub const COMMANDS: &[Command] = &[
 
 // ---------------------------------------------------------------- operations
 
-/// The string at `key`, `None` when absent, WRONGTYPE for other types.
-fn read<'a>(db: &'a mut Db, key: &[u8], now: u64) -> Result<Option<&'a [u8]>, CmdError> {
-    db.get(key, now).map(|v| as_str(v)).transpose()
-}
-
-/// [`read`] for the commands Redis looks keys up for with `lookupKeyRead`,
-/// which counts INFO's keyspace_hits / keyspace_misses (a key of another
-/// type is a hit, then WRONGTYPE).
-fn read_counted<'a>(
-    db: &'a mut Db,
-    stats: &mut Stats,
-    key: &[u8],
-    now: u64,
-) -> Result<Option<&'a [u8]>, CmdError> {
-    let value = db.get(key, now);
-    stats.count_lookup(value.is_some());
-    value.map(|v| as_str(v)).transpose()
+/// The string in `value`: `None` when absent, WRONGTYPE for other types.
+fn string_of(value: Option<&Value>) -> Result<Option<&[u8]>, CmdError> {
+    value.map(as_str).transpose()
 }
 
 /// Which expiry option SET or GETEX carries.
@@ -239,63 +224,70 @@ fn expire_at(kind: Ttl, value: &[u8], now: u64, command: &'static str) -> Result
     }
 }
 
-/// The string's total length would pass `proto-max-bulk-len`.
-fn check_length(ctx: &Ctx, len: usize, extra: usize) -> CmdResult {
-    match len.checked_add(extra) {
-        Some(total) if total <= ctx.state.config.proto_max_bulk_len => Ok(()),
-        _ => Err(CmdError::StringTooLong),
-    }
-}
-
-/// Shared by SET, SETEX, PSETEX, SETNX and GETSET.
+/// Shared by SET, SETEX, PSETEX and GETSET: stores `value` as `o` says and
+/// answers. Returns the expiry it set, `None` when NX or XX stopped it, so
+/// the caller can say how it propagates.
 fn set_generic(
     ctx: &mut Ctx,
     key: &[u8],
     value: &[u8],
     o: &SetOptions,
     command: &'static str,
-) -> CmdResult {
+) -> Result<Option<Option<u64>>, CmdError> {
     let now = ctx.now_ms;
     let expire = o
         .ttl
         .map(|(kind, v)| expire_at(kind, v, now, command))
         .transpose()?;
-    let db = &mut ctx.store.dbs[ctx.db];
+    let (mut db, out) = ctx.db_out();
+    // GET reads the old value as a read command would (counted).
     let old = if o.get {
-        read_counted(db, &mut ctx.state.stats, key, now)?.map(<[u8]>::to_vec)
+        string_of(db.read(key))?.map(<[u8]>::to_vec)
     } else {
         None
     };
-    // A plain SET needs no lookup of its own: `Db::set` finds the key once.
-    let found = (o.nx || o.xx) && db.contains(key, now);
+    // A plain SET needs no lookup of its own: `DbMut::set` finds the key once.
+    let found = (o.nx || o.xx) && db.contains(key);
     if (o.nx && found) || (o.xx && !found) {
         match old {
-            Some(v) if o.get => ctx.out.bulk(&v),
-            _ => ctx.out.null(),
+            Some(v) if o.get => out.bulk(&v),
+            _ => out.null(),
         }
-        return Ok(());
+        return Ok(None);
     }
     if o.keep_ttl {
-        db.set_keep_ttl(key, Value::str(value), now);
+        db.set_keep_ttl(key, Value::str(value), "set");
     } else {
-        db.set(key, Value::str(value), expire, now);
+        db.set(key, Value::str(value), expire, "set");
     }
-    ctx.state.stats.dirty += 1;
+    if expire.is_some() {
+        db.note(key, "expire");
+    }
     if o.get {
         match old {
-            Some(v) => ctx.out.bulk(&v),
-            None => ctx.out.null(),
+            Some(v) => out.bulk(&v),
+            None => out.null(),
         }
     } else {
-        ctx.out.ok();
+        out.ok();
     }
-    Ok(())
+    Ok(Some(expire))
+}
+
+/// A SET with a relative expiry (EX, PX, EXAT, SETEX, …) propagates as
+/// `SET key value PXAT <ms>`, so a replica or an AOF replayed later
+/// expires the key at the same moment.
+fn propagate_pxat(ctx: &mut Ctx, key: &[u8], value: &[u8], at: u64) {
+    let mut digits = [0; 20];
+    let at = format_int(&mut digits, at as i64);
+    ctx.journal()
+        .rewrite([&b"SET"[..], key, value, b"PXAT", at]);
 }
 
 // ------------------------------------------------------------------ commands
 
 fn get(ctx: &mut Ctx, args: Args) -> CmdResult {
-    match ctx.lookup_read(args.get(1)) {
+    match ctx.read(args.get(1)) {
         (Some(v), out) => out.bulk(as_str(v)?),
         (None, out) => out.null(),
     }
@@ -304,36 +296,52 @@ fn get(ctx: &mut Ctx, args: Args) -> CmdResult {
 
 fn set(ctx: &mut Ctx, args: Args) -> CmdResult {
     let o = parse_set_options(&args, 3, true)?;
-    set_generic(ctx, args.get(1), args.get(2), &o, "set")
-}
-
-fn setnx(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let now = ctx.now_ms;
-    let db = ctx.db();
-    if db.contains(args.get(1), now) {
-        ctx.out.int(0);
-    } else {
-        db.set(args.get(1), Value::str(args.get(2)), None, now);
-        ctx.state.stats.dirty += 1;
-        ctx.out.int(1);
+    let (key, value) = (args.get(1), args.get(2));
+    match set_generic(ctx, key, value, &o, "set")? {
+        Some(Some(at)) => propagate_pxat(ctx, key, value, at),
+        // GET is for the caller only: Redis propagates SET without it.
+        Some(None) if o.get => {
+            let kept = args
+                .iter()
+                .enumerate()
+                .filter(|&(i, a)| i < 3 || !is(a, "get"))
+                .map(|(_, a)| a);
+            ctx.journal().rewrite(kept);
+        }
+        _ => {}
     }
     Ok(())
 }
 
+fn setnx(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let mut db = ctx.db();
+    let stored = !db.contains(args.get(1));
+    if stored {
+        db.set(args.get(1), Value::str(args.get(2)), None, "set");
+    }
+    ctx.out().int(stored as i64);
+    Ok(())
+}
+
 fn setex(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let o = SetOptions {
-        ttl: Some((Ttl::Ex, args.get(2))),
-        ..SetOptions::default()
-    };
-    set_generic(ctx, args.get(1), args.get(3), &o, "setex")
+    set_with_ttl(ctx, args, Ttl::Ex, "setex")
 }
 
 fn psetex(ctx: &mut Ctx, args: Args) -> CmdResult {
+    set_with_ttl(ctx, args, Ttl::Px, "psetex")
+}
+
+/// SETEX and PSETEX: `key ttl value`.
+fn set_with_ttl(ctx: &mut Ctx, args: Args, kind: Ttl, command: &'static str) -> CmdResult {
     let o = SetOptions {
-        ttl: Some((Ttl::Px, args.get(2))),
+        ttl: Some((kind, args.get(2))),
         ..SetOptions::default()
     };
-    set_generic(ctx, args.get(1), args.get(3), &o, "psetex")
+    let (key, value) = (args.get(1), args.get(3));
+    if let Some(Some(at)) = set_generic(ctx, key, value, &o, command)? {
+        propagate_pxat(ctx, key, value, at);
+    }
+    Ok(())
 }
 
 fn getset(ctx: &mut Ctx, args: Args) -> CmdResult {
@@ -341,62 +349,68 @@ fn getset(ctx: &mut Ctx, args: Args) -> CmdResult {
         get: true,
         ..SetOptions::default()
     };
-    set_generic(ctx, args.get(1), args.get(2), &o, "getset")
+    let (key, value) = (args.get(1), args.get(2));
+    set_generic(ctx, key, value, &o, "getset")?;
+    ctx.journal().rewrite([&b"SET"[..], key, value]);
+    Ok(())
 }
 
 fn getdel(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (key, now) = (args.get(1), ctx.now_ms);
-    let db = &mut ctx.store.dbs[ctx.db];
-    match read_counted(db, &mut ctx.state.stats, key, now)? {
+    let key = args.get(1);
+    let (mut db, out) = ctx.db_out();
+    match string_of(db.read(key))? {
         Some(v) => {
-            ctx.out.bulk(v);
-            db.remove(key, now);
-            ctx.state.stats.dirty += 1;
+            out.bulk(v);
+            db.delete(key);
+            ctx.journal().rewrite([&b"DEL"[..], key]);
         }
-        None => ctx.out.null(),
+        None => out.null(),
     }
     Ok(())
 }
 
+/// GETEX never propagates as itself: as PEXPIREAT, DEL or PERSIST, after
+/// what it did.
 fn getex(ctx: &mut Ctx, args: Args) -> CmdResult {
     let o = parse_set_options(&args, 2, false)?;
     let (key, now) = (args.get(1), ctx.now_ms);
-    let db = &mut ctx.store.dbs[ctx.db];
-    let Some(value) = read_counted(db, &mut ctx.state.stats, key, now)? else {
-        ctx.out.null();
+    let (mut db, out) = ctx.db_out();
+    let Some(value) = string_of(db.read(key))? else {
+        out.null();
         return Ok(());
     };
     let expire = o
         .ttl
         .map(|(kind, v)| expire_at(kind, v, now, "getex").map(|at| (kind, at)))
         .transpose()?;
-    ctx.out.bulk(value);
+    out.bulk(value);
+    let mut digits = [0; 20];
     match expire {
         // An absolute time already past deletes the key, as Redis does.
-        Some((Ttl::ExAt | Ttl::PxAt, at)) if at <= now => {
-            db.remove(key, now);
+        Some((Ttl::ExAt | Ttl::PxAt, at)) if db.already_expired(at as i64) => {
+            db.delete(key);
+            ctx.journal().rewrite([&b"DEL"[..], key]);
         }
         Some((_, at)) => {
-            db.set_expire(key, Some(at), now);
+            db.set_expire(key, at);
+            let at = format_int(&mut digits, at as i64);
+            ctx.journal().rewrite([&b"PEXPIREAT"[..], key, at]);
         }
-        None if o.persist => {
-            db.set_expire(key, None, now);
+        None if o.persist && db.persist(key) => {
+            ctx.journal().rewrite([&b"PERSIST"[..], key]);
         }
-        None => return Ok(()),
+        None => {}
     }
-    ctx.state.stats.dirty += 1;
     Ok(())
 }
 
 fn mget(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let now = ctx.now_ms;
-    ctx.out.array(args.len() - 1);
+    let (mut db, out) = ctx.db_out();
+    out.array(args.len() - 1);
     for key in args.tail(1).iter() {
-        let value = ctx.store.dbs[ctx.db].get(key, now);
-        ctx.state.stats.count_lookup(value.is_some());
-        match value {
-            Some(Value::Str(s)) => ctx.out.bulk(&s.data),
-            _ => ctx.out.null(),
+        match db.read(key) {
+            Some(Value::Str(s)) => out.bulk(&s.data),
+            _ => out.null(),
         }
     }
     Ok(())
@@ -408,77 +422,76 @@ fn set_pairs(ctx: &mut Ctx, args: &Args, name: &str, only_new: bool) -> Result<b
     if args.len().is_multiple_of(2) {
         return Err(CmdError::arity(name));
     }
-    let now = ctx.now_ms;
-    let db = &mut ctx.store.dbs[ctx.db];
+    let mut db = ctx.db();
     let keys = (1..args.len()).step_by(2);
-    if only_new && keys.clone().any(|i| db.contains(args.get(i), now)) {
+    if only_new && keys.clone().any(|i| db.contains(args.get(i))) {
         return Ok(false);
     }
     for i in keys {
-        db.set(args.get(i), Value::str(args.get(i + 1)), None, now);
+        db.set(args.get(i), Value::str(args.get(i + 1)), None, "set");
     }
-    ctx.state.stats.dirty += (args.len() / 2) as u64;
     Ok(true)
 }
 
 fn mset(ctx: &mut Ctx, args: Args) -> CmdResult {
     set_pairs(ctx, &args, "mset", false)?;
-    ctx.out.ok();
+    ctx.out().ok();
     Ok(())
 }
 
 fn msetnx(ctx: &mut Ctx, args: Args) -> CmdResult {
     let stored = set_pairs(ctx, &args, "msetnx", true)?;
-    ctx.out.int(stored as i64);
+    ctx.out().int(stored as i64);
     Ok(())
 }
 
 fn append(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (key, tail, now) = (args.get(1), args.get(2), ctx.now_ms);
-    let current = read(&mut ctx.store.dbs[ctx.db], key, now)?.map(<[u8]>::len);
-    let len = match current {
-        None => {
-            ctx.db().set(key, Value::str(tail), None, now);
-            tail.len()
-        }
-        Some(len) => {
-            check_length(ctx, len, tail.len())?;
-            let s = string_mut(ctx.db(), key, now)?;
-            s.data.extend_from_slice(tail);
-            s.raw = true;
-            s.data.len()
-        }
+    let (key, tail) = (args.get(1), args.get(2));
+    let max = ctx.state.config.proto_max_bulk_len;
+    let mut db = ctx.db();
+    let mut value = db.modify_or_create(key, "append", || Value::str(Bytes::new()));
+    let created = value.created();
+    let Value::Str(s) = &mut *value else {
+        return Err(CmdError::WrongType);
     };
-    ctx.state.stats.dirty += 1;
-    ctx.out.int(len as i64);
+    if created {
+        // A new key holds the argument as SET would store it.
+        s.data = tail.into();
+    } else {
+        check_length(max, s.data.len(), tail.len())?;
+        s.data.extend_from_slice(tail);
+        s.raw = true;
+    }
+    let len = s.data.len();
+    value.changed(1);
+    drop(value);
+    ctx.out().int(len as i64);
     Ok(())
 }
 
-/// The live string at `key`, for in-place changes (TTL kept).
-fn string_mut<'a>(db: &'a mut Db, key: &[u8], now: u64) -> Result<&'a mut Str, CmdError> {
-    match db.get(key, now) {
-        Some(Value::Str(s)) => Ok(s),
-        Some(_) => Err(CmdError::WrongType),
-        None => Err(CmdError::NoSuchKey),
+/// The string's total length would pass `proto-max-bulk-len`.
+fn check_length(max: usize, len: usize, extra: usize) -> CmdResult {
+    match len.checked_add(extra) {
+        Some(total) if total <= max => Ok(()),
+        _ => Err(CmdError::StringTooLong),
     }
 }
 
 fn strlen(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let db = &mut ctx.store.dbs[ctx.db];
-    let len =
-        read_counted(db, &mut ctx.state.stats, args.get(1), ctx.now_ms)?.map_or(0, <[u8]>::len);
-    ctx.out.int(len as i64);
+    let (value, out) = ctx.read(args.get(1));
+    let len = string_of(value)?.map_or(0, <[u8]>::len);
+    out.int(len as i64);
     Ok(())
 }
 
 fn getrange(ctx: &mut Ctx, args: Args) -> CmdResult {
     let start = int_arg(args.get(2))?;
     let end = int_arg(args.get(3))?;
-    let db = &mut ctx.store.dbs[ctx.db];
-    let s = read_counted(db, &mut ctx.state.stats, args.get(1), ctx.now_ms)?.unwrap_or_default();
+    let (value, out) = ctx.read(args.get(1));
+    let s = string_of(value)?.unwrap_or_default();
     match substring(s.len() as i64, start, end) {
-        Some((from, to)) => ctx.out.bulk(&s[from..=to]),
-        None => ctx.out.bulk(b""),
+        Some((from, to)) => out.bulk(&s[from..=to]),
+        None => out.bulk(b""),
     }
     Ok(())
 }
@@ -501,51 +514,49 @@ fn substring(len: i64, mut start: i64, mut end: i64) -> Option<(usize, usize)> {
 }
 
 fn setrange(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (key, patch, now) = (args.get(1), args.get(3), ctx.now_ms);
+    let (key, patch) = (args.get(1), args.get(3));
     let offset = int_arg(args.get(2))?;
     if offset < 0 {
         return Err(CmdError::OutOfRange);
     }
     let offset = usize::try_from(offset).map_err(|_| CmdError::StringTooLong)?;
-    let current = read(&mut ctx.store.dbs[ctx.db], key, now)?.map(<[u8]>::len);
+    let max = ctx.state.config.proto_max_bulk_len;
+    let mut db = ctx.db();
+    let current = string_of(db.entry(key).map(|e| &e.value))?.map(<[u8]>::len);
     if patch.is_empty() {
-        ctx.out.int(current.unwrap_or(0) as i64);
+        ctx.out().int(current.unwrap_or(0) as i64);
         return Ok(());
     }
-    check_length(ctx, offset, patch.len())?;
-    if current.is_none() {
-        ctx.db().set(key, Value::str(Bytes::new()), None, now);
-    }
-    let s = string_mut(ctx.db(), key, now)?;
+    check_length(max, offset, patch.len())?;
     let end = offset + patch.len();
+    let mut value = db.modify_or_create(key, "setrange", || Value::str(Bytes::new()));
+    let Value::Str(s) = &mut *value else {
+        return Err(CmdError::WrongType);
+    };
     s.data.grow_to(end, 0);
     s.data[offset..end].copy_from_slice(patch);
     s.raw = true;
     let len = s.data.len();
-    ctx.state.stats.dirty += 1;
-    ctx.out.int(len as i64);
+    value.changed(1);
+    drop(value);
+    ctx.out().int(len as i64);
     Ok(())
 }
 
-/// INCR and friends: parse the stored integer, add, store, reply.
+/// INCR and friends: parse the stored integer, add, store (keeping the
+/// TTL), reply.
 fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
-    let now = ctx.now_ms;
-    let db = &mut ctx.store.dbs[ctx.db];
-    let current = match read(db, key, now)? {
+    let mut db = ctx.db();
+    let current = match string_of(db.entry(key).map(|e| &e.value))? {
         Some(v) => parse_i64(v).ok_or(CmdError::NotInteger)?,
         None => 0,
     };
     let next = current.checked_add(by).ok_or(CmdError::Overflow)?;
     let mut digits = [0; 20];
-    store_keep_ttl(db, key, format_int(&mut digits, next).into(), now);
-    ctx.state.stats.dirty += 1;
-    ctx.out.int(next);
+    let data = format_int(&mut digits, next).into();
+    db.set_keep_ttl(key, Value::Str(Str { data, raw: false }), "incrby");
+    ctx.out().int(next);
     Ok(())
-}
-
-/// Replaces a string's content, keeping the key's TTL (INCR does).
-fn store_keep_ttl(db: &mut Db, key: &[u8], data: Bytes, now: u64) {
-    db.set_keep_ttl(key, Value::Str(Str { data, raw: false }), now);
 }
 
 fn incr(ctx: &mut Ctx, args: Args) -> CmdResult {
@@ -567,18 +578,20 @@ fn decrby(ctx: &mut Ctx, args: Args) -> CmdResult {
     incr_by(ctx, args.get(1), by)
 }
 
+/// INCRBYFLOAT propagates as `SET key <result> KEEPTTL`: replaying the
+/// addition elsewhere could round differently.
 fn incrbyfloat(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (key, now) = (args.get(1), ctx.now_ms);
-    let db = &mut ctx.store.dbs[ctx.db];
+    let key = args.get(1);
+    let (mut db, out) = ctx.db_out();
     // A missing key counts as 0, as in Redis.
-    let current = read(db, key, now)?.unwrap_or(b"0");
+    let current = string_of(db.entry(key).map(|e| &e.value))?.unwrap_or(b"0");
     let text = incr_by_float(current, args.get(2)).map_err(|e| match e {
         LdError::NotFloat => CmdError::NotFloat,
         LdError::NanOrInf => CmdError::IncrFloatNanOrInf,
     })?;
-    ctx.out.bulk(&text);
-    store_keep_ttl(db, key, text.into(), now);
-    ctx.state.stats.dirty += 1;
+    out.bulk(&text);
+    db.set_keep_ttl(key, Value::str(&text[..]), "incrbyfloat");
+    ctx.journal().rewrite([&b"SET"[..], key, &text, b"KEEPTTL"]);
     Ok(())
 }
 

@@ -21,7 +21,7 @@ use super::session::{Session, Status};
 use super::OUT_LIMIT;
 use crate::error::{error_line, CmdError};
 use crate::resp::KEEP_CAPACITY;
-use crate::server::Server;
+use crate::server::{Request, Server};
 
 /// Initial read buffer per connection.
 const READ_BUF: usize = 16 * 1024;
@@ -54,7 +54,7 @@ async fn serve(
             shutdown.clone(),
         ));
     }
-    tokio::task::spawn_local(cron(server.clone(), wakers.clone()));
+    tokio::task::spawn_local(cron(server.clone(), wakers.clone(), shutdown.clone()));
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
@@ -156,10 +156,7 @@ async fn connection(
             if let Some(client) = state.clients.get_mut(key) {
                 std::mem::swap(&mut output, &mut client.out.buf);
             }
-            wake_others(&mut srv, wakers);
-            if srv.state.shutdown {
-                shutdown.notify_one();
-            }
+            serve_requests(&mut srv, wakers, shutdown);
             status
         };
         if !output.is_empty() {
@@ -218,28 +215,34 @@ async fn write_unless_killed(
     Ok(true)
 }
 
-/// Wakes the tasks of clients that a command asked to close or wrote to.
-fn wake_others(srv: &mut Server, wakers: &Wakers) {
-    let state = &mut srv.state;
-    if state.kills.is_empty() && state.pending_writes.is_empty() {
+/// What commands asked of other connections and of the server (the one
+/// place this backend serves [`Request`]s): each client concerned has its
+/// task woken, which sends its new output or, once closing, ends.
+fn serve_requests(srv: &mut Server, wakers: &Wakers, shutdown: &Notify) {
+    if srv.state.requests.is_empty() {
         return;
     }
     let wakers = wakers.borrow();
-    for key in state.kills.drain(..).chain(state.pending_writes.drain(..)) {
-        if let Some(n) = wakers.get(&key) {
-            n.notify_one();
+    for request in srv.state.requests.drain(..) {
+        match request {
+            Request::Close(key) | Request::Flush(key) => {
+                if let Some(n) = wakers.get(&key) {
+                    n.notify_one();
+                }
+            }
+            Request::Shutdown => shutdown.notify_one(),
         }
     }
 }
 
 /// The server's periodic work (Redis's `serverCron`): active expiry at `hz`.
-async fn cron(server: Rc<RefCell<Server>>, wakers: Wakers) {
+async fn cron(server: Rc<RefCell<Server>>, wakers: Wakers, shutdown: Rc<Notify>) {
     loop {
         let hz = server.borrow().state.config.hz.max(1);
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
         let mut srv = server.borrow_mut();
         crate::server::cron(&mut srv);
         // The cron closes idle clients (`timeout`) the way CLIENT KILL does.
-        wake_others(&mut srv, &wakers);
+        serve_requests(&mut srv, &wakers, &shutdown);
     }
 }

@@ -10,7 +10,6 @@
 use crate::commands::{self, After, Ctx};
 use crate::resp::{Parsed, Parser};
 use crate::server::Server;
-use crate::util::now_ms;
 
 /// What the backend must do after [`Session::process`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,12 +55,10 @@ impl Session {
     /// `out` buffer.
     pub fn process(&mut self, server: &mut Server, input: &[u8]) -> (usize, Status) {
         let Server { store, state } = server;
+        let now = state.now_ms();
         let Some(client) = state.clients.get_mut(self.client) else {
             return (0, Status::Close);
         };
-        let mut out = std::mem::take(&mut client.out);
-        let mut db = client.db;
-        let now = now_ms();
         client.last_ms = now;
         self.parser.set_max_bulk(state.config.proto_max_bulk_len);
 
@@ -70,13 +67,17 @@ impl Session {
         self.need = None;
         self.stalled = false;
         while pos < input.len() {
-            if out.buf.len() >= self.out_limit {
+            let Some(client) = state.clients.get_mut(self.client) else {
+                status = Status::Close;
+                break;
+            };
+            if client.out.buf.len() >= self.out_limit {
                 self.stalled = true;
                 break;
             }
             // A client killed (or a server shut down) by an earlier command
             // runs nothing more, as in Redis.
-            if state.shutdown || state.clients.get(self.client).is_none_or(|c| c.closing) {
+            if state.shutdown || client.closing {
                 status = Status::Close;
                 break;
             }
@@ -88,21 +89,16 @@ impl Session {
                     if args.is_empty() {
                         // Nothing runs, but it counts as a command for
                         // CLIENT REPLY SKIP, as in Redis (resetClient).
-                        let client = &mut state.clients[self.client];
                         client.reply = client.reply.after_command();
                         continue;
                     }
                     let mut ctx = Ctx {
                         store,
                         state,
-                        out: &mut out,
                         client: self.client,
-                        db,
                         now_ms: now,
                     };
-                    let after = commands::execute(&mut ctx, args);
-                    db = ctx.db;
-                    if after == After::Close {
+                    if commands::execute(&mut ctx, args) == After::Close {
                         status = Status::Close;
                         break;
                     }
@@ -119,11 +115,11 @@ impl Session {
                 }
                 Err(e) => {
                     let msg = e.message();
-                    state.stats.count_error(&msg);
                     // Under CLIENT REPLY OFF even this goes unsaid, as in Redis.
-                    if !state.clients[self.client].reply.drops() {
-                        out.error(&msg);
+                    if !client.reply.drops() {
+                        client.out.error(&msg);
                     }
+                    state.stats.count_error(&msg);
                     status = Status::Close;
                     break;
                 }
@@ -131,17 +127,8 @@ impl Session {
         }
         // Count bytes once, when consumed: an incomplete tail comes back.
         state.stats.net_input_bytes += pos as u64;
-        if let Some(client) = state.clients.get_mut(self.client) {
-            client.db = db;
-            // Another client may have written to this one meanwhile (none
-            // does yet); keep both, ours first.
-            if !client.out.buf.is_empty() {
-                out.buf.extend_from_slice(&client.out.buf);
-            }
-            client.out = out;
-            if client.closing {
-                status = Status::Close;
-            }
+        if state.clients.get(self.client).is_none_or(|c| c.closing) {
+            status = Status::Close;
         }
         (pos, status)
     }

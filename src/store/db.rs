@@ -1,4 +1,5 @@
-//! One logical database: keys, values and expiry times.
+//! One logical database: keys, values and expiry times, and [`DbMut`], the
+//! only way to look a key up or change one.
 //!
 //! Entries live in a slot vector; a `hashbrown::HashTable` maps a key's hash
 //! to its slot. A key keeps its slot for as long as it exists, and freed slots
@@ -11,13 +12,22 @@
 //!
 //! Keys with a TTL are also listed in `volatile`, so the active expiry cycle
 //! can sample them at random in O(1), as Redis samples its `expires` dict.
+//!
+//! [`DbMut`] is a database lent together with the store's journal. Every
+//! access through it removes a key whose time has passed (recording the
+//! expiry), and every write records its event, so nothing changes the
+//! keyspace without the write path knowing (see `journal.rs`).
 
 use std::hash::{BuildHasher, RandomState};
 use std::num::NonZeroU64;
+use std::ops::{Deref, DerefMut};
 
 use hashbrown::HashTable;
 
+use super::journal::{Event, Journal, KeyChange, KeyEvent, KeyspaceStats};
 use super::value::{Bytes, Value};
+use crate::alloc::allocated;
+use crate::util::Rng;
 
 #[derive(Debug)]
 pub struct Entry {
@@ -42,6 +52,10 @@ impl Entry {
         // Time 0 is as past as time 1; nothing stores it anyway.
         self.expires = at.map(|ms| NonZeroU64::new(ms).unwrap_or(NonZeroU64::MIN));
     }
+
+    fn is_expired(&self, now_ms: u64) -> bool {
+        self.expire_at().is_some_and(|at| at <= now_ms)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -51,13 +65,14 @@ pub struct Db {
     free: Vec<u32>,
     volatile: Vec<u32>,
     hasher: RandomState,
-    /// Keys removed by lazy or active expiry (INFO `expired_keys`).
-    pub expired: u64,
 }
 
 fn secs(now_ms: u64) -> u32 {
     (now_ms / 1000) as u32
 }
+
+/// Redis frees small databases inline even when asked for ASYNC.
+const LAZYFREE_THRESHOLD: usize = 64;
 
 impl Db {
     pub fn len(&self) -> usize {
@@ -85,95 +100,16 @@ impl Db {
             .copied()
     }
 
-    fn is_expired(entry: &Entry, now_ms: u64) -> bool {
-        entry.expire_at().is_some_and(|at| at <= now_ms)
-    }
-
-    /// The entry for `key`, removing it first if its time has passed.
-    pub fn get_entry(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        let slot = self.live_slot(key, now_ms)?;
-        let entry = self.slots[slot as usize].as_mut()?;
-        entry.access = secs(now_ms);
-        Some(entry)
-    }
-
-    /// Like [`Db::get_entry`] without touching the access time (TYPE does not,
-    /// OBJECT IDLETIME must not).
-    pub fn peek_entry(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        let slot = self.live_slot(key, now_ms)?;
-        self.slots[slot as usize].as_mut()
-    }
-
-    fn live_slot(&mut self, key: &[u8], now_ms: u64) -> Option<u32> {
-        self.lookup(key, now_ms).ok()
-    }
-
-    /// The slot of `key` if it is live (an expired key is removed first),
-    /// or else its hash, so that an insert that follows hashes it once.
-    fn lookup(&mut self, key: &[u8], now_ms: u64) -> Result<u32, u64> {
-        let hash = self.hash(key);
-        let slot = self.find_slot(hash, key).ok_or(hash)?;
-        let expired = self.slots[slot as usize]
+    fn slot(&self, slot: u32) -> &Entry {
+        self.slots[slot as usize]
             .as_ref()
-            .is_some_and(|e| Self::is_expired(e, now_ms));
-        if expired {
-            self.remove_slot(slot);
-            self.expired += 1;
-            return Err(hash);
-        }
-        Ok(slot)
+            .expect("a listed slot holds an entry")
     }
 
-    pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Value> {
-        self.get_entry(key, now_ms).map(|e| &mut e.value)
-    }
-
-    pub fn contains(&mut self, key: &[u8], now_ms: u64) -> bool {
-        self.live_slot(key, now_ms).is_some()
-    }
-
-    /// Stores `value` under `key` with the given expiry, replacing any old
-    /// value and its TTL. An old value whose time has passed counts as
-    /// expired, as Redis's write lookup counts it.
-    pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>, now_ms: u64) {
-        match self.lookup(key, now_ms) {
-            Ok(slot) => {
-                if let Some(e) = self.slots[slot as usize].as_mut() {
-                    e.value = value;
-                    e.access = secs(now_ms);
-                }
-                self.set_expire_slot(slot, expire_at);
-            }
-            Err(hash) => {
-                self.insert_hashed(hash, key.into(), value, expire_at, now_ms);
-            }
-        }
-    }
-
-    /// Stores `value`, keeping the key's TTL if it has one (and is alive).
-    pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now_ms: u64) {
-        match self.lookup(key, now_ms) {
-            Ok(slot) => {
-                if let Some(e) = self.slots[slot as usize].as_mut() {
-                    e.value = value;
-                    e.access = secs(now_ms);
-                }
-            }
-            Err(hash) => {
-                self.insert_hashed(hash, key.into(), value, None, now_ms);
-            }
-        }
-    }
-
-    /// Inserts a key known to be absent (the caller looked it up).
-    pub fn insert_new(
-        &mut self,
-        key: Bytes,
-        value: Value,
-        expire_at: Option<u64>,
-        now_ms: u64,
-    ) -> u32 {
-        self.insert_hashed(self.hash(&key), key, value, expire_at, now_ms)
+    fn slot_mut(&mut self, slot: u32) -> &mut Entry {
+        self.slots[slot as usize]
+            .as_mut()
+            .expect("a listed slot holds an entry")
     }
 
     fn insert_hashed(
@@ -211,29 +147,6 @@ impl Db {
         slot
     }
 
-    /// The entry for `key`, created with `make` if absent.
-    pub fn get_or_insert(
-        &mut self,
-        key: &[u8],
-        now_ms: u64,
-        make: impl FnOnce() -> Value,
-    ) -> &mut Value {
-        let slot = match self.lookup(key, now_ms) {
-            Ok(s) => s,
-            Err(hash) => self.insert_hashed(hash, key.into(), make(), None, now_ms),
-        };
-        let entry = self.slots[slot as usize]
-            .as_mut()
-            .expect("slot of a live key");
-        entry.access = secs(now_ms);
-        &mut entry.value
-    }
-
-    pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
-        let slot = self.live_slot(key, now_ms)?;
-        self.remove_slot(slot)
-    }
-
     fn remove_slot(&mut self, slot: u32) -> Option<Entry> {
         let hash = self.hash(&self.slots[slot as usize].as_ref()?.key);
         if let Ok(found) = self.index.find_entry(hash, |&s| s == slot) {
@@ -257,17 +170,6 @@ impl Db {
             self.free.clear();
         }
         entry
-    }
-
-    /// Sets or clears the TTL of a live key.
-    pub fn set_expire(&mut self, key: &[u8], expire_at: Option<u64>, now_ms: u64) -> bool {
-        match self.live_slot(key, now_ms) {
-            Some(slot) => {
-                self.set_expire_slot(slot, expire_at);
-                true
-            }
-            None => false,
-        }
     }
 
     fn set_expire_slot(&mut self, slot: u32, expire_at: Option<u64>) {
@@ -295,113 +197,22 @@ impl Db {
         }
     }
 
-    /// Drops every key.
-    pub fn clear(&mut self) {
-        self.slots = Vec::new();
-        self.index = HashTable::new();
-        self.free = Vec::new();
-        self.volatile = Vec::new();
-    }
-
-    /// One step of SCAN: live entries from slot `cursor` on, visiting at most
-    /// `count` slots (more while they are empty, up to ten times `count`, as
-    /// Redis also bounds empty-bucket walks). Returns the next cursor, 0 at
-    /// the end.
-    pub fn scan(
-        &mut self,
-        cursor: u64,
-        count: usize,
-        now_ms: u64,
-        mut f: impl FnMut(&Entry),
-    ) -> u64 {
-        let mut slot = cursor as usize;
-        let (mut found, mut visited) = (0, 0);
-        while slot < self.slots.len() && found < count && visited < count.saturating_mul(10) {
-            visited += 1;
-            let expired = match &self.slots[slot] {
-                Some(e) if Self::is_expired(e, now_ms) => true,
-                Some(e) => {
-                    found += 1;
-                    f(e);
-                    false
-                }
-                None => false,
-            };
-            if expired {
-                self.remove_slot(slot as u32);
-                self.expired += 1;
-                // Removing the last slot shortens the vector; the loop
-                // condition notices.
-            }
-            slot += 1;
-        }
-        if slot >= self.slots.len() {
-            0
-        } else {
-            slot as u64
-        }
+    /// The entry for `key` as the table holds it, even if its time has
+    /// passed (DEBUG DIGEST-VALUE looks keys up this way).
+    pub fn get_raw(&self, key: &[u8]) -> Option<&Entry> {
+        let slot = self.find_slot(self.hash(key), key)?;
+        Some(self.slot(slot))
     }
 
     /// Every live entry, expired ones skipped (not removed).
     pub fn iter(&self, now_ms: u64) -> impl Iterator<Item = &Entry> {
-        self.slots
-            .iter()
-            .flatten()
-            .filter(move |e| !Self::is_expired(e, now_ms))
+        self.entries().filter(move |e| !e.is_expired(now_ms))
     }
 
-    /// A random live key.
-    pub fn random_key(&mut self, now_ms: u64, rng: &mut crate::util::Rng) -> Option<Bytes> {
-        // Sampling a dense vector is O(1); after mass deletes it may be
-        // sparse, so give up sampling after a while and walk instead.
-        for _ in 0..100 {
-            if self.index.is_empty() || self.slots.is_empty() {
-                return None;
-            }
-            let slot = rng.below(self.slots.len() as u64) as u32;
-            let expired = match &self.slots[slot as usize] {
-                Some(e) if !Self::is_expired(e, now_ms) => return Some(e.key.clone()),
-                Some(_) => true,
-                None => false,
-            };
-            if expired {
-                self.remove_slot(slot);
-                self.expired += 1;
-            }
-        }
-        let live: Vec<&Entry> = self.iter(now_ms).collect();
-        if live.is_empty() {
-            return None;
-        }
-        Some(live[rng.below(live.len() as u64) as usize].key.clone())
-    }
-
-    /// One round of active expiry: sample up to `samples` keys with a TTL and
-    /// remove the expired ones. Returns (sampled, expired) so the caller can
-    /// repeat while the expired share stays high, as Redis does.
-    pub fn expire_sample(
-        &mut self,
-        samples: usize,
-        now_ms: u64,
-        rng: &mut crate::util::Rng,
-    ) -> (usize, usize) {
-        let mut expired = 0;
-        let n = samples.min(self.volatile.len());
-        for _ in 0..n {
-            if self.volatile.is_empty() {
-                break;
-            }
-            let slot = self.volatile[rng.below(self.volatile.len() as u64) as usize];
-            if self.slots[slot as usize]
-                .as_ref()
-                .is_some_and(|e| Self::is_expired(e, now_ms))
-            {
-                self.remove_slot(slot);
-                self.expired += 1;
-                expired += 1;
-            }
-        }
-        (n, expired)
+    /// Every entry the table holds, logically expired ones included, as
+    /// Redis's DEBUG DIGEST walks its dict.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.slots.iter().flatten()
     }
 
     /// Sum of TTLs left, for INFO keyspace's `avg_ttl`, over a bounded sample.
@@ -418,6 +229,545 @@ impl Db {
             }
         }
         sum.checked_div(n).unwrap_or(0)
+    }
+
+    /// Empties the database, returning how many keys it held. With `lazy`,
+    /// a large database is dropped on a short-lived thread so the event loop
+    /// does not stall on freeing it; the dropped data is no longer reachable
+    /// from the store, so no other thread ever touches live data.
+    pub(super) fn empty(&mut self, lazy: bool) -> usize {
+        let n = self.len();
+        let old = std::mem::take(self);
+        if lazy && n > LAZYFREE_THRESHOLD {
+            if let Err(e) = std::thread::Builder::new()
+                .name("lazyfree".into())
+                .spawn(move || drop(old))
+            {
+                tracing::warn!("lazy free thread failed to start, freed inline: {e}");
+            }
+        }
+        n
+    }
+}
+
+/// A database lent with the store's journal and counters, for one command
+/// (or one cron step) at one point in time.
+pub struct DbMut<'a> {
+    db: &'a mut Db,
+    log: &'a mut Journal,
+    stats: &'a mut KeyspaceStats,
+    rng: &'a mut Rng,
+    id: usize,
+    now: u64,
+    /// Whether keys whose time has passed are removed when met
+    /// ([`super::Store::expire_on_access`]).
+    expiring: bool,
+}
+
+/// How a lookup counts and touches (Redis's `LOOKUP_*` flags).
+#[derive(Clone, Copy)]
+struct Lookup {
+    /// Counts a keyspace hit or miss (a read lookup).
+    count: bool,
+    /// Refreshes the access time (everything but `LOOKUP_NOTOUCH`).
+    touch: bool,
+}
+
+impl<'a> DbMut<'a> {
+    pub(super) fn new(
+        db: &'a mut Db,
+        log: &'a mut Journal,
+        stats: &'a mut KeyspaceStats,
+        rng: &'a mut Rng,
+        id: usize,
+        now: u64,
+        expiring: bool,
+    ) -> Self {
+        DbMut {
+            db,
+            log,
+            stats,
+            rng,
+            id,
+            now,
+            expiring,
+        }
+    }
+
+    /// Redis's `checkAlreadyExpired`: whether an expiry time set now would
+    /// be past already, so the key is deleted instead. Never while expiry
+    /// on access is off: a replayed stream deletes with its own DELs.
+    pub fn already_expired(&self, at_ms: i64) -> bool {
+        self.expiring && at_ms <= self.now as i64
+    }
+
+    /// Whether `entry` counts as gone (its time has passed and expiry on
+    /// access is on).
+    fn expired(&self, entry: &Entry) -> bool {
+        self.expiring && entry.is_expired(self.now)
+    }
+
+    /// The database's index.
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    pub fn len(&self) -> usize {
+        self.db.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.db.is_empty()
+    }
+
+    /// Every live entry (KEYS): expired ones are skipped, not removed, as
+    /// Redis's KEYS does.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.db.iter(self.now)
+    }
+
+    /// The slot of `key` if it is live (an expired key is removed first,
+    /// and its expiry recorded), or else its hash, so that an insert that
+    /// follows hashes it once.
+    fn find(&mut self, key: &[u8]) -> Result<u32, u64> {
+        let hash = self.db.hash(key);
+        let slot = self.db.find_slot(hash, key).ok_or(hash)?;
+        if self.expired(self.db.slot(slot)) {
+            self.expire_slot(slot);
+            return Err(hash);
+        }
+        Ok(slot)
+    }
+
+    /// Removes an entry whose time has passed (Redis's
+    /// `deleteExpiredKeyAndPropagate`).
+    fn expire_slot(&mut self, slot: u32) {
+        let before = allocated();
+        if let Some(Entry { key, value, .. }) = self.db.remove_slot(slot) {
+            drop(value);
+            self.stats.expired += 1;
+            self.record(key, KeyChange::Expired, "expired", 0, false, before);
+        }
+    }
+
+    fn record(
+        &mut self,
+        key: Bytes,
+        change: KeyChange,
+        name: &'static str,
+        changes: u64,
+        created: bool,
+        before: u64,
+    ) {
+        self.log.key(KeyEvent {
+            db: self.id,
+            key,
+            change,
+            name,
+            changes,
+            created,
+            bytes: allocated() as i64 - before as i64,
+        });
+    }
+
+    /// The slot of a live `key`, counted and touched as `how` says.
+    fn lookup_slot(&mut self, key: &[u8], how: Lookup) -> Option<u32> {
+        let found = self.find(key).ok();
+        if how.count {
+            if found.is_some() {
+                self.stats.hits += 1;
+            } else {
+                self.stats.misses += 1;
+            }
+        }
+        let slot = found?;
+        if how.touch {
+            self.db.slot_mut(slot).access = secs(self.now);
+        }
+        Some(slot)
+    }
+
+    fn lookup(&mut self, key: &[u8], how: Lookup) -> Option<&Entry> {
+        let slot = self.lookup_slot(key, how)?;
+        Some(self.db.slot(slot))
+    }
+
+    /// Redis's `lookupKeyRead`: counts a keyspace hit or miss and refreshes
+    /// the access time.
+    pub fn read(&mut self, key: &[u8]) -> Option<&Value> {
+        self.read_entry(key).map(|e| &e.value)
+    }
+
+    /// [`DbMut::read`], for a value that outlives this `DbMut`.
+    pub fn into_read(mut self, key: &[u8]) -> Option<&'a Value> {
+        let how = Lookup {
+            count: true,
+            touch: true,
+        };
+        let slot = self.lookup_slot(key, how)?;
+        let db: &'a Db = self.db;
+        Some(&db.slot(slot).value)
+    }
+
+    /// [`DbMut::read`], with the key's TTL and access time.
+    pub fn read_entry(&mut self, key: &[u8]) -> Option<&Entry> {
+        let how = Lookup {
+            count: true,
+            touch: true,
+        };
+        self.lookup(key, how)
+    }
+
+    /// A read with `LOOKUP_NOTOUCH`: counted, the access time left alone
+    /// (TYPE, TTL, EXISTS, OBJECT).
+    pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
+        let how = Lookup {
+            count: true,
+            touch: false,
+        };
+        self.lookup(key, how)
+    }
+
+    /// Redis's `lookupKeyWrite`: not counted, access time refreshed.
+    pub fn entry(&mut self, key: &[u8]) -> Option<&Entry> {
+        let how = Lookup {
+            count: false,
+            touch: true,
+        };
+        self.lookup(key, how)
+    }
+
+    /// Sets a live key's access clock, in Unix seconds: not a change to the
+    /// data, so nothing is recorded (tests age keys with it).
+    pub fn set_access(&mut self, key: &[u8], secs: u32) {
+        if let Ok(slot) = self.find(key) {
+            self.db.slot_mut(slot).access = secs;
+        }
+    }
+
+    /// Whether `key` is live, as a write lookup sees it.
+    pub fn contains(&mut self, key: &[u8]) -> bool {
+        self.entry(key).is_some()
+    }
+
+    /// Stores `value` under `key` with the given expiry, replacing any old
+    /// value and its TTL (Redis's `setKey`). An old value whose time has
+    /// passed counts as expired, as Redis's write lookup counts it.
+    pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>, name: &'static str) {
+        self.store(key, value, Some(expire_at), name);
+    }
+
+    /// Stores `value`, keeping the key's TTL if it has one (and is live).
+    pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, name: &'static str) {
+        self.store(key, value, None, name);
+    }
+
+    /// `expire`: `Some` sets (or clears) the TTL, `None` keeps it.
+    fn store(&mut self, key: &[u8], value: Value, expire: Option<Option<u64>>, name: &'static str) {
+        let found = self.find(key);
+        let before = allocated();
+        let (key, created) = match found {
+            Ok(slot) => {
+                let entry = self.db.slot_mut(slot);
+                let old = std::mem::replace(&mut entry.value, value);
+                entry.access = secs(self.now);
+                let key = entry.key.clone();
+                if let Some(at) = expire {
+                    self.db.set_expire_slot(slot, at);
+                }
+                drop(old);
+                (key, false)
+            }
+            Err(hash) => {
+                let key = Bytes::from(key);
+                let at = expire.flatten();
+                self.db
+                    .insert_hashed(hash, key.clone(), value, at, self.now);
+                (key, true)
+            }
+        };
+        self.record(key, KeyChange::Changed, name, 1, created, before);
+    }
+
+    /// A live key's value, to change in place. The change is recorded when
+    /// the guard goes, with the count given to [`Modify::changed`]; a
+    /// collection left empty is deleted then, as Redis deletes an emptied
+    /// list, set or hash.
+    pub fn modify(&mut self, key: &[u8], name: &'static str) -> Option<Modify<'_>> {
+        let slot = self.find(key).ok()?;
+        self.db.slot_mut(slot).access = secs(self.now);
+        Some(Modify::new(self, slot, name, false))
+    }
+
+    /// [`DbMut::modify`], creating the key with `make` if it is absent
+    /// (LPUSH, SADD, HSET).
+    pub fn modify_or_create(
+        &mut self,
+        key: &[u8],
+        name: &'static str,
+        make: impl FnOnce() -> Value,
+    ) -> Modify<'_> {
+        let (slot, created) = match self.find(key) {
+            Ok(slot) => {
+                self.db.slot_mut(slot).access = secs(self.now);
+                (slot, false)
+            }
+            Err(hash) => {
+                let slot = self
+                    .db
+                    .insert_hashed(hash, key.into(), make(), None, self.now);
+                (slot, true)
+            }
+        };
+        Modify::new(self, slot, name, created)
+    }
+
+    /// Records an event on a live key without changing it (a second
+    /// notification for one write, such as SET's `expire`).
+    pub fn note(&mut self, key: &[u8], name: &'static str) {
+        let before = allocated();
+        self.record(key.into(), KeyChange::Changed, name, 0, false, before);
+    }
+
+    /// DEL: removes a live key; whether it existed.
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        let before = allocated();
+        match self.remove(key) {
+            Some(Entry { key, value, .. }) => {
+                drop(value);
+                self.record(key, KeyChange::Deleted, "del", 1, false, before);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a live key to store its value elsewhere (RENAME, MOVE): the
+    /// change is counted where it lands. Returns the value and its TTL.
+    pub fn take(&mut self, key: &[u8], name: &'static str) -> Option<(Value, Option<u64>)> {
+        let before = allocated();
+        let entry = self.remove(key)?;
+        let expire_at = entry.expire_at();
+        self.record(entry.key, KeyChange::Deleted, name, 0, false, before);
+        Some((entry.value, expire_at))
+    }
+
+    fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let slot = self.find(key).ok()?;
+        self.db.remove_slot(slot)
+    }
+
+    /// Sets the TTL of a live key (EXPIRE, GETEX); whether it is live.
+    pub fn set_expire(&mut self, key: &[u8], at: u64) -> bool {
+        let Ok(slot) = self.find(key) else {
+            return false;
+        };
+        let before = allocated();
+        self.db.set_expire_slot(slot, Some(at));
+        let key = self.db.slot(slot).key.clone();
+        self.record(key, KeyChange::Changed, "expire", 1, false, before);
+        true
+    }
+
+    /// PERSIST: clears the TTL of a live key; whether it had one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        let Ok(slot) = self.find(key) else {
+            return false;
+        };
+        self.db.slot_mut(slot).access = secs(self.now);
+        if self.db.slot(slot).expire_at().is_none() {
+            return false;
+        }
+        let before = allocated();
+        self.db.set_expire_slot(slot, None);
+        let key = self.db.slot(slot).key.clone();
+        self.record(key, KeyChange::Changed, "persist", 1, false, before);
+        true
+    }
+
+    /// FLUSHDB: empties the database; how many keys it held.
+    pub fn flush(&mut self, lazy: bool) -> usize {
+        let keys = self.db.empty(lazy) as u64;
+        self.log.events.push(Event::Flushed {
+            db: Some(self.id),
+            keys,
+            changes: keys,
+        });
+        keys as usize
+    }
+
+    /// One step of SCAN: live entries from slot `cursor` on, visiting at most
+    /// `count` slots (more while they are empty, up to ten times `count`, as
+    /// Redis also bounds empty-bucket walks). Expired keys met on the way are
+    /// removed. Returns the next cursor, 0 at the end.
+    pub fn scan(&mut self, cursor: u64, count: usize, mut f: impl FnMut(&Entry)) -> u64 {
+        let mut slot = cursor as usize;
+        let (mut found, mut visited) = (0, 0);
+        while slot < self.db.slots.len() && found < count && visited < count.saturating_mul(10) {
+            visited += 1;
+            let expired = match &self.db.slots[slot] {
+                Some(e) if self.expired(e) => true,
+                Some(e) => {
+                    found += 1;
+                    f(e);
+                    false
+                }
+                None => false,
+            };
+            if expired {
+                // Removing the last slot shortens the vector; the loop
+                // condition notices.
+                self.expire_slot(slot as u32);
+            }
+            slot += 1;
+        }
+        if slot >= self.db.slots.len() {
+            0
+        } else {
+            slot as u64
+        }
+    }
+
+    /// A random live key (RANDOMKEY); expired keys it draws are removed.
+    pub fn random_key(&mut self) -> Option<Bytes> {
+        // Sampling a dense vector is O(1); after mass deletes it may be
+        // sparse, so give up sampling after a while and walk instead.
+        for _ in 0..100 {
+            if self.db.is_empty() || self.db.slots.is_empty() {
+                return None;
+            }
+            let slot = self.rng.below(self.db.slots.len() as u64) as u32;
+            let expired = match &self.db.slots[slot as usize] {
+                Some(e) if !self.expired(e) => return Some(e.key.clone()),
+                Some(_) => true,
+                None => false,
+            };
+            if expired {
+                self.expire_slot(slot);
+            }
+        }
+        let live: Vec<&Entry> = self.db.iter(self.now).collect();
+        if live.is_empty() {
+            return None;
+        }
+        Some(live[self.rng.below(live.len() as u64) as usize].key.clone())
+    }
+
+    /// One round of active expiry: sample up to `samples` keys with a TTL and
+    /// remove the expired ones. Returns (sampled, expired) so the caller can
+    /// repeat while the expired share stays high, as Redis does.
+    pub fn expire_sample(&mut self, samples: usize) -> (usize, usize) {
+        let mut expired = 0;
+        let n = samples.min(self.db.volatile.len());
+        for _ in 0..n {
+            if self.db.volatile.is_empty() {
+                break;
+            }
+            let pick = self.rng.below(self.db.volatile.len() as u64) as usize;
+            let slot = self.db.volatile[pick];
+            if self.expired(self.db.slot(slot)) {
+                self.expire_slot(slot);
+                expired += 1;
+            }
+        }
+        (n, expired)
+    }
+}
+
+/// A live value lent for a change in place; see [`DbMut::modify`].
+pub struct Modify<'a> {
+    db: &'a mut Db,
+    log: &'a mut Journal,
+    id: usize,
+    slot: u32,
+    name: &'static str,
+    changes: u64,
+    created: bool,
+    before: u64,
+}
+
+impl<'a> Modify<'a> {
+    fn new(dbm: &'a mut DbMut<'_>, slot: u32, name: &'static str, created: bool) -> Self {
+        Modify {
+            db: &mut *dbm.db,
+            log: &mut *dbm.log,
+            id: dbm.id,
+            slot,
+            name,
+            changes: 0,
+            created,
+            before: allocated(),
+        }
+    }
+
+    /// Records `n` changes (elements added, removed or set: what Redis adds
+    /// to `server.dirty`). A guard dropped with none records nothing.
+    pub fn changed(&mut self, n: u64) {
+        self.changes += n;
+    }
+
+    /// Whether the key was created for this change.
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
+    /// The entry: key, TTL and value.
+    pub fn entry(&self) -> &Entry {
+        self.db.slot(self.slot)
+    }
+}
+
+impl Deref for Modify<'_> {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        &self.db.slot(self.slot).value
+    }
+}
+
+impl DerefMut for Modify<'_> {
+    fn deref_mut(&mut self) -> &mut Value {
+        &mut self.db.slot_mut(self.slot).value
+    }
+}
+
+impl Drop for Modify<'_> {
+    fn drop(&mut self) {
+        let entry = self.db.slot(self.slot);
+        let emptied = entry.value.is_empty_collection();
+        if self.changes == 0 {
+            // Nothing changed. A key created for nothing (no element
+            // added) must not stay behind empty.
+            if emptied {
+                self.db.remove_slot(self.slot);
+            }
+            return;
+        }
+        let key = entry.key.clone();
+        let event = |change, name, changes, created, before: u64| {
+            Event::Key(KeyEvent {
+                db: self.id,
+                key: key.clone(),
+                change,
+                name,
+                changes,
+                created,
+                bytes: allocated() as i64 - before as i64,
+            })
+        };
+        let changed = event(
+            KeyChange::Changed,
+            self.name,
+            self.changes,
+            self.created,
+            self.before,
+        );
+        self.log.events.push(changed);
+        if emptied {
+            let before = allocated();
+            drop(self.db.remove_slot(self.slot));
+            let deleted = event(KeyChange::Deleted, "del", 0, false, before);
+            self.log.events.push(deleted);
+        }
     }
 }
 

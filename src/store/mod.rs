@@ -6,16 +6,23 @@
 //! every access plus an active cycle driven by the loop's timer
 //! ([`Store::active_expire_cycle`]), so no second thread touches the data.
 //!
+//! Every lookup and change goes through [`DbMut`] (one database) or
+//! [`Store`] (FLUSHALL, SWAPDB), which record what they do in the
+//! [`Journal`]; `call()` drains it after each command.
+//!
 //! Keys, string values and members are [`SmallBytes`]: up to 30 bytes
 //! inline, so a typical key costs one 88-byte entry and no allocation.
 
 mod db;
+pub mod digest;
 mod glob;
+mod journal;
 mod small_bytes;
 mod value;
 
-pub use db::{Db, Entry};
+pub use db::{Db, DbMut, Entry, Modify};
 pub use glob::glob_match;
+pub use journal::{Event, Journal, KeyChange, KeyEvent, KeyspaceStats, Op, Rewrite};
 pub use small_bytes::SmallBytes;
 pub use value::{Bytes, Hash, Set, Str, Value};
 
@@ -32,6 +39,15 @@ const EXPIRE_SAMPLES: usize = 20;
 pub struct Store {
     pub dbs: Vec<Db>,
     pub rng: Rng,
+    /// What the running command (or cron step) changed, in order.
+    pub journal: Journal,
+    pub stats: KeyspaceStats,
+    /// Whether a key whose time has passed is removed when a command meets
+    /// it (on by default). Off, keys leave only by an explicit DEL, which
+    /// is how a propagated stream must be replayed (loading an AOF, a
+    /// replica following its master): the stream carries the expiries the
+    /// writer saw, and deciding again by the replay's clock would diverge.
+    pub expire_on_access: bool,
     /// Where the next active expiry cycle starts, so a cycle that runs out
     /// of budget does not starve the higher-numbered databases.
     expire_next_db: usize,
@@ -42,8 +58,43 @@ impl Store {
         Store {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             rng: Rng::seeded(),
+            journal: Journal::default(),
+            stats: KeyspaceStats::default(),
+            expire_on_access: true,
             expire_next_db: 0,
         }
+    }
+
+    /// Database `id`, lent for lookups and changes at time `now_ms`.
+    pub fn db(&mut self, id: usize, now_ms: u64) -> DbMut<'_> {
+        DbMut::new(
+            &mut self.dbs[id],
+            &mut self.journal,
+            &mut self.stats,
+            &mut self.rng,
+            id,
+            now_ms,
+            self.expire_on_access,
+        )
+    }
+
+    /// FLUSHALL: empties every database; how many keys they held.
+    pub fn flush_all(&mut self, lazy: bool) -> usize {
+        let keys: usize = self.dbs.iter_mut().map(|db| db.empty(lazy)).sum();
+        // Redis counts the keys removed, plus one for the FLUSHALL itself.
+        self.journal.events.push(Event::Flushed {
+            db: None,
+            keys: keys as u64,
+            changes: keys as u64 + 1,
+        });
+        keys
+    }
+
+    /// SWAPDB: clients keep their index, so each now sees the other
+    /// database's data, as in Redis.
+    pub fn swap(&mut self, a: usize, b: usize) {
+        self.dbs.swap(a, b);
+        self.journal.events.push(Event::Swapped { a, b });
     }
 
     /// Active expiry: for each database, sample keys with a TTL and remove
@@ -56,9 +107,9 @@ impl Store {
         let count = self.dbs.len();
         for step in 0..count {
             let index = (self.expire_next_db + step) % count;
-            let db = &mut self.dbs[index];
+            let mut db = self.db(index, now_ms);
             loop {
-                let (sampled, expired) = db.expire_sample(EXPIRE_SAMPLES, now_ms, &mut self.rng);
+                let (sampled, expired) = db.expire_sample(EXPIRE_SAMPLES);
                 total += expired;
                 if sampled == 0 || expired * 4 <= sampled {
                     break;

@@ -33,6 +33,14 @@ impl SmallBytes {
         })
     }
 
+    /// Bytes held on the heap (0 while inline).
+    pub fn heap_size(&self) -> usize {
+        match &self.0 {
+            Repr::Inline { .. } => 0,
+            Repr::Heap(v) => v.capacity(),
+        }
+    }
+
     /// Appends `tail`, moving to the heap when it no longer fits (APPEND).
     pub fn extend_from_slice(&mut self, tail: &[u8]) {
         match &mut self.0 {

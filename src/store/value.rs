@@ -50,6 +50,17 @@ impl Value {
         }
     }
 
+    /// A list, set or hash with no elements: Redis never keeps one, so
+    /// the write path deletes it.
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::List(l) => l.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::Hash(h) => h.is_empty(),
+        }
+    }
+
     pub fn str(data: impl Into<Bytes>) -> Value {
         Value::Str(Str {
             data: data.into(),

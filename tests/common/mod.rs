@@ -413,6 +413,8 @@ pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String
         assert_eq!(c.line("FLUSHALL"), b"+OK\r\n", "FLUSHALL before {name}");
     }
     let mut failures = Vec::new();
+    // `!delta` baselines: field -> (redis's value, rizzler's value).
+    let mut deltas: std::collections::HashMap<String, (i64, i64)> = Default::default();
     for (no, raw_line) in text.lines().enumerate() {
         let line = raw_line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -452,11 +454,25 @@ pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String
             }
             _ => {}
         }
+        // `!info PREFIX CMD` and `!delta FIELD CMD` name a field first.
+        let (field, rest) = match directive {
+            "info" | "delta" => rest.split_once(' ').unwrap_or((rest, "")),
+            _ => ("", rest),
+        };
         let args = split(rest);
         let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
         let ra = a.cmd(&refs);
         let rb = b.cmd(&refs);
         let same = match directive {
+            // INFO lines starting with PREFIX, as a set, timings left out.
+            "info" => info_lines(&ra, field) == info_lines(&rb, field),
+            // How much an INFO counter moved since the last `!delta` of it
+            // (the first one only sets the baseline).
+            "delta" => {
+                let now = (info_number(&ra, field), info_number(&rb, field));
+                let before = deltas.insert(field.to_string(), now);
+                before.is_none_or(|(x, y)| now.0 - x == now.1 - y)
+            }
             "" => ra == rb,
             // Unordered aggregates: same header, same multiset of elements.
             "sort" => ra[..1] == rb[..1] && sorted(elements(&ra)) == sorted(elements(&rb)),
@@ -479,6 +495,32 @@ pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String
         }
     }
     failures
+}
+
+/// The lines of an INFO reply that start with `prefix`, sorted, with the
+/// timings (`usec=…,usec_per_call=…,`) that differ by nature removed.
+fn info_lines(reply: &[u8], prefix: &str) -> Vec<String> {
+    let text = String::from_utf8_lossy(reply);
+    let mut lines: Vec<String> = text
+        .split("\r\n")
+        .filter(|l| l.starts_with(prefix))
+        .map(|l| {
+            let mut fields: Vec<&str> = l.split(',').collect();
+            fields.retain(|f| !f.starts_with("usec=") && !f.starts_with("usec_per_call="));
+            fields.join(",")
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// The integer value of `field:` in an INFO reply (-1 when absent).
+fn info_number(reply: &[u8], field: &str) -> i64 {
+    let text = String::from_utf8_lossy(reply);
+    text.split("\r\n")
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1)
 }
 
 fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {

@@ -26,7 +26,7 @@ use super::OUT_LIMIT;
 use crate::error::{error_line, CmdError};
 use crate::net::session::{Session, Status};
 use crate::resp::KEEP_CAPACITY;
-use crate::server::Server;
+use crate::server::{Request, Server};
 
 /// A single send covers at most this much; partial sends continue anyway.
 const MAX_SEND: usize = 1 << 30;
@@ -75,8 +75,8 @@ struct Conn {
     send_armed: bool,
     /// Reading stopped: too many unsent replies.
     paused: bool,
-    /// Listed in `Core::dirty` for this batch's flush.
-    dirty: bool,
+    /// Listed in `Core::to_send` for this batch's flush.
+    queued_send: bool,
     phase: Phase,
 }
 
@@ -103,7 +103,7 @@ struct Core {
     signals: File,
     sqes: Vec<squeue::Entry>,
     /// Connections with replies to send at the end of this batch.
-    dirty: Vec<usize>,
+    to_send: Vec<usize>,
     /// Connections whose recv must be (re-)armed at the end of this batch,
     /// after the buffers are back on the ring.
     rearm: Vec<usize>,
@@ -158,7 +158,7 @@ pub fn run(
             .collect(),
         signals,
         sqes: Vec::with_capacity(1024),
-        dirty: Vec::new(),
+        to_send: Vec::new(),
         rearm: Vec::new(),
         release: Vec::new(),
         outstanding: 0,
@@ -438,7 +438,7 @@ impl Core {
                 self.cancel_recv(key);
             }
         }
-        self.after_commands(srv);
+        self.serve_requests(srv);
         used
     }
 
@@ -462,33 +462,47 @@ impl Core {
                 c.out.buf.clear();
             }
         }
-        if !conn.dirty {
-            conn.dirty = true;
-            self.dirty.push(key);
+        if !conn.queued_send {
+            conn.queued_send = true;
+            self.to_send.push(key);
         }
     }
 
-    /// What commands asked of other connections: kills, replies produced
-    /// for them, shutdown.
-    fn after_commands(&mut self, srv: &mut Server) {
-        while let Some(client) = srv.state.pending_writes.pop() {
-            if let Some(&key) = self.by_client.get(&client) {
-                if self.conns[key].phase != Phase::Closing {
-                    self.collect_output(srv, key, client);
+    /// What commands asked of other connections and of the server, in the
+    /// order they asked it (the one place this backend serves
+    /// [`Request`]s).
+    fn serve_requests(&mut self, srv: &mut Server) {
+        let requests = std::mem::take(&mut srv.state.requests);
+        for request in &requests {
+            match *request {
+                Request::Flush(client) => {
+                    if let Some(&key) = self.by_client.get(&client) {
+                        if self.conns[key].phase != Phase::Closing {
+                            self.collect_output(srv, key, client);
+                        }
+                    }
+                }
+                // Killed clients close now, unsent replies and all, as in
+                // Redis: a victim that does not read would otherwise hold
+                // its socket and replies forever. (A client killing itself
+                // is not listed; it closes after its own reply.)
+                Request::Close(client) => {
+                    if let Some(&key) = self.by_client.get(&client) {
+                        self.close_now(srv, key);
+                    }
+                }
+                Request::Shutdown => {
+                    if !self.stopping {
+                        self.stop(srv, "SHUTDOWN received, exiting");
+                    }
                 }
             }
         }
-        // Killed clients close now, unsent replies and all, as in Redis: a
-        // victim that does not read would otherwise hold its socket and
-        // replies forever. (A client killing itself is not listed; it
-        // closes after its own reply.)
-        while let Some(client) = srv.state.kills.pop() {
-            if let Some(&key) = self.by_client.get(&client) {
-                self.close_now(srv, key);
-            }
-        }
-        if srv.state.shutdown && !self.stopping {
-            self.stop(srv, "SHUTDOWN received, exiting");
+        // Keep the queue's allocation for the next batch.
+        let mut requests = requests;
+        requests.clear();
+        if srv.state.requests.is_empty() {
+            srv.state.requests = requests;
         }
     }
 
@@ -523,9 +537,9 @@ impl Core {
             conn.sending = Vec::new();
         }
         if !conn.out.is_empty() {
-            if !conn.dirty {
-                conn.dirty = true;
-                self.dirty.push(key);
+            if !conn.queued_send {
+                conn.queued_send = true;
+                self.to_send.push(key);
             }
         } else if conn.phase == Phase::Draining {
             self.close_now(srv, key);
@@ -689,19 +703,19 @@ impl Core {
             recv_cancelled: false,
             send_armed: false,
             paused: false,
-            dirty: true,
+            queued_send: true,
             phase: Phase::Open,
         };
         match client {
             Some(c) => {
-                conn.dirty = false;
+                conn.queued_send = false;
                 self.by_client.insert(c, key);
                 self.rearm.push(key);
             }
             None => {
                 conn.out = error_line(&CmdError::MaxClients);
                 conn.phase = Phase::Draining;
-                self.dirty.push(key);
+                self.to_send.push(key);
             }
         }
         entry.insert(conn);
@@ -753,7 +767,7 @@ impl Core {
         }
         crate::server::cron(srv);
         // The cron closes idle clients (`timeout`) the way CLIENT KILL does.
-        self.after_commands(srv);
+        self.serve_requests(srv);
         self.arm_tick(srv.state.config.hz);
     }
 
@@ -852,12 +866,12 @@ impl Core {
         }
         self.rearm = rearm;
 
-        let mut dirty = std::mem::take(&mut self.dirty);
-        for key in dirty.drain(..) {
+        let mut to_send = std::mem::take(&mut self.to_send);
+        for key in to_send.drain(..) {
             let Some(conn) = self.conns.get_mut(key) else {
                 continue;
             };
-            conn.dirty = false;
+            conn.queued_send = false;
             if conn.phase == Phase::Closing || conn.send_armed || conn.out.is_empty() {
                 continue;
             }
@@ -865,7 +879,7 @@ impl Core {
             conn.sent = 0;
             self.start_send(key);
         }
-        self.dirty = dirty;
+        self.to_send = to_send;
 
         let mut release = std::mem::take(&mut self.release);
         for key in release.drain(..) {

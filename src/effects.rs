@@ -1,0 +1,101 @@
+//! What happens after every command: the store's journal, drained once.
+//!
+//! [`after_command`] is called by `call()` after each command and by the
+//! cron after each active-expiry step. It reads the journal's events in
+//! order and feeds every consumer from that one pass:
+//!
+//! - the change counter (`rdb_changes_since_last_save`), counted per
+//!   element as Redis counts `server.dirty`;
+//! - the propagation stream: keys expired on the way become `DEL`s, a
+//!   handler's [`Event::Propagate`] operations keep their place, and the
+//!   command itself comes last, as received or as its handler rewrote it,
+//!   and only if it changed something. One command's operations form one
+//!   unit (Redis wraps a unit of several in MULTI/EXEC when it writes the
+//!   AOF or feeds replicas);
+//! - the [`Observer`]s: whatever registered to see key events and units
+//!   (the replay test today; the AOF and replicas with persistence and
+//!   replication).
+//!
+//! WATCH, blocked clients' ready keys, keyspace notifications and
+//! eviction's accounting hook in here too, as observers or as a line in
+//! this function; none of them needs a command handler or a backend to
+//! change.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::resp::Args;
+use crate::server::State;
+use crate::store::{Bytes, Event, KeyChange, Op, Rewrite, Store};
+
+/// A consumer of what commands do.
+pub trait Observer {
+    /// The key events of one command (or cron step), in order, and the
+    /// unit of operations it propagates (empty when it propagates
+    /// nothing).
+    fn observe(&mut self, events: &[Event], unit: &[Op]);
+}
+
+/// Records every propagated unit and event (tests, and a model of what an
+/// AOF writer receives).
+#[derive(Debug, Default, Clone)]
+pub struct Recorder {
+    pub units: Rc<RefCell<Vec<Vec<Op>>>>,
+    pub events: Rc<RefCell<Vec<Event>>>,
+}
+
+impl Observer for Recorder {
+    fn observe(&mut self, events: &[Event], unit: &[Op]) {
+        self.events.borrow_mut().extend_from_slice(events);
+        if !unit.is_empty() {
+            self.units.borrow_mut().push(unit.to_vec());
+        }
+    }
+}
+
+/// Registers an observer; from now on the propagation stream is built.
+pub fn observe(store: &mut Store, state: &mut State, observer: Box<dyn Observer>) {
+    state.observers.push(observer);
+    store.journal.propagating = true;
+}
+
+/// Drains the journal after a command (`args`, run with database `db`
+/// selected) or, with `args` of `None`, after a cron step.
+pub fn after_command(store: &mut Store, state: &mut State, db: usize, args: Option<&Args>) {
+    let journal = &mut store.journal;
+    if journal.is_empty() {
+        return;
+    }
+    let changes: u64 = journal.events.iter().map(Event::changes).sum();
+    state.changes_since_save += changes;
+
+    if journal.propagating {
+        let mut unit = Vec::new();
+        for event in &journal.events {
+            match event {
+                Event::Key(k) if k.change == KeyChange::Expired => {
+                    unit.push(Op {
+                        db: k.db,
+                        argv: vec![Bytes::from(&b"DEL"[..]), k.key.clone()],
+                    });
+                }
+                Event::Propagate(op) => unit.push(op.clone()),
+                _ => {}
+            }
+        }
+        match (std::mem::take(&mut journal.rewrite), args) {
+            (Rewrite::As(argv), _) => unit.push(Op { db, argv }),
+            (Rewrite::AsReceived, Some(args)) if changes > 0 => {
+                unit.push(Op::new(db, args.iter()));
+            }
+            _ => {}
+        }
+        let mut observers = std::mem::take(&mut state.observers);
+        for o in &mut observers {
+            o.observe(&journal.events, &unit);
+        }
+        state.observers = observers;
+    }
+    journal.events.clear();
+    journal.rewrite = Rewrite::AsReceived;
+}
