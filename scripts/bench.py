@@ -11,8 +11,14 @@ divided by requests). Medians over the repeats are printed as a table with
 ratios against redis-server and against the epoll build, and written as
 CSV and an SVG plot under results/.
 
+With --baseline BIN, an older rizzler binary is started too (once per
+backend, as baseline-uring, baseline-epoll) and the table gains columns
+comparing each rizzler with the baseline of its backend: the way a change
+is shown not to cost throughput or CPU.
+
 Usage: scripts/bench.sh [--repeat N] [--clients 1,50,500] [--pipeline 1,16]
                         [--tests set,get] [--backends uring,epoll] [--quick]
+                        [--baseline path/to/old/rizzler]
 """
 
 import argparse
@@ -178,6 +184,7 @@ def main():
     ap.add_argument("--binary", default=str(ROOT / "target/release/rizzler"))
     ap.add_argument("--no-pin", action="store_true", help="don't pin server and client to separate CPUs")
     ap.add_argument("--quick", action="store_true", help="-c 50 only, 3 repeats, fewer requests")
+    ap.add_argument("--baseline", help="an older rizzler binary to compare with, backend by backend")
     args = ap.parse_args()
     if args.quick:
         args.clients, args.repeat, args.requests = "50", 3, 100000
@@ -189,6 +196,9 @@ def main():
     for backend in filter(None, args.backends.split(",")):
         servers.append(Server(f"rizzler-{backend}", [args.binary, "--port", "{port}", "--bind", "127.0.0.1",
                                                      "--io", backend], server_cpu))
+        if args.baseline:
+            servers.append(Server(f"baseline-{backend}", [args.baseline, "--port", "{port}", "--bind",
+                                                          "127.0.0.1", "--io", backend], server_cpu))
     names = [s.name for s in servers]
     results = []
     try:
@@ -235,16 +245,21 @@ def main():
 
     print(f"\nMedians of {args.repeat} interleaved runs (server pinned to CPU {server_cpu}, client to {client_cpu}):")
     print(f"{'test':4} {'c':>3} {'P':>2} {'server':14} {'rps':>10} {'p50 ms':>7} {'p99 ms':>7} {'p99.9':>7} "
-          f"{'cpu us/req':>10} {'rps/redis':>9} {'cpu/redis':>9} {'rps/epoll':>9} {'cpu/epoll':>9}")
+          f"{'cpu us/req':>10} {'rps/redis':>9} {'cpu/redis':>9} {'rps/epoll':>9} {'cpu/epoll':>9}"
+          + (f" {'rps/base':>9} {'cpu/base':>9}" if args.baseline else ""))
     for m in medians:
         base = find(m["test"], m["clients"], m["pipeline"], "redis")
         epoll = next((x for x in medians if (x["test"], x["clients"], x["pipeline"], x["server"]) ==
                       (m["test"], m["clients"], m["pipeline"], "rizzler-epoll")), None)
         ratio = lambda a, b: f"{a / b:9.2f}" if b else f"{'-':>9}"
-        vs_epoll = (ratio(m["rps"], epoll["rps"]) + " " + ratio(m["cpu_us"], epoll["cpu_us"])) if epoll and m["server"] != "rizzler-epoll" and m["server"] != "redis" else f"{'':>9} {'':>9}"
-        print(f"{m['test']:4} {m['clients']:>3} {m['pipeline']:>2} {m['server']:14} {m['rps']:>10.0f} {m['p50']:>7.3f} "
-              f"{m['p99']:>7.3f} {m['p999']:>7.3f} {m['cpu_us']:>10.2f} {ratio(m['rps'], base['rps'])} "
-              f"{ratio(m['cpu_us'], base['cpu_us'])} {vs_epoll}")
+        vs_epoll = (ratio(m["rps"], epoll["rps"]) + " " + ratio(m["cpu_us"], epoll["cpu_us"])) if epoll and m["server"] == "rizzler-uring" else f"{'':>9} {'':>9}"
+        line = (f"{m['test']:4} {m['clients']:>3} {m['pipeline']:>2} {m['server']:14} {m['rps']:>10.0f} "
+                f"{m['p50']:>7.3f} {m['p99']:>7.3f} {m['p999']:>7.3f} {m['cpu_us']:>10.2f} "
+                f"{ratio(m['rps'], base['rps'])} {ratio(m['cpu_us'], base['cpu_us'])} {vs_epoll}")
+        if args.baseline and m["server"].startswith("rizzler-"):
+            old = find(m["test"], m["clients"], m["pipeline"], m["server"].replace("rizzler-", "baseline-"))
+            line += f" {ratio(m['rps'], old['rps'])} {ratio(m['cpu_us'], old['cpu_us'])}"
+        print(line)
     print(f"\nCSV and plot: {out_dir.relative_to(ROOT)}/")
 
 

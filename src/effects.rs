@@ -53,9 +53,11 @@ impl Observer for Recorder {
     }
 }
 
-/// Registers an observer; from now on the propagation stream is built.
+/// Registers an observer; from now on events are recorded and the
+/// propagation stream is built.
 pub fn observe(store: &mut Store, state: &mut State, observer: Box<dyn Observer>) {
     state.observers.push(observer);
+    store.journal.recording = true;
     store.journal.propagating = true;
 }
 
@@ -66,36 +68,53 @@ pub fn after_command(store: &mut Store, state: &mut State, db: usize, args: Opti
     if journal.is_empty() {
         return;
     }
-    let changes: u64 = journal.events.iter().map(Event::changes).sum();
+    let changes = journal.total_changes();
     state.changes_since_save += changes;
+    journal.changes = 0;
+    let rewrite = std::mem::take(&mut journal.rewrite);
+    if !journal.recording {
+        return;
+    }
+    let unit = if journal.propagating {
+        propagation(&journal.events, rewrite, db, args, changes)
+    } else {
+        Vec::new()
+    };
+    let mut observers = std::mem::take(&mut state.observers);
+    for o in &mut observers {
+        o.observe(&journal.events, &unit);
+    }
+    state.observers = observers;
+    journal.events.clear();
+}
 
-    if journal.propagating {
-        let mut unit = Vec::new();
-        for event in &journal.events {
-            match event {
-                Event::Key(k) if k.change == KeyChange::Expired => {
-                    unit.push(Op {
-                        db: k.db,
-                        argv: vec![Bytes::from(&b"DEL"[..]), k.key.clone()],
-                    });
-                }
-                Event::Propagate(op) => unit.push(op.clone()),
-                _ => {}
+/// The unit of operations a command propagates: keys it found expired as
+/// DELs and its handler's extra operations, in the order they happened,
+/// then the command itself if it changed anything.
+fn propagation(
+    events: &[Event],
+    rewrite: Rewrite,
+    db: usize,
+    args: Option<&Args>,
+    changes: u64,
+) -> Vec<Op> {
+    let mut unit = Vec::new();
+    for event in events {
+        match event {
+            Event::Key(k) if k.change == KeyChange::Expired => {
+                unit.push(Op {
+                    db: k.db,
+                    argv: vec![Bytes::from(&b"DEL"[..]), k.key.clone()],
+                });
             }
-        }
-        match (std::mem::take(&mut journal.rewrite), args) {
-            (Rewrite::As(argv), _) => unit.push(Op { db, argv }),
-            (Rewrite::AsReceived, Some(args)) if changes > 0 => {
-                unit.push(Op::new(db, args.iter()));
-            }
+            Event::Propagate(op) => unit.push(op.clone()),
             _ => {}
         }
-        let mut observers = std::mem::take(&mut state.observers);
-        for o in &mut observers {
-            o.observe(&journal.events, &unit);
-        }
-        state.observers = observers;
     }
-    journal.events.clear();
-    journal.rewrite = Rewrite::AsReceived;
+    match (rewrite, args) {
+        (Rewrite::As(argv), _) => unit.push(Op { db, argv }),
+        (Rewrite::AsReceived, Some(args)) if changes > 0 => unit.push(Op::new(db, args.iter())),
+        _ => {}
+    }
+    unit
 }

@@ -141,8 +141,13 @@ pub struct Stats {
     pub net_output_bytes: u64,
     /// Error replies by their first word (INFO errorstats).
     pub errors: BTreeMap<Vec<u8>, u64>,
-    /// INFO commandstats, keyed by the row's address.
-    pub commands: HashMap<usize, CommandStats, BuildHasherDefault<AddrHasher>>,
+    /// INFO commandstats, one row per command run or refused.
+    pub commands: Vec<CommandStats>,
+    /// Where each command's row is, keyed by the command row's address.
+    command_index: HashMap<usize, usize, BuildHasherDefault<AddrHasher>>,
+    /// The last command looked up and its row: a pipeline repeats one
+    /// command, and this skips the hash.
+    last_command: (usize, usize),
     /// Samples behind INFO's `instantaneous_*` fields.
     pub inst: Instantaneous,
 }
@@ -155,9 +160,21 @@ const ERROR_STATS_MAX: usize = 128;
 pub struct CommandStats {
     pub cmd: &'static Command,
     pub calls: u64,
-    pub usec: u64,
+    /// Calls that were timed, and their total time (see
+    /// `commands::TIMING_SAMPLE`).
+    pub timed_calls: u64,
+    pub timed_ns: u64,
     pub rejected_calls: u64,
     pub failed_calls: u64,
+}
+
+impl CommandStats {
+    /// Total microseconds, scaled from the timed calls to all of them.
+    pub fn usec(&self) -> u64 {
+        let total = u128::from(self.timed_ns) * u128::from(self.calls);
+        let per = total.checked_div(u128::from(self.timed_calls)).unwrap_or(0);
+        (per / 1000) as u64
+    }
 }
 
 /// A hasher for keys that are already well spread (row addresses).
@@ -180,16 +197,33 @@ impl std::hash::Hasher for AddrHasher {
 }
 
 impl Stats {
-    /// The commandstats row of `cmd`, created on first use.
-    pub fn command(&mut self, cmd: &'static Command) -> &mut CommandStats {
+    /// Where `cmd`'s commandstats row is in `commands`, created on first
+    /// use.
+    pub fn command_index(&mut self, cmd: &'static Command) -> usize {
         let key = cmd as *const Command as usize;
-        self.commands.entry(key).or_insert_with(|| CommandStats {
+        if self.last_command.0 == key {
+            return self.last_command.1;
+        }
+        if let Some(&i) = self.command_index.get(&key) {
+            self.last_command = (key, i);
+            return i;
+        }
+        self.commands.push(CommandStats {
             cmd,
             calls: 0,
-            usec: 0,
+            timed_calls: 0,
+            timed_ns: 0,
             rejected_calls: 0,
             failed_calls: 0,
-        })
+        });
+        self.command_index.insert(key, self.commands.len() - 1);
+        self.commands.len() - 1
+    }
+
+    /// `cmd`'s commandstats row.
+    pub fn command(&mut self, cmd: &'static Command) -> &mut CommandStats {
+        let i = self.command_index(cmd);
+        &mut self.commands[i]
     }
 
     /// Counts one error reply under its code (`ERR`, `WRONGTYPE`, …) the way

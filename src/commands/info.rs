@@ -495,23 +495,24 @@ fn commandstats(out: &mut String, state: &State) {
     let mut rows: Vec<(String, &crate::server::CommandStats)> = state
         .stats
         .commands
-        .values()
+        .iter()
         .filter(|r| r.calls > 0 || r.failed_calls > 0 || r.rejected_calls > 0)
         .map(|r| (super::meta::resolve_row(r.cmd).full_name(), r))
         .collect();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, r) in rows {
+        let usec = r.usec();
         let per_call = if r.calls == 0 {
             0.0
         } else {
-            r.usec as f32 / r.calls as f32
+            usec as f32 / r.calls as f32
         };
         let _ = write!(
             out,
             "cmdstat_{}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
             safe_info_string(name.as_bytes()),
             r.calls,
-            r.usec,
+            usec,
             r.rejected_calls,
             r.failed_calls
         );

@@ -346,27 +346,30 @@ impl<'a> DbMut<'a> {
         if let Some(Entry { key, value, .. }) = self.db.remove_slot(slot) {
             drop(value);
             self.stats.expired += 1;
-            self.record(key, KeyChange::Expired, "expired", 0, false, before);
+            self.record(&key, KeyChange::Expired, "expired", 0, false, before);
         }
     }
 
     fn record(
         &mut self,
-        key: Bytes,
+        key: &[u8],
         change: KeyChange,
         name: &'static str,
         changes: u64,
         created: bool,
         before: u64,
     ) {
-        self.log.key(KeyEvent {
-            db: self.id,
-            key,
-            change,
-            name,
-            changes,
-            created,
-            bytes: allocated() as i64 - before as i64,
+        let db = self.id;
+        self.log.note(changes, || {
+            Event::Key(KeyEvent {
+                db,
+                key: key.into(),
+                change,
+                name,
+                changes,
+                created,
+                bytes: allocated() as i64 - before as i64,
+            })
         });
     }
 
@@ -466,24 +469,21 @@ impl<'a> DbMut<'a> {
     fn store(&mut self, key: &[u8], value: Value, expire: Option<Option<u64>>, name: &'static str) {
         let found = self.find(key);
         let before = allocated();
-        let (key, created) = match found {
+        let created = match found {
             Ok(slot) => {
                 let entry = self.db.slot_mut(slot);
                 let old = std::mem::replace(&mut entry.value, value);
                 entry.access = secs(self.now);
-                let key = entry.key.clone();
                 if let Some(at) = expire {
                     self.db.set_expire_slot(slot, at);
                 }
                 drop(old);
-                (key, false)
+                false
             }
             Err(hash) => {
-                let key = Bytes::from(key);
                 let at = expire.flatten();
-                self.db
-                    .insert_hashed(hash, key.clone(), value, at, self.now);
-                (key, true)
+                self.db.insert_hashed(hash, key.into(), value, at, self.now);
+                true
             }
         };
         self.record(key, KeyChange::Changed, name, 1, created, before);
@@ -526,7 +526,7 @@ impl<'a> DbMut<'a> {
     /// notification for one write, such as SET's `expire`).
     pub fn note(&mut self, key: &[u8], name: &'static str) {
         let before = allocated();
-        self.record(key.into(), KeyChange::Changed, name, 0, false, before);
+        self.record(key, KeyChange::Changed, name, 0, false, before);
     }
 
     /// DEL: removes a live key; whether it existed.
@@ -535,7 +535,7 @@ impl<'a> DbMut<'a> {
         match self.remove(key) {
             Some(Entry { key, value, .. }) => {
                 drop(value);
-                self.record(key, KeyChange::Deleted, "del", 1, false, before);
+                self.record(&key, KeyChange::Deleted, "del", 1, false, before);
                 true
             }
             None => false,
@@ -548,7 +548,7 @@ impl<'a> DbMut<'a> {
         let before = allocated();
         let entry = self.remove(key)?;
         let expire_at = entry.expire_at();
-        self.record(entry.key, KeyChange::Deleted, name, 0, false, before);
+        self.record(&entry.key, KeyChange::Deleted, name, 0, false, before);
         Some((entry.value, expire_at))
     }
 
@@ -564,7 +564,6 @@ impl<'a> DbMut<'a> {
         };
         let before = allocated();
         self.db.set_expire_slot(slot, Some(at));
-        let key = self.db.slot(slot).key.clone();
         self.record(key, KeyChange::Changed, "expire", 1, false, before);
         true
     }
@@ -580,7 +579,6 @@ impl<'a> DbMut<'a> {
         }
         let before = allocated();
         self.db.set_expire_slot(slot, None);
-        let key = self.db.slot(slot).key.clone();
         self.record(key, KeyChange::Changed, "persist", 1, false, before);
         true
     }
@@ -588,8 +586,9 @@ impl<'a> DbMut<'a> {
     /// FLUSHDB: empties the database; how many keys it held.
     pub fn flush(&mut self, lazy: bool) -> usize {
         let keys = self.db.empty(lazy) as u64;
-        self.log.events.push(Event::Flushed {
-            db: Some(self.id),
+        let db = Some(self.id);
+        self.log.note(keys, || Event::Flushed {
+            db,
             keys,
             changes: keys,
         });
@@ -734,39 +733,44 @@ impl Drop for Modify<'_> {
     fn drop(&mut self) {
         let entry = self.db.slot(self.slot);
         let emptied = entry.value.is_empty_collection();
-        if self.changes == 0 {
-            // Nothing changed. A key created for nothing (no element
-            // added) must not stay behind empty.
-            if emptied {
-                self.db.remove_slot(self.slot);
-            }
-            return;
+        if self.changes > 0 {
+            let (id, name, changes, created, before) =
+                (self.id, self.name, self.changes, self.created, self.before);
+            let key = &entry.key;
+            self.log.note(changes, || {
+                Event::Key(KeyEvent {
+                    db: id,
+                    key: key.clone(),
+                    change: KeyChange::Changed,
+                    name,
+                    changes,
+                    created,
+                    bytes: allocated() as i64 - before as i64,
+                })
+            });
         }
-        let key = entry.key.clone();
-        let event = |change, name, changes, created, before: u64| {
-            Event::Key(KeyEvent {
-                db: self.id,
-                key: key.clone(),
-                change,
-                name,
-                changes,
-                created,
-                bytes: allocated() as i64 - before as i64,
-            })
-        };
-        let changed = event(
-            KeyChange::Changed,
-            self.name,
-            self.changes,
-            self.created,
-            self.before,
-        );
-        self.log.events.push(changed);
+        // An emptied collection goes, as Redis deletes an emptied list,
+        // set or hash; one created for nothing (no element added) goes
+        // unrecorded.
         if emptied {
             let before = allocated();
-            drop(self.db.remove_slot(self.slot));
-            let deleted = event(KeyChange::Deleted, "del", 0, false, before);
-            self.log.events.push(deleted);
+            if let Some(Entry { key, value, .. }) = self.db.remove_slot(self.slot) {
+                drop(value);
+                if self.changes > 0 {
+                    let id = self.id;
+                    self.log.note(0, || {
+                        Event::Key(KeyEvent {
+                            db: id,
+                            key,
+                            change: KeyChange::Deleted,
+                            name: "del",
+                            changes: 0,
+                            created: false,
+                            bytes: allocated() as i64 - before as i64,
+                        })
+                    });
+                }
+            }
         }
     }
 }

@@ -118,9 +118,17 @@ pub enum Rewrite {
 /// The store's record of the command being run.
 #[derive(Debug, Default)]
 pub struct Journal {
+    /// What happened, in order, while `recording`.
     pub events: Vec<Event>,
+    /// What the changes not recorded as events add to the change counter.
+    pub changes: u64,
     /// How the running command propagates.
     pub rewrite: Rewrite,
+    /// Whether anything reads the events (an observer, and later WATCH,
+    /// blocked clients, keyspace notifications). While nothing does, a
+    /// change only adds to `changes`: a pipelined SET does not pay for an
+    /// event nobody reads.
+    pub recording: bool,
     /// Whether anything consumes the propagation stream; while nothing
     /// does, handlers skip building rewritten commands.
     pub propagating: bool,
@@ -128,7 +136,17 @@ pub struct Journal {
 
 impl Journal {
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.rewrite == Rewrite::AsReceived
+        self.events.is_empty() && self.changes == 0 && self.rewrite == Rewrite::AsReceived
+    }
+
+    /// Records a change worth `changes` to the change counter: the event
+    /// `make` builds when events are being recorded, the count otherwise.
+    pub fn note(&mut self, changes: u64, make: impl FnOnce() -> Event) {
+        if self.recording {
+            self.events.push(make());
+        } else {
+            self.changes += changes;
+        }
     }
 
     /// Propagates the running command as `argv` instead of as received.
@@ -146,13 +164,14 @@ impl Journal {
         }
     }
 
+    /// The change counter's increment for what is recorded so far.
+    pub fn total_changes(&self) -> u64 {
+        self.changes + self.events.iter().map(Event::changes).sum::<u64>()
+    }
+
     /// Keeps the running command out of the propagation stream.
     pub fn prevent_propagation(&mut self) {
         self.rewrite = Rewrite::Nothing;
-    }
-
-    pub(super) fn key(&mut self, event: KeyEvent) {
-        self.events.push(Event::Key(event));
     }
 }
 

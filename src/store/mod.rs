@@ -82,19 +82,20 @@ impl Store {
     pub fn flush_all(&mut self, lazy: bool) -> usize {
         let keys: usize = self.dbs.iter_mut().map(|db| db.empty(lazy)).sum();
         // Redis counts the keys removed, plus one for the FLUSHALL itself.
-        self.journal.events.push(Event::Flushed {
+        let (keys, changes) = (keys as u64, keys as u64 + 1);
+        self.journal.note(changes, || Event::Flushed {
             db: None,
-            keys: keys as u64,
-            changes: keys as u64 + 1,
+            keys,
+            changes,
         });
-        keys
+        keys as usize
     }
 
     /// SWAPDB: clients keep their index, so each now sees the other
     /// database's data, as in Redis.
     pub fn swap(&mut self, a: usize, b: usize) {
         self.dbs.swap(a, b);
-        self.journal.events.push(Event::Swapped { a, b });
+        self.journal.note(1, || Event::Swapped { a, b });
     }
 
     /// Active expiry: for each database, sample keys with a TTL and remove
