@@ -114,6 +114,7 @@ fn propagation(
     match (rewrite, args) {
         (Rewrite::As(argv), _) => unit.push(Op { db, argv }),
         (Rewrite::AsReceived, Some(args)) if changes > 0 => unit.push(Op::new(db, args.iter())),
+        (Rewrite::Always, Some(args)) => unit.push(Op::new(db, args.iter())),
         _ => {}
     }
     unit

@@ -377,6 +377,8 @@ fn commands_propagate_as_redis_rewrites_them() {
         (&["EXPIRE", "k", "-1"], &[&["DEL", "k"]]),
         (&["DEL", "nokey"], &[]),
         (&["GET", "k"], &[]),
+        (&["FLUSHALL"], &[&["FLUSHALL"]]),
+        (&["FLUSHDB", "ASYNC"], &[&["FLUSHDB", "ASYNC"]]),
     ];
     let mut h = server();
     let recorder = Recorder::default();

@@ -163,6 +163,8 @@ fn flush_mode(ctx: &Ctx, args: &Args) -> Result<bool, CmdError> {
 fn flushdb(ctx: &mut Ctx, args: Args) -> CmdResult {
     let lazy = flush_mode(ctx, &args)?;
     ctx.db().flush(lazy);
+    // Propagated even when there was nothing to remove, as in Redis.
+    ctx.journal().force_propagation();
     ctx.out().ok();
     Ok(())
 }
@@ -172,6 +174,7 @@ fn flushall(ctx: &mut Ctx, args: Args) -> CmdResult {
     // Redis also saves an RDB here when save points are configured; that
     // belongs to persistence.
     ctx.store.flush_all(lazy);
+    ctx.journal().force_propagation();
     ctx.out().ok();
     Ok(())
 }

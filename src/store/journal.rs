@@ -109,6 +109,9 @@ pub enum Rewrite {
     /// As received, if it changed anything (the default).
     #[default]
     AsReceived,
+    /// As received, even if it changed nothing (Redis's
+    /// `forceCommandPropagation`: FLUSHALL of an empty dataset).
+    Always,
     /// As this command instead (Redis's `rewriteClientCommandVector`).
     As(Vec<Bytes>),
     /// Not at all (Redis's `preventCommandPropagation`).
@@ -167,6 +170,12 @@ impl Journal {
     /// The change counter's increment for what is recorded so far.
     pub fn total_changes(&self) -> u64 {
         self.changes + self.events.iter().map(Event::changes).sum::<u64>()
+    }
+
+    /// Propagates the running command as received even if it changed
+    /// nothing.
+    pub fn force_propagation(&mut self) {
+        self.rewrite = Rewrite::Always;
     }
 
     /// Keeps the running command out of the propagation stream.

@@ -465,11 +465,17 @@ pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String
         let rb = b.cmd(&refs);
         let same = match directive {
             // INFO lines starting with PREFIX, as a set, timings left out.
-            "info" => info_lines(&ra, field) == info_lines(&rb, field),
+            "info" => {
+                let (la, lb) = (info_lines(&ra, field), info_lines(&rb, field));
+                // Section headers count, so an unknown section (no lines
+                // at all) fails rather than compares nothing.
+                !la.is_empty() && la == lb
+            }
             // How much an INFO counter moved since the last `!delta` of it
             // (the first one only sets the baseline).
             "delta" => {
                 let now = (info_number(&ra, field), info_number(&rb, field));
+                assert!(now.0 >= 0 && now.1 >= 0, "{at}: no field {field}");
                 let before = deltas.insert(field.to_string(), now);
                 before.is_none_or(|(x, y)| now.0 - x == now.1 - y)
             }
@@ -497,13 +503,14 @@ pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String
     failures
 }
 
-/// The lines of an INFO reply that start with `prefix`, sorted, with the
-/// timings (`usec=…,usec_per_call=…,`) that differ by nature removed.
+/// The section headers of an INFO reply and its lines that start with
+/// `prefix`, sorted, with the timings (`usec=…,usec_per_call=…,`) that
+/// differ by nature removed.
 fn info_lines(reply: &[u8], prefix: &str) -> Vec<String> {
     let text = String::from_utf8_lossy(reply);
     let mut lines: Vec<String> = text
         .split("\r\n")
-        .filter(|l| l.starts_with(prefix))
+        .filter(|l| l.starts_with(prefix) || l.starts_with("# "))
         .map(|l| {
             let mut fields: Vec<&str> = l.split(',').collect();
             fields.retain(|f| !f.starts_with("usec=") && !f.starts_with("usec_per_call="));
