@@ -372,6 +372,21 @@ impl State {
         self.clients.try_remove(key);
     }
 
+    /// Writes to a client's reply buffer on behalf of a command that may
+    /// be another client's (a pub/sub message, an unblocked pop's reply):
+    /// in that client's protocol, after whatever it has pending, and
+    /// queued for its backend to send. Delivering to the calling client
+    /// itself lands in order among its own replies. A closing client gets
+    /// nothing; returns whether it was written.
+    pub fn deliver(&mut self, client: usize, write: impl FnOnce(&mut Reply)) -> bool {
+        let Some(c) = self.clients.get_mut(client).filter(|c| !c.closing) else {
+            return false;
+        };
+        write(&mut c.out);
+        self.requests.push(Request::Flush(client));
+        true
+    }
+
     /// Records the allocator's figure in `peak_memory` if it is a new high.
     pub fn note_memory(&mut self) {
         self.peak_memory = self.peak_memory.max(crate::alloc::allocated());
@@ -411,5 +426,44 @@ fn close_idle_clients(state: &mut State, now: u64) {
             client.closing = true;
             state.requests.push(Request::Close(key));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::resp::Proto;
+    use crate::testing::Harness;
+
+    use super::Request;
+
+    /// A push to another client goes out in its protocol and asks its
+    /// backend to send; one to the caller lands between its own replies.
+    #[test]
+    fn deliveries_keep_order_and_protocol() {
+        let mut h = Harness::new();
+        let me = h.session.client;
+        let other = h.server.state.add_client("b".into(), "l".into(), -1);
+        h.server.state.clients[other].out.proto = Proto::Resp3;
+        let push = |out: &mut crate::resp::Reply| {
+            out.push(2);
+            out.bulk(b"message");
+            out.bulk(b"hi");
+        };
+        let state = &mut h.server.state;
+        state.clients[me].out.ok();
+        assert!(state.deliver(me, push));
+        state.clients[me].out.int(1);
+        assert!(state.deliver(other, push));
+        assert_eq!(
+            state.clients[me].out.buf,
+            b"+OK\r\n*2\r\n$7\r\nmessage\r\n$2\r\nhi\r\n:1\r\n"
+        );
+        assert_eq!(
+            state.clients[other].out.buf,
+            b">2\r\n$7\r\nmessage\r\n$2\r\nhi\r\n"
+        );
+        assert_eq!(state.requests, [Request::Flush(me), Request::Flush(other)]);
+        state.clients[other].closing = true;
+        assert!(!state.deliver(other, push));
     }
 }

@@ -1,0 +1,252 @@
+//! The command table's `write` flag and the write path's events agree, and
+//! no handler keeps the counters itself.
+//!
+//! Every command flagged `write` has a case here that changes the dataset;
+//! running it must record events that add to the change counter, and
+//! every command not flagged `write` must record none that change a key.
+//! A new write command without a case fails `every_write_command_has_a_case`.
+
+use std::collections::BTreeSet;
+
+use rizzler::effects::{self, Recorder};
+use rizzler::store::{Event, KeyChange};
+use rizzler::testing::Harness;
+
+/// Set-up commands, then the command under test (the last one).
+const WRITES: &[&[&[&str]]] = &[
+    &[&["SET", "k", "v"]],
+    &[&["SETNX", "k", "v"]],
+    &[&["SETEX", "k", "10", "v"]],
+    &[&["PSETEX", "k", "10", "v"]],
+    &[&["GETSET", "k", "v"]],
+    &[&["SET", "k", "v"], &["GETDEL", "k"]],
+    &[&["SET", "k", "v"], &["GETEX", "k", "EX", "10"]],
+    &[&["MSET", "a", "1", "b", "2"]],
+    &[&["MSETNX", "a", "1", "b", "2"]],
+    &[&["APPEND", "k", "v"]],
+    &[&["SETRANGE", "k", "2", "v"]],
+    &[&["INCR", "n"]],
+    &[&["DECR", "n"]],
+    &[&["INCRBY", "n", "2"]],
+    &[&["DECRBY", "n", "2"]],
+    &[&["INCRBYFLOAT", "n", "2.5"]],
+    &[&["SET", "k", "v"], &["DEL", "k"]],
+    &[&["SET", "k", "v"], &["UNLINK", "k"]],
+    &[&["SET", "k", "v"], &["RENAME", "k", "k2"]],
+    &[&["SET", "k", "v"], &["RENAMENX", "k", "k2"]],
+    &[&["SET", "k", "v"], &["COPY", "k", "k2"]],
+    &[&["SET", "k", "v"], &["MOVE", "k", "1"]],
+    &[&["SET", "k", "v"], &["EXPIRE", "k", "10"]],
+    &[&["SET", "k", "v"], &["PEXPIRE", "k", "10"]],
+    &[&["SET", "k", "v"], &["EXPIREAT", "k", "4000000000"]],
+    &[&["SET", "k", "v"], &["PEXPIREAT", "k", "4000000000000"]],
+    &[&["SET", "k", "v", "EX", "10"], &["PERSIST", "k"]],
+    &[&["LPUSH", "l", "a"]],
+    &[&["RPUSH", "l", "a"]],
+    &[&["RPUSH", "l", "a", "b"], &["LPOP", "l"]],
+    &[&["RPUSH", "l", "a", "b"], &["RPOP", "l"]],
+    &[&["RPUSH", "l", "a"], &["LSET", "l", "0", "b"]],
+    &[&["SADD", "s", "a"]],
+    &[&["SADD", "s", "a", "b"], &["SREM", "s", "a"]],
+    &[&["HSET", "h", "f", "v"]],
+    &[&["HSET", "h", "f", "v", "g", "w"], &["HDEL", "h", "f"]],
+    &[&["SET", "k", "v"], &["FLUSHDB"]],
+    &[&["SET", "k", "v"], &["FLUSHALL"]],
+    &[&["SET", "k", "v"], &["SWAPDB", "0", "1"]],
+];
+
+/// Commands not flagged `write`, run on a dataset with a key of each type.
+const READS: &[&[&str]] = &[
+    &["GET", "s"],
+    &["MGET", "s", "nokey"],
+    &["STRLEN", "s"],
+    &["GETRANGE", "s", "0", "-1"],
+    &["SUBSTR", "s", "0", "-1"],
+    &["EXISTS", "s", "l"],
+    &["TYPE", "h"],
+    &["TOUCH", "s"],
+    &["KEYS", "*"],
+    &["SCAN", "0"],
+    &["RANDOMKEY"],
+    &["TTL", "s"],
+    &["PTTL", "s"],
+    &["EXPIRETIME", "s"],
+    &["PEXPIRETIME", "s"],
+    &["LRANGE", "l", "0", "-1"],
+    &["LLEN", "l"],
+    &["LINDEX", "l", "0"],
+    &["SMEMBERS", "set"],
+    &["SISMEMBER", "set", "a"],
+    &["SCARD", "set"],
+    &["HGET", "h", "f"],
+    &["HGETALL", "h"],
+    &["HKEYS", "h"],
+    &["HVALS", "h"],
+    &["HLEN", "h"],
+    &["HEXISTS", "h", "f"],
+    &["DBSIZE"],
+    &["OBJECT", "ENCODING", "s"],
+    &["MEMORY", "USAGE", "h"],
+    &["DEBUG", "DIGEST"],
+    &["INFO"],
+    &["PING"],
+    &["SELECT", "0"],
+];
+
+fn recording() -> (Harness, Recorder) {
+    let mut h = Harness::new();
+    let recorder = Recorder::default();
+    effects::observe(
+        &mut h.server.store,
+        &mut h.server.state,
+        Box::new(recorder.clone()),
+    );
+    (h, recorder)
+}
+
+fn row_flags(argv: &[&str]) -> u32 {
+    let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+    let ranges: Vec<std::ops::Range<usize>> = {
+        let mut at = 0;
+        args.iter()
+            .map(|a| {
+                at += a.len();
+                at - a.len()..at
+            })
+            .collect()
+    };
+    let base = args.concat();
+    let parsed = rizzler::resp::Args::new(&base, &ranges);
+    match rizzler::commands::resolve(&parsed) {
+        Ok(cmd) => cmd.flags,
+        Err(_) => panic!("{argv:?} does not resolve"),
+    }
+}
+
+#[test]
+fn write_commands_record_changes() {
+    use rizzler::commands::flags::WRITE;
+    for case in WRITES {
+        let (mut h, recorder) = recording();
+        let (command, setup) = case.split_last().expect("a case has a command");
+        for s in setup {
+            h.run(s);
+        }
+        recorder.events.borrow_mut().clear();
+        let before = h.server.state.changes_since_save;
+        let reply = h.text(command);
+        assert!(!reply.starts_with('-'), "{command:?}: {reply}");
+        let events = recorder.events.borrow();
+        let counted: u64 = events.iter().map(Event::changes).sum();
+        assert!(
+            counted > 0,
+            "{command:?} is a write but recorded no change: {events:?}"
+        );
+        assert_eq!(
+            h.server.state.changes_since_save - before,
+            counted,
+            "{command:?}: the counter is the sum of its events"
+        );
+        assert!(
+            row_flags(command) & WRITE != 0,
+            "{command:?} changes keys but is not flagged write"
+        );
+        assert!(
+            !recorder.units.borrow().is_empty(),
+            "{command:?} changed the dataset but propagated nothing"
+        );
+    }
+}
+
+#[test]
+fn other_commands_change_nothing() {
+    use rizzler::commands::flags::WRITE;
+    let (mut h, recorder) = recording();
+    for setup in [
+        &["SET", "s", "v"][..],
+        &["RPUSH", "l", "a", "b"],
+        &["SADD", "set", "a"],
+        &["HSET", "h", "f", "v"],
+    ] {
+        h.run(setup);
+    }
+    for command in READS {
+        assert_eq!(
+            row_flags(command) & WRITE,
+            0,
+            "{command:?} is flagged write"
+        );
+        recorder.events.borrow_mut().clear();
+        recorder.units.borrow_mut().clear();
+        let before = h.server.state.changes_since_save;
+        let reply = h.text(command);
+        assert!(!reply.starts_with('-'), "{command:?}: {reply}");
+        let events = recorder.events.borrow();
+        assert!(
+            events
+                .iter()
+                .all(|e| matches!(e, Event::Key(k) if k.change == KeyChange::Expired)),
+            "{command:?} is not a write but recorded {events:?}"
+        );
+        assert_eq!(h.server.state.changes_since_save, before, "{command:?}");
+        assert!(recorder.units.borrow().is_empty(), "{command:?} propagated");
+    }
+}
+
+#[test]
+fn every_write_command_has_a_case() {
+    use rizzler::commands::flags::WRITE;
+    let covered: BTreeSet<String> = WRITES
+        .iter()
+        .map(|case| case.last().expect("a command")[0].to_ascii_lowercase())
+        .collect();
+    for cmd in rizzler::commands::all() {
+        let rows = std::iter::once(cmd).chain(cmd.subcommands.iter());
+        for row in rows {
+            if row.flags & WRITE != 0 {
+                assert!(
+                    covered.contains(row.name),
+                    "the write command {} has no case in WRITES",
+                    row.name
+                );
+            }
+        }
+    }
+}
+
+/// No command handler keeps the counters `call()` and the store keep: the
+/// change counter, commandstats, errorstats, keyspace hits and misses.
+#[test]
+fn handlers_do_not_touch_the_counters() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands");
+    let forbidden = [
+        "changes_since_save",
+        "commands_processed",
+        "count_error",
+        "error_replies",
+        ".stats.hits",
+        ".stats.misses",
+        ".stats.expired",
+        "failed_calls",
+        "rejected_calls",
+        "journal.events",
+    ];
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("src/commands") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        // mod.rs is call() itself; info.rs only reads them.
+        if name == "mod.rs" || name == "info.rs" || !name.ends_with(".rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read");
+        for word in forbidden {
+            assert!(!text.contains(word), "{name} touches {word}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} family files checked");
+}
