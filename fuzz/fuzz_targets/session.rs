@@ -1,5 +1,6 @@
-//! The whole session (parser, dispatch, commands, store) on arbitrary
-//! input: no input may panic the server.
+//! The whole session (parser, dispatch, commands, store, and the write
+//! path's journal and propagation stream) on arbitrary input: no input may
+//! panic the server.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -7,6 +8,9 @@ use rizzler::testing::Harness;
 
 fuzz_target!(|data: &[u8]| {
     let mut h = Harness::new();
+    // Build the propagation stream too, so rewrites run on every input.
+    let recorder = rizzler::effects::Recorder::default();
+    rizzler::effects::observe(&mut h.server.store, &mut h.server.state, Box::new(recorder));
     // Keep DEBUG SLEEP and SHUTDOWN from stalling the run: they are
     // ordinary commands to the session and are fuzzed through the table
     // like the rest, but sleeping would only slow the fuzzer down.

@@ -143,73 +143,76 @@ fn stats(ctx: &mut Ctx, _args: Args) -> CmdResult {
         .unwrap_or(0);
     let frag = m.fragmentation();
     let frag_bytes = m.rss as i64 - m.used as i64;
+    let dataset_pct = MemoryFigures::percent(m.dataset, m.used.saturating_sub(m.startup));
+    // Redis's fields in Redis's order; the databases go where `Dbs` is.
+    let fields = [
+        ("peak.allocated", Stat::Int(m.peak as i64)),
+        ("total.allocated", Stat::Int(m.used as i64)),
+        ("startup.allocated", Stat::Int(m.startup as i64)),
+        ("replication.backlog", Stat::Int(0)),
+        ("clients.slaves", Stat::Int(0)),
+        ("clients.normal", Stat::Int(m.clients as i64)),
+        ("cluster.links", Stat::Int(0)),
+        ("aof.buffer", Stat::Int(0)),
+        ("lua.caches", Stat::Int(0)),
+        ("functions.caches", Stat::Int(0)),
+        ("", Stat::Dbs),
+        ("overhead.total", Stat::Int(m.overhead as i64)),
+        ("keys.count", Stat::Int(m.keys as i64)),
+        ("keys.bytes-per-key", Stat::Int(per_key as i64)),
+        ("dataset.bytes", Stat::Int(m.dataset as i64)),
+        ("dataset.percentage", Stat::Double(dataset_pct)),
+        (
+            "peak.percentage",
+            Stat::Double(MemoryFigures::percent(m.used, m.peak)),
+        ),
+        ("allocator.allocated", Stat::Int(m.used as i64)),
+        ("allocator.active", Stat::Int(m.used as i64)),
+        ("allocator.resident", Stat::Int(m.rss as i64)),
+        ("allocator-fragmentation.ratio", Stat::Double(1.0)),
+        ("allocator-fragmentation.bytes", Stat::Int(0)),
+        ("allocator-rss.ratio", Stat::Double(frag)),
+        ("allocator-rss.bytes", Stat::Int(frag_bytes)),
+        ("rss-overhead.ratio", Stat::Double(1.0)),
+        ("rss-overhead.bytes", Stat::Int(0)),
+        ("fragmentation", Stat::Double(frag)),
+        ("fragmentation.bytes", Stat::Int(frag_bytes)),
+    ];
     let out = ctx.out();
-    out.map(27 + dbs.len());
-    let mut int = |name: &str, n: i64| {
-        out.bulk(name.as_bytes());
-        out.int(n);
-    };
-    int("peak.allocated", m.peak as i64);
-    int("total.allocated", m.used as i64);
-    int("startup.allocated", m.startup as i64);
-    int("replication.backlog", 0);
-    int("clients.slaves", 0);
-    int("clients.normal", m.clients as i64);
-    int("cluster.links", 0);
-    int("aof.buffer", 0);
-    int("lua.caches", 0);
-    int("functions.caches", 0);
-    for (i, main, expires) in dbs {
-        out.bulk(format!("db.{i}").as_bytes());
-        out.map(3);
-        out.bulk(b"overhead.hashtable.main");
-        out.int(main as i64);
-        out.bulk(b"overhead.hashtable.expires");
-        out.int(expires as i64);
-        out.bulk(b"overhead.hashtable.slot-to-keys");
-        out.int(0);
+    out.map(fields.len() - 1 + dbs.len());
+    for (name, stat) in fields {
+        match stat {
+            Stat::Int(n) => {
+                out.bulk(name.as_bytes());
+                out.int(n);
+            }
+            Stat::Double(x) => {
+                out.bulk(name.as_bytes());
+                out.double(x);
+            }
+            Stat::Dbs => {
+                for &(i, main, expires) in &dbs {
+                    out.bulk(format!("db.{i}").as_bytes());
+                    out.map(3);
+                    out.bulk(b"overhead.hashtable.main");
+                    out.int(main as i64);
+                    out.bulk(b"overhead.hashtable.expires");
+                    out.int(expires as i64);
+                    out.bulk(b"overhead.hashtable.slot-to-keys");
+                    out.int(0);
+                }
+            }
+        }
     }
-    let mut int = |name: &str, n: i64| {
-        out.bulk(name.as_bytes());
-        out.int(n);
-    };
-    int("overhead.total", m.overhead as i64);
-    int("keys.count", m.keys as i64);
-    int("keys.bytes-per-key", per_key as i64);
-    int("dataset.bytes", m.dataset as i64);
-    let mut double = |name: &str, x: f64| {
-        out.bulk(name.as_bytes());
-        out.double(x);
-    };
-    double(
-        "dataset.percentage",
-        MemoryFigures::percent(m.dataset, m.used.saturating_sub(m.startup)),
-    );
-    double("peak.percentage", MemoryFigures::percent(m.used, m.peak));
-    let mut int = |name: &str, n: i64| {
-        out.bulk(name.as_bytes());
-        out.int(n);
-    };
-    int("allocator.allocated", m.used as i64);
-    int("allocator.active", m.used as i64);
-    int("allocator.resident", m.rss as i64);
-    out.bulk(b"allocator-fragmentation.ratio");
-    out.double(1.0);
-    out.bulk(b"allocator-fragmentation.bytes");
-    out.int(0);
-    out.bulk(b"allocator-rss.ratio");
-    out.double(frag);
-    out.bulk(b"allocator-rss.bytes");
-    out.int(frag_bytes);
-    out.bulk(b"rss-overhead.ratio");
-    out.double(1.0);
-    out.bulk(b"rss-overhead.bytes");
-    out.int(0);
-    out.bulk(b"fragmentation");
-    out.double(frag);
-    out.bulk(b"fragmentation.bytes");
-    out.int(frag_bytes);
     Ok(())
+}
+
+/// One value of MEMORY STATS.
+enum Stat {
+    Int(i64),
+    Double(f64),
+    /// The per-database maps.
+    Dbs,
 }
 
 /// Redis's `getMemoryDoctorReport`, with the checks that apply to what

@@ -253,15 +253,15 @@ impl Db {
 /// A database lent with the store's journal and counters, for one command
 /// (or one cron step) at one point in time.
 pub struct DbMut<'a> {
-    db: &'a mut Db,
-    log: &'a mut Journal,
-    stats: &'a mut KeyspaceStats,
-    rng: &'a mut Rng,
-    id: usize,
-    now: u64,
+    pub(super) db: &'a mut Db,
+    pub(super) log: &'a mut Journal,
+    pub(super) stats: &'a mut KeyspaceStats,
+    pub(super) rng: &'a mut Rng,
+    pub(super) id: usize,
+    pub(super) now: u64,
     /// Whether keys whose time has passed are removed when met
     /// ([`super::Store::expire_on_access`]).
-    expiring: bool,
+    pub(super) expiring: bool,
 }
 
 /// How a lookup counts and touches (Redis's `LOOKUP_*` flags).
@@ -274,26 +274,6 @@ struct Lookup {
 }
 
 impl<'a> DbMut<'a> {
-    pub(super) fn new(
-        db: &'a mut Db,
-        log: &'a mut Journal,
-        stats: &'a mut KeyspaceStats,
-        rng: &'a mut Rng,
-        id: usize,
-        now: u64,
-        expiring: bool,
-    ) -> Self {
-        DbMut {
-            db,
-            log,
-            stats,
-            rng,
-            id,
-            now,
-            expiring,
-        }
-    }
-
     /// Redis's `checkAlreadyExpired`: whether an expiry time set now would
     /// be past already, so the key is deleted instead. Never while expiry
     /// on access is off: a replayed stream deletes with its own DELs.

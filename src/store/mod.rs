@@ -67,15 +67,15 @@ impl Store {
 
     /// Database `id`, lent for lookups and changes at time `now_ms`.
     pub fn db(&mut self, id: usize, now_ms: u64) -> DbMut<'_> {
-        DbMut::new(
-            &mut self.dbs[id],
-            &mut self.journal,
-            &mut self.stats,
-            &mut self.rng,
+        DbMut {
+            db: &mut self.dbs[id],
+            log: &mut self.journal,
+            stats: &mut self.stats,
+            rng: &mut self.rng,
             id,
-            now_ms,
-            self.expire_on_access,
-        )
+            now: now_ms,
+            expiring: self.expire_on_access,
+        }
     }
 
     /// FLUSHALL: empties every database; how many keys they held.
