@@ -63,14 +63,30 @@ pub fn observe(store: &mut Store, state: &mut State, observer: Box<dyn Observer>
 
 /// Drains the journal after a command (`args`, run with database `db`
 /// selected) or, with `args` of `None`, after a cron step.
+#[inline]
 pub fn after_command(store: &mut Store, state: &mut State, db: usize, args: Option<&Args>) {
     let journal = &mut store.journal;
-    if journal.is_empty() {
+    // A read, or a write nobody observes: only the counter moves.
+    if journal.events.is_empty() && journal.rewrite == Rewrite::AsReceived {
+        if journal.changes > 0 {
+            state.changes_since_save += journal.changes;
+            journal.changes = 0;
+            // Redis records the peak after every command; the dataset only
+            // grows with writes (the cron and INFO catch the rest).
+            state.note_memory();
+        }
         return;
     }
+    drain(store, state, db, args);
+}
+
+#[cold]
+fn drain(store: &mut Store, state: &mut State, db: usize, args: Option<&Args>) {
+    let journal = &mut store.journal;
     let changes = journal.total_changes();
     state.changes_since_save += changes;
     journal.changes = 0;
+    state.note_memory();
     let rewrite = std::mem::take(&mut journal.rewrite);
     if !journal.recording {
         return;

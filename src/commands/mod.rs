@@ -448,9 +448,11 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: Args) {
     let start = timed.then(Instant::now);
     let result = (cmd.handler)(ctx, args);
     let stats = &mut ctx.state.stats;
-    // Looked up again (a hit in the one-entry cache): CONFIG RESETSTAT
-    // empties the table while it runs.
-    let row = stats.command_index(cmd);
+    // CONFIG RESETSTAT empties the table while it runs: look again then.
+    let row = match stats.commands.get(row) {
+        Some(r) if std::ptr::eq(r.cmd, cmd) => row,
+        _ => stats.command_index(cmd),
+    };
     let row = &mut stats.commands[row];
     if let Some(start) = start {
         row.timed_calls += 1;
@@ -464,6 +466,4 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: Args) {
     }
     let db = ctx.db_index();
     crate::effects::after_command(ctx.store, ctx.state, db, Some(&args));
-    // Redis records the peak after every command, before any eviction.
-    ctx.state.note_memory();
 }

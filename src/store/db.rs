@@ -330,6 +330,7 @@ impl<'a> DbMut<'a> {
         }
     }
 
+    #[inline]
     fn record(
         &mut self,
         key: &[u8],

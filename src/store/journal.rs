@@ -144,6 +144,7 @@ impl Journal {
 
     /// Records a change worth `changes` to the change counter: the event
     /// `make` builds when events are being recorded, the count otherwise.
+    #[inline]
     pub fn note(&mut self, changes: u64, make: impl FnOnce() -> Event) {
         if self.recording {
             self.events.push(make());
