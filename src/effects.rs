@@ -61,10 +61,10 @@ pub fn observe(store: &mut Store, state: &mut State, observer: Box<dyn Observer>
     store.journal.propagating = true;
 }
 
-/// Drains the journal after a command (`args`, run with database `db`
-/// selected) or, with `args` of `None`, after a cron step.
+/// Drains the journal after a command (`args`, run by the client with slab
+/// key `client`) or, with `None`, after a cron step.
 #[inline]
-pub fn after_command(store: &mut Store, state: &mut State, db: usize, args: Option<&Args>) {
+pub fn after_command(store: &mut Store, state: &mut State, command: Option<(usize, &Args)>) {
     let journal = &mut store.journal;
     // A read, or a write nobody observes: only the counter moves.
     if journal.events.is_empty() && journal.rewrite == Rewrite::AsReceived {
@@ -77,11 +77,11 @@ pub fn after_command(store: &mut Store, state: &mut State, db: usize, args: Opti
         }
         return;
     }
-    drain(store, state, db, args);
+    drain(store, state, command);
 }
 
 #[cold]
-fn drain(store: &mut Store, state: &mut State, db: usize, args: Option<&Args>) {
+fn drain(store: &mut Store, state: &mut State, command: Option<(usize, &Args)>) {
     let journal = &mut store.journal;
     let changes = journal.total_changes();
     state.changes_since_save += changes;
@@ -92,6 +92,12 @@ fn drain(store: &mut Store, state: &mut State, db: usize, args: Option<&Args>) {
         return;
     }
     let unit = if journal.propagating {
+        // The command propagates against the database its client has
+        // selected once it has run (as Redis uses c->db after the call).
+        let db = command
+            .and_then(|(c, _)| state.clients.get(c))
+            .map_or(0, |c| c.db);
+        let args = command.map(|(_, args)| args);
         propagation(&journal.events, rewrite, db, args, changes)
     } else {
         Vec::new()

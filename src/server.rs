@@ -411,7 +411,7 @@ pub fn cron(server: &mut Server) {
     }
     let tick_us = 1_000_000 / server.state.config.hz.max(1);
     server.store.active_expire_cycle(now, tick_us / 4);
-    crate::effects::after_command(&mut server.store, &mut server.state, 0, None);
+    crate::effects::after_command(&mut server.store, &mut server.state, None);
 }
 
 /// `timeout`: clients idle for longer are closed, through the same path as

@@ -91,7 +91,7 @@ impl Harness {
         let Server { store, state } = &mut self.server;
         let now = state.now_ms();
         let result = f(&mut store.db(db, now));
-        crate::effects::after_command(store, state, db, None);
+        crate::effects::after_command(store, state, None);
         result
     }
 

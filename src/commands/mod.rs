@@ -464,6 +464,5 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: Args) {
         row.failed_calls += 1;
         reply_error(ctx, e);
     }
-    let db = ctx.db_index();
-    crate::effects::after_command(ctx.store, ctx.state, db, Some(&args));
+    crate::effects::after_command(ctx.store, ctx.state, Some((ctx.client, &args)));
 }
