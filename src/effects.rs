@@ -28,12 +28,21 @@ use crate::resp::Args;
 use crate::server::State;
 use crate::store::{Bytes, Event, KeyChange, Op, Rewrite, Store};
 
+/// What one command or one cron step propagates.
+#[derive(Clone, Copy, Debug)]
+pub struct Unit<'a> {
+    pub ops: &'a [Op],
+    /// Whether the operations are one command's effect, to be applied
+    /// together (an AOF or a replica wraps several in MULTI/EXEC, as Redis
+    /// does). The cron's active-expiry DELs are not: each stands alone.
+    pub atomic: bool,
+}
+
 /// A consumer of what commands do.
 pub trait Observer {
     /// The key events of one command (or cron step), in order, and the
-    /// unit of operations it propagates (empty when it propagates
-    /// nothing).
-    fn observe(&mut self, events: &[Event], unit: &[Op]);
+    /// unit it propagates (no operations when it propagates nothing).
+    fn observe(&mut self, events: &[Event], unit: Unit);
 }
 
 /// Records every propagated unit and event (tests, and a model of what an
@@ -45,10 +54,10 @@ pub struct Recorder {
 }
 
 impl Observer for Recorder {
-    fn observe(&mut self, events: &[Event], unit: &[Op]) {
+    fn observe(&mut self, events: &[Event], unit: Unit) {
         self.events.borrow_mut().extend_from_slice(events);
-        if !unit.is_empty() {
-            self.units.borrow_mut().push(unit.to_vec());
+        if !unit.ops.is_empty() {
+            self.units.borrow_mut().push(unit.ops.to_vec());
         }
     }
 }
@@ -68,13 +77,8 @@ pub fn after_command(store: &mut Store, state: &mut State, command: Option<(usiz
     let journal = &mut store.journal;
     // A read, or a write nobody observes: only the counter moves.
     if journal.events.is_empty() && journal.rewrite == Rewrite::AsReceived {
-        if journal.changes > 0 {
-            state.changes_since_save += journal.changes;
-            journal.changes = 0;
-            // Redis records the peak after every command; the dataset only
-            // grows with writes (the cron and INFO catch the rest).
-            state.note_memory();
-        }
+        state.changes_since_save += journal.changes;
+        journal.changes = 0;
         return;
     }
     drain(store, state, command);
@@ -86,7 +90,6 @@ fn drain(store: &mut Store, state: &mut State, command: Option<(usize, &Args)>) 
     let changes = journal.total_changes();
     state.changes_since_save += changes;
     journal.changes = 0;
-    state.note_memory();
     let rewrite = std::mem::take(&mut journal.rewrite);
     if !journal.recording {
         return;
@@ -102,9 +105,13 @@ fn drain(store: &mut Store, state: &mut State, command: Option<(usize, &Args)>) 
     } else {
         Vec::new()
     };
+    let unit = Unit {
+        ops: &unit,
+        atomic: command.is_some(),
+    };
     let mut observers = std::mem::take(&mut state.observers);
     for o in &mut observers {
-        o.observe(&journal.events, &unit);
+        o.observe(&journal.events, unit);
     }
     state.observers = observers;
     journal.events.clear();

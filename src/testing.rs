@@ -82,7 +82,7 @@ impl Harness {
         let now = self.server.state.now_ms();
         self.server.store.dbs[0]
             .get_raw(key.as_bytes())
-            .filter(|e| e.expire_at().is_none_or(|at| at > now))
+            .filter(|e| e.expire_at().is_none_or(|at| at >= now))
     }
 
     /// Works on database `db` directly (set-up and checks a command can't

@@ -250,3 +250,92 @@ fn handlers_do_not_touch_the_counters() {
     }
     assert!(checked >= 8, "only {checked} family files checked");
 }
+
+/// Redis's `keyIsExpired` is `now > when`: a key lives through the
+/// millisecond it expires at. (`checkAlreadyExpired`, for a TTL being set,
+/// is `when <= now`.)
+#[test]
+fn a_key_lives_through_its_expiry_millisecond() {
+    let mut h = Harness::new();
+    let t = 1_800_000_000_000u64;
+    h.set_time(t - 1);
+    h.run(&["SET", "k", "v"]);
+    assert_eq!(h.text(&["PEXPIREAT", "k", &t.to_string()]), ":1\r\n");
+    h.set_time(t);
+    assert_eq!(h.text(&["PTTL", "k"]), ":0\r\n");
+    assert_eq!(h.text(&["GET", "k"]), "$1\r\nv\r\n");
+    h.set_time(t + 1);
+    assert_eq!(h.text(&["GET", "k"]), "$-1\r\n");
+    assert_eq!(h.server.store.stats.expired, 1);
+    // Setting a TTL equal to now deletes at once.
+    h.run(&["SET", "k", "v"]);
+    assert_eq!(h.text(&["PEXPIREAT", "k", &(t + 1).to_string()]), ":1\r\n");
+    assert!(!h.exists("k"));
+}
+
+/// QUIT is an ordinary command in Redis 7.0: counted, and the last
+/// command CLIENT LIST shows; refused commands set it too, NULL when
+/// unknown.
+#[test]
+fn quit_and_refused_commands_go_through_the_table() {
+    let mut h = Harness::new();
+    let cmd_of = |h: &mut Harness| {
+        let info = h.text(&["CLIENT", "INFO"]);
+        info.split(' ')
+            .find_map(|f| f.strip_prefix("cmd="))
+            .map(str::to_string)
+    };
+    h.run(&["GET"]);
+    h.run(&["PING"]);
+    assert_eq!(cmd_of(&mut h).as_deref(), Some("client|info"));
+    let text = h.text(&["INFO", "commandstats"]);
+    assert!(text.contains("cmdstat_get:calls=0,"), "{text}");
+    assert_eq!(h.text(&["QUIT"]), "+OK\r\n");
+    assert!(h.closed);
+    let quit = h
+        .server
+        .state
+        .stats
+        .commands
+        .iter()
+        .find(|r| r.cmd.name == "quit");
+    assert_eq!(quit.map(|r| r.calls), Some(1));
+}
+
+/// CLIENT LIST's `cmd=` after a refused command, on another client.
+#[test]
+fn client_list_shows_the_refused_command() {
+    let mut h = Harness::new();
+    let me = h.session.client;
+    h.run(&["GET"]);
+    let cmd = h.server.state.clients[me].last_cmd.map(|c| c.name);
+    assert_eq!(cmd, Some("get"));
+    h.run(&["NOSUCHCOMMAND"]);
+    assert!(h.server.state.clients[me].last_cmd.is_none());
+}
+
+/// SCAN filters as Redis does: a key the pattern leaves out is not
+/// expired by the scan; a TYPE filter reads each candidate with a counted
+/// lookup; keys whose time has passed are expired and left out.
+#[test]
+fn scan_expires_only_what_it_would_return() {
+    let mut h = Harness::new();
+    let t = 1_800_000_000_000u64;
+    h.set_time(t);
+    h.run(&["SET", "a", "1", "PX", "5"]);
+    h.run(&["SET", "b", "1", "PX", "5"]);
+    h.run(&["SET", "c", "1"]);
+    h.set_time(t + 10);
+    assert_eq!(
+        h.text(&["SCAN", "0", "MATCH", "zzz"]),
+        "*2\r\n$1\r\n0\r\n*0\r\n"
+    );
+    assert_eq!(h.server.store.stats.expired, 0);
+    let misses = h.server.store.stats.misses;
+    let reply = h.text(&["SCAN", "0", "MATCH", "a", "TYPE", "string"]);
+    assert_eq!(reply, "*2\r\n$1\r\n0\r\n*0\r\n");
+    assert_eq!(h.server.store.stats.misses, misses + 1);
+    assert_eq!(h.server.store.stats.expired, 1);
+    assert_eq!(h.text(&["SCAN", "0"]), "*2\r\n$1\r\n0\r\n*1\r\n$1\r\nc\r\n");
+    assert_eq!(h.server.store.stats.expired, 2);
+}

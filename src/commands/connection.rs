@@ -31,8 +31,6 @@ pub const COMMANDS: &[Command] = &[
         "1.0.0",
         "Echo the given string",
     ),
-    // The dispatcher answers QUIT before the table; this row is what
-    // COMMAND reports about it.
     Command::new("quit", -1, HANDSHAKE, quit).doc("connection", "1.0.0", "Close the connection"),
     Command::new("hello", -1, HANDSHAKE, hello).doc("connection", "6.0.0", "Handshake with Redis"),
     Command::new("auth", -2, HANDSHAKE, auth)

@@ -166,9 +166,11 @@ fn scan(ctx: &mut Ctx, args: Args) -> CmdResult {
     let opts = parse_scan_opts(&args, 2)?;
     let (mut db, out) = ctx.db_out();
     let mut found: Vec<Bytes> = Vec::new();
-    // DbMut::scan walks slots and removes the expired keys it meets, so
-    // only live keys reach the filter, and a key present for the whole
-    // scan is returned whatever happens to the table between calls.
+    // The slot cursor gives SCAN's guarantee: a key present for the whole
+    // scan is returned whatever happens to the table between calls. Then
+    // Redis's filters, in its order: the pattern; the type, read with a
+    // counted lookup (which expires a key whose time has passed, and reads
+    // it as type "none"); then keys whose time has passed go.
     let next = db.scan(cursor, opts.count, |entry| {
         if opts
             .pattern
@@ -178,12 +180,12 @@ fn scan(ctx: &mut Ctx, args: Args) -> CmdResult {
         }
     });
     if let Some(t) = opts.type_name {
-        // Redis looks each key up to read its type: a counted read.
         found.retain(|key| {
-            db.peek(key)
-                .is_some_and(|e| t.eq_ignore_ascii_case(e.value.type_name().as_bytes()))
+            let name = db.peek(key).map_or("none", |e| e.value.type_name());
+            t.eq_ignore_ascii_case(name.as_bytes())
         });
     }
+    found.retain(|key| !db.expire_if_needed(key));
     out.array(2);
     out.bulk(next.to_string().as_bytes());
     out.bulks(found.iter().map(|k| &**k));

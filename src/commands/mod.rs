@@ -357,7 +357,7 @@ pub fn resolve(args: &Args) -> Result<&'static Command, Rejected> {
 /// the client's reply buffer.
 pub fn execute(ctx: &mut Ctx, args: Args) -> After {
     let start = ctx.out().buf.len();
-    let quit = process(ctx, args);
+    process(ctx, args);
     // CLIENT REPLY OFF / SKIP: the command ran; its replies, errors
     // included, are dropped. The mode is read after the command, so the
     // OK of CLIENT REPLY ON is sent.
@@ -366,7 +366,7 @@ pub fn execute(ctx: &mut Ctx, args: Args) -> After {
         client.out.discard_from(start);
     }
     client.reply = client.reply.after_command();
-    if quit || client.closing {
+    if client.closing {
         After::Close
     } else {
         After::Continue
@@ -376,14 +376,9 @@ pub fn execute(ctx: &mut Ctx, args: Args) -> After {
 /// Redis's `processCommand`: resolves the row and checks what must hold
 /// before a command may run (arity, authentication, memory). A command
 /// refused here is answered with its error and counted as rejected; one
-/// that passes runs through [`call`]. Returns whether it was QUIT.
-fn process(ctx: &mut Ctx, args: Args) -> bool {
+/// that passes runs through [`call`].
+fn process(ctx: &mut Ctx, args: Args) {
     debug_assert!(!args.is_empty());
-    // QUIT is answered here, before the table, as Redis 7.0 does.
-    if args.get(0).eq_ignore_ascii_case(b"quit") {
-        ctx.out().ok();
-        return true;
-    }
     match admit(ctx, &args) {
         Ok(cmd) => call(ctx, cmd, args),
         Err(rejected) => {
@@ -393,17 +388,16 @@ fn process(ctx: &mut Ctx, args: Args) -> bool {
             reply_error(ctx, &rejected.error);
         }
     }
-    false
 }
 
 fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
-    let cmd = resolve(args)?;
+    // Redis's processCommand records the command before its checks, so
+    // CLIENT LIST shows a refused one too (NULL for an unknown one).
+    let cmd = resolve(args).inspect_err(|r| ctx.me().last_cmd = r.cmd)?;
     let refuse = |error| Rejected {
         cmd: Some(cmd),
         error,
     };
-    // Redis's processCommand records the command before its checks, so
-    // CLIENT LIST shows a refused one too.
     let client = ctx.me();
     client.last_cmd = Some(cmd);
     if !client.authenticated && cmd.flags & flags::NO_AUTH == 0 {
@@ -465,4 +459,6 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: Args) {
         reply_error(ctx, e);
     }
     crate::effects::after_command(ctx.store, ctx.state, Some((ctx.client, &args)));
+    // Redis records the peak after every command, before any eviction.
+    ctx.state.note_memory();
 }

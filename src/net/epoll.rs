@@ -21,7 +21,7 @@ use super::session::{Session, Status};
 use super::OUT_LIMIT;
 use crate::error::{error_line, CmdError};
 use crate::resp::KEEP_CAPACITY;
-use crate::server::{Request, Server};
+use crate::server::{Request, Server, State};
 
 /// Initial read buffer per connection.
 const READ_BUF: usize = 16 * 1024;
@@ -132,7 +132,16 @@ async fn connection(
     let mut input: Vec<u8> = Vec::with_capacity(READ_BUF);
     let mut output: Vec<u8> = Vec::new();
     loop {
-        if !session.stalled {
+        // Read unless commands are waiting for their replies to drain, or
+        // another client's command left output for this one meanwhile
+        // (a wake-up that came while writing is not lost).
+        let delivered = server
+            .borrow()
+            .state
+            .clients
+            .get(key)
+            .is_some_and(|c| !c.out.buf.is_empty());
+        if !session.stalled && !delivered {
             // Room for the next read: the whole pending command when its
             // size is known, a read's worth otherwise.
             let want = session.need.map_or(READ_BUF, |n| {
@@ -223,9 +232,18 @@ fn serve_requests(srv: &mut Server, wakers: &Wakers, shutdown: &Notify) {
         return;
     }
     let wakers = wakers.borrow();
-    for request in srv.state.requests.drain(..) {
+    let State {
+        requests, clients, ..
+    } = &mut srv.state;
+    for request in requests.drain(..) {
         match request {
             Request::Close(key) | Request::Flush(key) => {
+                // A killed client closes now, its unsent replies dropped as
+                // Redis drops them: a victim that does not read must not
+                // keep its socket open behind a write that never ends.
+                if let (Request::Close(_), Some(c)) = (request, clients.get_mut(key)) {
+                    c.out = crate::resp::Reply::new(c.out.proto);
+                }
                 if let Some(n) = wakers.get(&key) {
                     n.notify_one();
                 }

@@ -53,8 +53,11 @@ impl Entry {
         self.expires = at.map(|ms| NonZeroU64::new(ms).unwrap_or(NonZeroU64::MIN));
     }
 
+    /// Whether the key's time has passed: strictly, as Redis's
+    /// `keyIsExpired` (`now > when`), so a key is still there in the
+    /// millisecond it expires at.
     fn is_expired(&self, now_ms: u64) -> bool {
-        self.expire_at().is_some_and(|at| at <= now_ms)
+        self.expire_at().is_some_and(|at| at < now_ms)
     }
 }
 
@@ -576,36 +579,42 @@ impl<'a> DbMut<'a> {
         keys as usize
     }
 
-    /// One step of SCAN: live entries from slot `cursor` on, visiting at most
-    /// `count` slots (more while they are empty, up to ten times `count`, as
-    /// Redis also bounds empty-bucket walks). Expired keys met on the way are
-    /// removed. Returns the next cursor, 0 at the end.
+    /// One step of SCAN: the entries from slot `cursor` on, visiting at
+    /// most `count` slots that hold one (more while they are empty, up to
+    /// ten times `count`, as Redis also bounds empty-bucket walks). Like
+    /// Redis's dict scan it sees keys whose time has passed too: the caller
+    /// filters, then expires what is left ([`DbMut::expire_if_needed`]).
+    /// Returns the next cursor, 0 at the end.
     pub fn scan(&mut self, cursor: u64, count: usize, mut f: impl FnMut(&Entry)) -> u64 {
+        let slots = &self.db.slots;
         let mut slot = cursor as usize;
         let (mut found, mut visited) = (0, 0);
-        while slot < self.db.slots.len() && found < count && visited < count.saturating_mul(10) {
+        while slot < slots.len() && found < count && visited < count.saturating_mul(10) {
             visited += 1;
-            let expired = match &self.db.slots[slot] {
-                Some(e) if self.expired(e) => true,
-                Some(e) => {
-                    found += 1;
-                    f(e);
-                    false
-                }
-                None => false,
-            };
-            if expired {
-                // Removing the last slot shortens the vector; the loop
-                // condition notices.
-                self.expire_slot(slot as u32);
+            if let Some(e) = &slots[slot] {
+                found += 1;
+                f(e);
             }
             slot += 1;
         }
-        if slot >= self.db.slots.len() {
+        if slot >= slots.len() {
             0
         } else {
             slot as u64
         }
+    }
+
+    /// Redis's `expireIfNeeded`: removes `key` if its time has passed
+    /// (recording the expiry); whether it did. Neither counted nor touched.
+    pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        let Some(slot) = self.db.find_slot(self.db.hash(key), key) else {
+            return false;
+        };
+        if !self.expired(self.db.slot(slot)) {
+            return false;
+        }
+        self.expire_slot(slot);
+        true
     }
 
     /// A random live key (RANDOMKEY); expired keys it draws are removed.
