@@ -190,9 +190,21 @@ pub fn open_fds(pid: u32) -> usize {
 /// `REDIS_SERVER` names the binary; without one the differential suite
 /// fails, never skips: .ci/run installs it.
 pub fn redis_server() -> ServerProc {
+    redis_server_with(&[])
+}
+
+/// The directory [`redis_server_with`] gives the server on `port`.
+pub fn redis_dir(port: u16) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("rizzler-redis-{port}"))
+}
+
+/// [`redis_server`] with more options, which override the defaults
+/// (`--appendonly yes`, …).
+pub fn redis_server_with(extra: &[&str]) -> ServerProc {
     let bin = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
     let port = free_port();
-    let dir = std::env::temp_dir().join(format!("rizzler-redis-{port}"));
+    let dir = redis_dir(port);
+    let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::create_dir_all(&dir);
     let child = Command::new(&bin)
         .args([
@@ -211,6 +223,7 @@ pub fn redis_server() -> ServerProc {
         ])
         .arg("--dir")
         .arg(&dir)
+        .args(extra)
         .stdout(Stdio::null())
         .stdin(Stdio::null())
         .spawn();

@@ -1,0 +1,191 @@
+//! rizzler's propagation stream against Redis's own.
+//!
+//! The same commands go to a redis-server that writes an AOF and to
+//! rizzler with an observer. What rizzler propagates, written out the way
+//! Redis's AOF writer writes it (a SELECT when the database changes, MULTI
+//! and EXEC around a unit of several operations), must equal Redis's
+//! incremental AOF command for command: the same rewrites (SET … PXAT,
+//! PEXPIREAT, DEL for an expired key, SET … KEEPTTL, …), in the same
+//! order. Times computed from the clock are compared to the second.
+
+mod common;
+
+use std::time::Duration;
+
+use rizzler::effects::{self, Recorder};
+use rizzler::testing::Harness;
+
+/// One line per command; `!sleep MS` waits (on both sides). Active
+/// expiry is off, so a key whose time has passed goes when a command meets
+/// it, on both servers.
+const SCRIPT: &str = "
+debug set-active-expire 0
+set a 1
+set a 2 NX
+SET b v EX 100
+set b2 v px 100000 get
+set c v get
+setex d 100 v
+psetex e 100000 v
+getset a 3
+getdel a
+getdel a
+getex b PERSIST
+getex b PERSIST
+getex b EX 50
+getex b2 PXAT 1
+mset x 1 y 2
+msetnx x 1 z 2
+incr n
+incrbyfloat n 1.5
+incrbyfloat n abc
+append s hello
+setrange s 0 J
+expire s 100
+pexpire s 100000 XX
+expireat s 4000000000
+pexpireat s 4000000000123
+persist s
+expire s -1
+rpush l a b c
+lpop l 2
+rpop l
+lset l 0 z
+sadd set a b
+srem set a b
+hset h f v g w
+hdel h f
+del h nokey
+rename x x2
+renamenx y x2
+copy x2 x3
+move x3 1
+select 1
+set one 1
+swapdb 0 1
+flushdb
+select 0
+set gone v px 1
+!sleep 20
+get gone
+set gone2 v px 1
+!sleep 20
+lpush gone2 a
+flushall
+";
+
+/// Splits an AOF (RESP arrays of bulk strings) into commands.
+fn parse_aof(mut data: &[u8]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let line = |d: &mut &[u8]| -> String {
+        let end = d.windows(2).position(|w| w == b"\r\n").expect("CRLF");
+        let l = String::from_utf8_lossy(&d[..end]).into_owned();
+        *d = &d[end + 2..];
+        l
+    };
+    while !data.is_empty() {
+        let n: usize = line(&mut data)[1..].parse().expect("*N");
+        let mut argv = Vec::new();
+        for _ in 0..n {
+            let len: usize = line(&mut data)[1..].parse().expect("$N");
+            argv.push(String::from_utf8_lossy(&data[..len]).into_owned());
+            data = &data[len + 2..];
+        }
+        out.push(argv);
+    }
+    out
+}
+
+/// Times near now (a PXAT or PEXPIREAT computed from the clock) to the
+/// second, so the two servers' milliseconds do not matter.
+fn mask(argv: &mut [String]) {
+    let now = rizzler::util::now_ms() as i64;
+    for a in argv.iter_mut() {
+        if let Ok(ms) = a.parse::<i64>() {
+            if (ms - now).abs() < 3_600_000 {
+                *a = format!("~{}s", (ms - now + 500) / 1000);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_stream_is_what_redis_writes_to_its_aof() {
+    let redis = common::redis_server_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut conn = redis.conn();
+    let mut h = Harness::new();
+    let recorder = Recorder::default();
+    effects::observe(
+        &mut h.server.store,
+        &mut h.server.state,
+        Box::new(recorder.clone()),
+    );
+
+    for line in SCRIPT.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(ms) = line.strip_prefix("!sleep ") {
+            std::thread::sleep(Duration::from_millis(ms.parse().expect("ms")));
+            continue;
+        }
+        let args = common::split(line);
+        let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        let from_redis = conn.cmd(&refs);
+        let from_rizzler = h.raw(&rizzler::resp::encode_request(&refs));
+        assert_eq!(
+            common::show(&from_redis),
+            common::show(&from_rizzler),
+            "replies to {line}"
+        );
+    }
+
+    // rizzler's units, written as Redis's AOF writer writes them.
+    let mut ours: Vec<Vec<String>> = Vec::new();
+    let mut selected: Option<usize> = None;
+    let mut emit = |db: usize, argv: Vec<String>, ours: &mut Vec<Vec<String>>| {
+        if selected != Some(db) {
+            ours.push(vec!["SELECT".into(), db.to_string()]);
+            selected = Some(db);
+        }
+        ours.push(argv);
+    };
+    for unit in recorder.units.borrow().iter() {
+        let text = |op: &rizzler::store::Op| -> Vec<String> {
+            op.argv
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        };
+        if unit.len() > 1 {
+            emit(unit[0].db, vec!["MULTI".into()], &mut ours);
+        }
+        for op in unit {
+            emit(op.db, text(op), &mut ours);
+        }
+        if unit.len() > 1 {
+            ours.push(vec!["EXEC".into()]);
+        }
+    }
+
+    let dir = common::redis_dir(redis.port).join("appendonlydir");
+    let incr = std::fs::read_dir(&dir)
+        .expect("appendonlydir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .expect("an incremental AOF");
+    let mut theirs = parse_aof(&std::fs::read(&incr).expect("read AOF"));
+    for argv in theirs.iter_mut().chain(ours.iter_mut()) {
+        mask(argv);
+    }
+    assert!(
+        theirs.len() > 40,
+        "Redis's AOF has {} commands",
+        theirs.len()
+    );
+    for (i, (t, o)) in theirs.iter().zip(&ours).enumerate() {
+        assert_eq!(t, o, "command {i} of the stream");
+    }
+    assert_eq!(
+        theirs.len(),
+        ours.len(),
+        "stream lengths\nredis:   {theirs:?}\nrizzler: {ours:?}"
+    );
+}
