@@ -148,3 +148,48 @@ fn propagation(
     }
     unit
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::KeyEvent;
+
+    /// A handler's own operations keep their place among the expired keys'
+    /// DELs; preventing propagation drops only the command itself.
+    #[test]
+    fn also_propagated_ops_keep_their_order() {
+        let expired = |key: &[u8]| {
+            Event::Key(KeyEvent {
+                db: 1,
+                key: key.into(),
+                change: KeyChange::Expired,
+                name: "expired",
+                changes: 0,
+                created: false,
+                bytes: 0,
+            })
+        };
+        let mut journal = crate::store::Journal {
+            recording: true,
+            propagating: true,
+            ..Default::default()
+        };
+        journal.events.push(expired(b"a"));
+        journal.also_propagate(0, [&b"LPOP"[..], b"l"]);
+        journal.events.push(expired(b"b"));
+        journal.prevent_propagation();
+        let unit = propagation(&journal.events, journal.rewrite.clone(), 0, None, 1);
+        let text: Vec<String> = unit
+            .iter()
+            .map(|op| {
+                let argv: Vec<&str> = op
+                    .argv
+                    .iter()
+                    .map(|a| std::str::from_utf8(a).unwrap_or("?"))
+                    .collect();
+                format!("{} {}", op.db, argv.join(" "))
+            })
+            .collect();
+        assert_eq!(text, ["1 DEL a", "0 LPOP l", "1 DEL b"]);
+    }
+}

@@ -57,6 +57,15 @@ impl Harness {
         self.raw(&crate::resp::encode_request(&args))
     }
 
+    /// Registers a [`crate::effects::Recorder`] and returns it: from now on
+    /// the journal records events and the propagation stream is built.
+    pub fn record(&mut self) -> crate::effects::Recorder {
+        let recorder = crate::effects::Recorder::default();
+        let Server { store, state } = &mut self.server;
+        crate::effects::observe(store, state, Box::new(recorder.clone()));
+        recorder
+    }
+
     /// Freezes the server's clock at `ms` (Unix milliseconds).
     pub fn set_time(&mut self, ms: u64) {
         self.server.state.fixed_time_ms = Some(ms);

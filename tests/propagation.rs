@@ -12,7 +12,6 @@ mod common;
 
 use std::time::Duration;
 
-use rizzler::effects::{self, Recorder};
 use rizzler::testing::Harness;
 
 /// One line per command; `!sleep MS` waits (on both sides). Active
@@ -114,12 +113,7 @@ fn the_stream_is_what_redis_writes_to_its_aof() {
     let redis = common::redis_server_with(&["--appendonly", "yes", "--appendfsync", "always"]);
     let mut conn = redis.conn();
     let mut h = Harness::new();
-    let recorder = Recorder::default();
-    effects::observe(
-        &mut h.server.store,
-        &mut h.server.state,
-        Box::new(recorder.clone()),
-    );
+    let recorder = h.record();
 
     for line in SCRIPT.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if let Some(ms) = line.strip_prefix("!sleep ") {

@@ -12,7 +12,6 @@
 //! does again, whenever it is replayed.
 
 use proptest::prelude::*;
-use rizzler::effects::{self, Recorder};
 use rizzler::store::{Db, Hash, Op, Set, Value};
 use rizzler::testing::Harness;
 
@@ -258,9 +257,7 @@ fn digest(dbs: &[Db]) -> String {
 /// on a fresh one, and compares them.
 fn check(steps: &[Step]) -> Result<(), TestCaseError> {
     let mut a = server();
-    let recorder = Recorder::default();
-    let (store, state) = (&mut a.server.store, &mut a.server.state);
-    effects::observe(store, state, Box::new(recorder.clone()));
+    let recorder = a.record();
     let mut stream: Vec<Op> = Vec::new();
     let mut now = START_MS;
     for step in steps {
@@ -381,12 +378,7 @@ fn commands_propagate_as_redis_rewrites_them() {
         (&["FLUSHDB", "ASYNC"], &[&["FLUSHDB", "ASYNC"]]),
     ];
     let mut h = server();
-    let recorder = Recorder::default();
-    effects::observe(
-        &mut h.server.store,
-        &mut h.server.state,
-        Box::new(recorder.clone()),
-    );
+    let recorder = h.record();
     for (i, (argv, want)) in cases.iter().enumerate() {
         // The PXAT of one millisecond ago has passed by the LPUSH.
         h.set_time(at + if i >= 21 { 5 } else { 0 });

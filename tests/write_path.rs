@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use rizzler::effects::{self, Recorder};
+use rizzler::effects::Recorder;
 use rizzler::store::{Event, KeyChange};
 use rizzler::testing::Harness;
 
@@ -95,12 +95,7 @@ const READS: &[&[&str]] = &[
 
 fn recording() -> (Harness, Recorder) {
     let mut h = Harness::new();
-    let recorder = Recorder::default();
-    effects::observe(
-        &mut h.server.store,
-        &mut h.server.state,
-        Box::new(recorder.clone()),
-    );
+    let recorder = h.record();
     (h, recorder)
 }
 

@@ -9,8 +9,7 @@ use rizzler::testing::Harness;
 fuzz_target!(|data: &[u8]| {
     let mut h = Harness::new();
     // Build the propagation stream too, so rewrites run on every input.
-    let recorder = rizzler::effects::Recorder::default();
-    rizzler::effects::observe(&mut h.server.store, &mut h.server.state, Box::new(recorder));
+    h.record();
     // Keep DEBUG SLEEP and SHUTDOWN from stalling the run: they are
     // ordinary commands to the session and are fuzzed through the table
     // like the rest, but sleeping would only slow the fuzzer down.

@@ -290,19 +290,6 @@ impl<'a> DbMut<'a> {
         self.expiring && entry.is_expired(self.now)
     }
 
-    /// The database's index.
-    pub fn id(&self) -> usize {
-        self.id
-    }
-
-    pub fn len(&self) -> usize {
-        self.db.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.db.is_empty()
-    }
-
     /// Every live entry (KEYS): expired ones are skipped, not removed, as
     /// Redis's KEYS does.
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
@@ -343,18 +330,8 @@ impl<'a> DbMut<'a> {
         created: bool,
         before: u64,
     ) {
-        let db = self.id;
-        self.log.note(changes, || {
-            Event::Key(KeyEvent {
-                db,
-                key: key.into(),
-                change,
-                name,
-                changes,
-                created,
-                bytes: allocated() as i64 - before as i64,
-            })
-        });
+        let what = (change, name, changes, created);
+        record(self.log, self.id, key, what, before);
     }
 
     /// The slot of a live `key`, counted and touched as `how` says.
@@ -699,11 +676,6 @@ impl<'a> Modify<'a> {
     pub fn created(&self) -> bool {
         self.created
     }
-
-    /// The entry: key, TTL and value.
-    pub fn entry(&self) -> &Entry {
-        self.db.slot(self.slot)
-    }
 }
 
 impl Deref for Modify<'_> {
@@ -724,20 +696,8 @@ impl Drop for Modify<'_> {
         let entry = self.db.slot(self.slot);
         let emptied = entry.value.is_empty_collection();
         if self.changes > 0 {
-            let (id, name, changes, created, before) =
-                (self.id, self.name, self.changes, self.created, self.before);
-            let key = &entry.key;
-            self.log.note(changes, || {
-                Event::Key(KeyEvent {
-                    db: id,
-                    key: key.clone(),
-                    change: KeyChange::Changed,
-                    name,
-                    changes,
-                    created,
-                    bytes: allocated() as i64 - before as i64,
-                })
-            });
+            let what = (KeyChange::Changed, self.name, self.changes, self.created);
+            record(self.log, self.id, &entry.key, what, self.before);
         }
         // An emptied collection goes, as Redis deletes an emptied list,
         // set or hash; one created for nothing (no element added) goes
@@ -747,22 +707,37 @@ impl Drop for Modify<'_> {
             if let Some(Entry { key, value, .. }) = self.db.remove_slot(self.slot) {
                 drop(value);
                 if self.changes > 0 {
-                    let id = self.id;
-                    self.log.note(0, || {
-                        Event::Key(KeyEvent {
-                            db: id,
-                            key,
-                            change: KeyChange::Deleted,
-                            name: "del",
-                            changes: 0,
-                            created: false,
-                            bytes: allocated() as i64 - before as i64,
-                        })
-                    });
+                    let what = (KeyChange::Deleted, "del", 0, false);
+                    record(self.log, self.id, &key, what, before);
                 }
             }
         }
     }
+}
+
+/// Records a change to `key` in database `db`: what happened, its name,
+/// what it adds to the change counter and whether it created the key. The
+/// event (with the allocator's change since `before`) is built only while
+/// events are read; otherwise only the counter moves.
+#[inline]
+fn record(
+    log: &mut Journal,
+    db: usize,
+    key: &[u8],
+    (change, name, changes, created): (KeyChange, &'static str, u64, bool),
+    before: u64,
+) {
+    log.note(changes, || {
+        Event::Key(KeyEvent {
+            db,
+            key: key.into(),
+            change,
+            name,
+            changes,
+            created,
+            bytes: allocated() as i64 - before as i64,
+        })
+    });
 }
 
 #[cfg(test)]
