@@ -48,6 +48,93 @@ pub struct Config {
     pub logfile: String,
     /// FLUSHALL / FLUSHDB without SYNC or ASYNC free in the background.
     pub lazyfree_lazy_user_flush: bool,
+    /// `client-output-buffer-limit`, per [`crate::server::ClientClass`].
+    pub output_limits: [OutputLimit; 3],
+    /// `notify-keyspace-events` as flag bits ([`crate::notify`]).
+    pub notify_keyspace_events: u32,
+}
+
+/// One class's `client-output-buffer-limit`: a client whose unsent output
+/// reaches `hard` bytes, or stays at `soft` bytes or more for longer than
+/// `soft_seconds`, is closed. Zero turns a limit off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_seconds: u64,
+}
+
+/// Redis's defaults: none for normal clients, 256mb/64mb/60 for
+/// replicas, 32mb/8mb/60 for pub/sub clients.
+const OUTPUT_LIMITS: [OutputLimit; 3] = [
+    OutputLimit {
+        hard: 0,
+        soft: 0,
+        soft_seconds: 0,
+    },
+    OutputLimit {
+        hard: 256 << 20,
+        soft: 64 << 20,
+        soft_seconds: 60,
+    },
+    OutputLimit {
+        hard: 32 << 20,
+        soft: 8 << 20,
+        soft_seconds: 60,
+    },
+];
+
+/// The class names CONFIG GET prints, in order.
+const OUTPUT_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// Redis's `updateClientOutputBufferLimit`: groups of `class hard soft
+/// seconds`, all valid or none applied.
+fn parse_output_limits(c: &mut Config, v: &str) -> Result<(), BadValue> {
+    let words: Vec<&str> = v.split_whitespace().collect();
+    if !words.len().is_multiple_of(4) {
+        return Err(BadValue(
+            "Wrong number of arguments in buffer limit configuration.".into(),
+        ));
+    }
+    let mut limits = c.output_limits;
+    for group in words.chunks(4) {
+        let class = match group[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => {
+                return Err(BadValue(
+                    "Invalid client class specified in buffer limit configuration.".into(),
+                ))
+            }
+        };
+        let bad = || {
+            BadValue(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
+            )
+        };
+        let hard = parse_memory(group[1]).map_err(|_| bad())?;
+        let soft = parse_memory(group[2]).map_err(|_| bad())?;
+        let seconds = strtoll_whole(group[3])
+            .filter(|s| *s >= 0)
+            .ok_or_else(bad)?;
+        limits[class] = OutputLimit {
+            hard,
+            soft,
+            soft_seconds: seconds as u64,
+        };
+    }
+    c.output_limits = limits;
+    Ok(())
+}
+
+fn format_output_limits(c: &Config) -> String {
+    let parts: Vec<String> = OUTPUT_CLASSES
+        .iter()
+        .zip(&c.output_limits)
+        .map(|(name, l)| format!("{name} {} {} {}", l.hard, l.soft, l.soft_seconds))
+        .collect();
+    parts.join(" ")
 }
 
 impl Default for Config {
@@ -74,6 +161,8 @@ impl Default for Config {
             daemonize: false,
             logfile: String::new(),
             lazyfree_lazy_user_flush: false,
+            output_limits: OUTPUT_LIMITS,
+            notify_keyspace_events: 0,
         }
     }
 }
@@ -432,6 +521,23 @@ pub static PARAMS: &[Param] = &[
         |c| yes_no_str(c.lazyfree_lazy_user_flush),
         |c, v| {
             c.lazyfree_lazy_user_flush = yes_no(v)?;
+            Ok(())
+        }
+    ),
+    Param {
+        name: "client-output-buffer-limit",
+        get: format_output_limits,
+        set: parse_output_limits,
+        access: Access::Mutable,
+    },
+    param!(
+        "notify-keyspace-events",
+        Mutable,
+        |c| crate::notify::flags_to_string(c.notify_keyspace_events),
+        |c, v| {
+            c.notify_keyspace_events = crate::notify::parse_flags(v).ok_or_else(|| {
+                BadValue("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into())
+            })?;
             Ok(())
         }
     ),

@@ -12,14 +12,15 @@
 //!   and only if it changed something. One command's operations form one
 //!   unit (Redis wraps a unit of several in MULTI/EXEC when it writes the
 //!   AOF or feeds replicas);
+//! - keyspace notifications ([`crate::notify`]), published to the
+//!   subscriber table;
 //! - the [`Observer`]s: whatever registered to see key events and units
 //!   (the replay test today; the AOF and replicas with persistence and
 //!   replication).
 //!
-//! WATCH, blocked clients' ready keys, keyspace notifications and
-//! eviction's accounting hook in here too, as observers or as a line in
-//! this function; none of them needs a command handler or a backend to
-//! change.
+//! WATCH, blocked clients' ready keys and eviction's accounting hook in
+//! here too, as observers or as a line in this function; none of them
+//! needs a command handler or a backend to change.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -66,8 +67,16 @@ impl Observer for Recorder {
 /// propagation stream is built.
 pub fn observe(store: &mut Store, state: &mut State, observer: Box<dyn Observer>) {
     state.observers.push(observer);
-    store.journal.recording = true;
     store.journal.propagating = true;
+    sync_recording(store, state);
+}
+
+/// Turns event recording on while anything reads events: an observer, or
+/// keyspace notifications (CONFIG SET notify-keyspace-events calls this).
+pub fn sync_recording(store: &mut Store, state: &State) {
+    let notify = crate::notify::KEYSPACE | crate::notify::KEYEVENT;
+    store.journal.recording =
+        !state.observers.is_empty() || state.config.notify_keyspace_events & notify != 0;
 }
 
 /// Drains the journal after a command (`args`, run by the client with slab
@@ -109,6 +118,7 @@ fn drain(store: &mut Store, state: &mut State, command: Option<(usize, &Args)>) 
         ops: &unit,
         atomic: command.is_some(),
     };
+    crate::notify::publish(state, &journal.events);
     let mut observers = std::mem::take(&mut state.observers);
     for o in &mut observers {
         o.observe(&journal.events, unit);

@@ -145,6 +145,14 @@ impl CmdError {
         CmdError::Custom(s)
     }
 
+    /// A subscribed RESP2 client ran something other than the commands
+    /// that manage its subscriptions.
+    pub fn subscribed_mode(full_name: &str) -> Self {
+        CmdError::err(format!(
+            "ERR Can't execute '{full_name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        ))
+    }
+
     /// `ERR wrong number of arguments for 'get' command`.
     pub fn arity(full_name: &str) -> Self {
         CmdError::err(format!(

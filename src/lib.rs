@@ -20,8 +20,12 @@
 //!   keeps the command statistics and then hands what the command did to
 //!   [`effects::after_command`].
 //! - [`effects`] drains the store's journal once per command: the change
-//!   counter, the propagation stream (the AOF and replicas read it) and
-//!   every other consumer of key events.
+//!   counter, the propagation stream (the AOF and replicas read it),
+//!   keyspace notifications ([`notify`]) and every other consumer of key
+//!   events.
+//! - [`pubsub`] is the subscriber table. A message is encoded once per
+//!   protocol and shared by every subscriber's output
+//!   ([`resp::Outbox`] hands the kernel one slice per chunk).
 //! - [`store`] is the keyspace: sixteen databases of typed values, lazy plus
 //!   active expiry, SCAN with Redis's guarantee. Lookups and changes go
 //!   through [`store::DbMut`], which records each change as an event in the
@@ -44,6 +48,8 @@ pub mod effects;
 pub mod error;
 pub mod ldouble;
 pub mod net;
+pub mod notify;
+pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod store;

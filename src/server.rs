@@ -15,6 +15,7 @@ use slab::Slab;
 use crate::commands::Command;
 use crate::config::Config;
 use crate::effects::Observer;
+use crate::pubsub::{PubSub, Subscriptions};
 use crate::resp::{Proto, Reply};
 use crate::store::Store;
 use crate::util::{now_ms, Rng};
@@ -44,6 +45,8 @@ pub enum Request {
 /// code can borrow both at once.
 pub struct State {
     pub clients: Slab<Client>,
+    /// Who is subscribed to what (pub/sub).
+    pub pubsub: PubSub,
     pub stats: Stats,
     pub config: Config,
     next_client_id: u64,
@@ -94,6 +97,17 @@ pub struct Client {
     pub authenticated: bool,
     /// Replies waiting to be written, in the client's protocol.
     pub out: Reply,
+    /// Output the backend holds for this client that the kernel has not
+    /// taken yet; with `out.pending()`, what the output buffer limits
+    /// measure (CLIENT LIST's `omem`).
+    pub backlog: usize,
+    /// When the client went over its soft output limit (Unix ms), 0 while
+    /// under it.
+    pub soft_limit_since: u64,
+    /// A [`Request::Flush`] for this client is queued and not yet served.
+    pub flush_queued: bool,
+    /// Its channels, patterns and shard channels.
+    pub subs: Subscriptions,
     /// Set once the connection must close after its pending replies.
     pub closing: bool,
     /// CLIENT REPLY: whether this client's commands are answered.
@@ -111,6 +125,32 @@ pub enum ReplyMode {
     SkipNext,
     /// The command running now goes unanswered.
     Skip,
+}
+
+/// Output buffer limit classes, in CONFIG's order (Redis's
+/// `CLIENT_TYPE_NORMAL`, `_SLAVE`, `_PUBSUB`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientClass {
+    Normal = 0,
+    Replica = 1,
+    PubSub = 2,
+}
+
+impl Client {
+    /// Which output buffer limits apply: a subscribed client is a pub/sub
+    /// client until it unsubscribes from everything.
+    pub fn class(&self) -> ClientClass {
+        if self.subs.total() > 0 {
+            ClientClass::PubSub
+        } else {
+            ClientClass::Normal
+        }
+    }
+
+    /// Output memory: unsent bytes, wherever they wait (`omem`).
+    pub fn output_memory(&self) -> usize {
+        self.out.pending() + self.backlog
+    }
 }
 
 impl ReplyMode {
@@ -139,6 +179,8 @@ pub struct Stats {
     pub error_replies: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
+    /// Clients closed for going over their output buffer limit.
+    pub output_limit_disconnections: u64,
     /// Error replies by their first word (INFO errorstats).
     pub errors: BTreeMap<Vec<u8>, u64>,
     /// INFO commandstats, one row per command run or refused.
@@ -309,10 +351,11 @@ impl Server {
                 .collect()
         };
         let (run_id, replid) = (hex40(), hex40());
-        Server {
+        let mut server = Server {
             store: Store::new(config.databases),
             state: State {
                 clients: Slab::new(),
+                pubsub: PubSub::default(),
                 stats: Stats {
                     start_ms: now_ms(),
                     ..Stats::default()
@@ -332,7 +375,9 @@ impl Server {
                 run_id,
                 replid,
             },
-        }
+        };
+        crate::effects::sync_recording(&mut server.store, &server.state);
+        server
     }
 }
 
@@ -363,13 +408,20 @@ impl State {
             no_evict: false,
             authenticated: self.config.requirepass.is_empty(),
             out: Reply::new(Proto::Resp2),
+            backlog: 0,
+            soft_limit_since: 0,
+            flush_queued: false,
+            subs: Subscriptions::default(),
             closing: false,
             reply: ReplyMode::On,
         })
     }
 
+    /// Forgets a closed connection and every subscription it held.
     pub fn remove_client(&mut self, key: usize) {
-        self.clients.try_remove(key);
+        if let Some(client) = self.clients.try_remove(key) {
+            self.pubsub.forget(key, &client.subs);
+        }
     }
 
     /// Writes to a client's reply buffer on behalf of a command that may
@@ -383,7 +435,63 @@ impl State {
             return false;
         };
         write(&mut c.out);
-        self.requests.push(Request::Flush(client));
+        self.output_added(client);
+        true
+    }
+
+    /// After output was added to `client` on another's behalf: asks its
+    /// backend to send it (once per batch), and closes the client if that
+    /// took it over its output buffer limit (Redis's
+    /// `closeClientOnOutputBufferLimitReached`).
+    pub fn output_added(&mut self, client: usize) {
+        let Some(c) = self.clients.get_mut(client) else {
+            return;
+        };
+        if !c.flush_queued {
+            c.flush_queued = true;
+            self.requests.push(Request::Flush(client));
+        }
+        self.check_output_limit(client);
+    }
+
+    /// Closes `client` if its pending output is over its class's hard
+    /// limit, or over the soft limit for longer than allowed. Returns
+    /// whether it was closed.
+    pub fn check_output_limit(&mut self, client: usize) -> bool {
+        let now = self.fixed_time_ms;
+        let Some(c) = self.clients.get_mut(client).filter(|c| !c.closing) else {
+            return false;
+        };
+        let limit = self.config.output_limits[c.class() as usize];
+        if limit.hard == 0 && limit.soft == 0 {
+            return false;
+        }
+        let used = (c.out.pending() + c.backlog) as u64;
+        let hard = limit.hard > 0 && used >= limit.hard;
+        let mut soft = limit.soft > 0 && used >= limit.soft;
+        if !soft {
+            c.soft_limit_since = 0;
+        } else {
+            let now = now.unwrap_or_else(now_ms);
+            if c.soft_limit_since == 0 {
+                c.soft_limit_since = now;
+                soft = false;
+            } else {
+                soft = now.saturating_sub(c.soft_limit_since) / 1000 > limit.soft_seconds;
+            }
+        }
+        if !hard && !soft {
+            return false;
+        }
+        tracing::warn!(
+            "Client id={} addr={} closed for overcoming of output buffer limits.",
+            c.id,
+            c.addr
+        );
+        c.closing = true;
+        c.out.clear();
+        self.stats.output_limit_disconnections += 1;
+        self.requests.push(Request::Close(client));
         true
     }
 

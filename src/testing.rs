@@ -48,7 +48,7 @@ impl Harness {
         self.pending.drain(..used);
         self.closed = status == Status::Close;
         let client = &mut self.server.state.clients[self.session.client];
-        std::mem::take(&mut client.out.buf)
+        client.out.take_bytes()
     }
 
     /// Runs one command; returns its raw reply.

@@ -28,7 +28,7 @@ impl Other {
         }
         let (_, status) = self.session.process(&mut h.server, &input);
         let out = match h.server.state.clients.get_mut(self.session.client) {
-            Some(c) => std::mem::take(&mut c.out.buf),
+            Some(c) => c.out.take_bytes(),
             None => Vec::new(),
         };
         (String::from_utf8_lossy(&out).into_owned(), status)

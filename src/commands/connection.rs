@@ -100,10 +100,21 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 fn ping(ctx: &mut Ctx, args: Args) -> CmdResult {
-    match args.len() {
-        1 => ctx.out().simple(b"PONG"),
-        2 => ctx.out().bulk(args.get(1)),
-        _ => return Err(CmdError::arity("ping")),
+    if args.len() > 2 {
+        return Err(CmdError::arity("ping"));
+    }
+    let client = ctx.me();
+    let out = &mut client.out;
+    // A subscribed RESP2 client reads pushes, so PING answers in their
+    // shape: ["pong", message or ""].
+    if out.proto == Proto::Resp2 && client.subs.total() > 0 {
+        out.array(2);
+        out.bulk(b"pong");
+        out.bulk(if args.len() == 2 { args.get(1) } else { b"" });
+    } else if args.len() == 2 {
+        out.bulk(args.get(1));
+    } else {
+        out.simple(b"PONG");
     }
     Ok(())
 }
@@ -221,8 +232,10 @@ fn hello(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn reset(ctx: &mut Ctx, _args: Args) -> CmdResult {
-    // Redis's clearClientConnectionState. MULTI and pub/sub state, once
-    // they exist, are cleared here too.
+    // Redis's clearClientConnectionState: subscriptions end silently.
+    // MULTI state, once it exists, is cleared here too.
+    let me = ctx.client;
+    ctx.state.unsubscribe_everything(me);
     let open = ctx.state.config.requirepass.is_empty();
     let client = ctx.me();
     client.db = 0;
@@ -363,6 +376,9 @@ fn type_of(_client: &Client) -> ClientType {
 fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
     let (db, proto) = (c.db, c.out.proto);
     let mut flags = String::new();
+    if c.subs.total() > 0 {
+        flags.push('P');
+    }
     if c.closing {
         flags.push('c');
     }
@@ -372,7 +388,7 @@ fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
     if flags.is_empty() {
         flags.push('N');
     }
-    let omem = if me { 0 } else { c.out.buf.len() };
+    let omem = if me { 0 } else { c.output_memory() };
     let cmd = c.last_cmd.map_or_else(
         || "NULL".to_string(),
         |cmd| meta::resolve_row(cmd).full_name(),
@@ -380,7 +396,7 @@ fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
     let _ = writeln!(
         out,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={db} \
-         sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 \
+         sub={} psub={} ssub={} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 \
          rbs=0 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem} events={} cmd={cmd} \
          user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
@@ -390,6 +406,9 @@ fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
         String::from_utf8_lossy(&c.name),
         now_ms.saturating_sub(c.created_ms) / 1000,
         now_ms.saturating_sub(c.last_ms) / 1000,
+        c.subs.channels.len(),
+        c.subs.patterns.len(),
+        c.subs.shard_channels.len(),
         if omem > 0 { "rw" } else { "r" },
         if proto == Proto::Resp3 { 3 } else { 2 },
         String::from_utf8_lossy(&c.lib_name),

@@ -170,7 +170,7 @@ fn live_clients(state: &State) -> impl Iterator<Item = &crate::server::Client> {
 
 fn clients(out: &mut String, state: &State) {
     let max_out = live_clients(state)
-        .map(|c| c.out.buf.len())
+        .map(|c| c.output_memory())
         .max()
         .unwrap_or(0);
     out.push_str("# Clients\r\n");
@@ -231,7 +231,7 @@ impl MemoryFigures {
         let used = allocated();
         let rss = crate::util::rss_bytes();
         let clients: u64 = live_clients(state)
-            .map(|c| c.out.buf.capacity() as u64)
+            .map(|c| (c.out.buf.capacity() - c.out.buf.len() + c.output_memory()) as u64)
             .sum();
         let startup = state.startup_memory;
         let overhead = startup + clients;
@@ -364,6 +364,7 @@ fn persistence(out: &mut String, state: &State) {
 fn stats(out: &mut String, store: &Store, state: &State) {
     let s = &state.stats;
     let keyspace = &store.stats;
+    let pubsub = state.pubsub.sizes();
     out.push_str("# Stats\r\n");
     fields!(out,
         "total_connections_received" => s.connections_received,
@@ -391,9 +392,9 @@ fn stats(out: &mut String, store: &Store, state: &State) {
         "current_eviction_exceeded_time" => 0,
         "keyspace_hits" => keyspace.hits,
         "keyspace_misses" => keyspace.misses,
-        "pubsub_channels" => 0,
-        "pubsub_patterns" => 0,
-        "pubsubshard_channels" => 0,
+        "pubsub_channels" => pubsub.0,
+        "pubsub_patterns" => pubsub.1,
+        "pubsubshard_channels" => pubsub.2,
         "latest_fork_usec" => 0,
         "total_forks" => 0,
         "migrate_cached_sockets" => 0,

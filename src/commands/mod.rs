@@ -27,6 +27,7 @@ mod keys;
 mod lists;
 mod memory;
 pub mod meta;
+mod pubsub;
 #[rustfmt::skip]
 mod redis_docs;
 mod server;
@@ -39,7 +40,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::error::{CmdError, CmdResult};
-use crate::resp::{Args, Reply};
+use crate::resp::{Args, Proto, Reply};
 use crate::server::{Client, State};
 use crate::store::{DbMut, Journal, Store, Value};
 
@@ -241,6 +242,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         memory::COMMANDS,
         sets::COMMANDS,
         hashes::COMMANDS,
+        pubsub::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -356,16 +358,20 @@ pub fn resolve(args: &Args) -> Result<&'static Command, Rejected> {
 /// Runs one command from a client and writes its reply (or error) into
 /// the client's reply buffer.
 pub fn execute(ctx: &mut Ctx, args: Args) -> After {
-    let start = ctx.out().buf.len();
+    let start = ctx.out().mark();
     process(ctx, args);
     // CLIENT REPLY OFF / SKIP: the command ran; its replies, errors
     // included, are dropped. The mode is read after the command, so the
     // OK of CLIENT REPLY ON is sent.
     let client = ctx.me();
     if client.reply.drops() {
-        client.out.discard_from(start);
+        client.out.discard_since(start);
     }
     client.reply = client.reply.after_command();
+    // Its own replies count toward its output buffer limit too.
+    let me = ctx.client;
+    ctx.state.check_output_limit(me);
+    let client = ctx.me();
     if client.closing {
         After::Close
     } else {
@@ -409,7 +415,31 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
     if cmd.flags & flags::DENYOOM != 0 && limit > 0 && crate::alloc::allocated() > limit {
         return Err(refuse(CmdError::Oom));
     }
+    // A subscribed RESP2 connection carries messages, not replies: only
+    // the commands that manage subscriptions (and PING, QUIT, RESET) run.
+    let client = ctx.me();
+    if client.out.proto == Proto::Resp2 && client.subs.total() > 0 && !subscribed_mode_allows(cmd) {
+        return Err(refuse(CmdError::subscribed_mode(
+            &meta::resolve_row(cmd).full_name(),
+        )));
+    }
     Ok(cmd)
+}
+
+/// What a subscribed RESP2 client may run.
+fn subscribed_mode_allows(cmd: &Command) -> bool {
+    matches!(
+        cmd.name,
+        "ping"
+            | "subscribe"
+            | "ssubscribe"
+            | "unsubscribe"
+            | "sunsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "quit"
+            | "reset"
+    )
 }
 
 /// Writes an error reply and counts it (INFO errorstats).

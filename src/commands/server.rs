@@ -259,6 +259,7 @@ fn config_set(ctx: &mut Ctx, args: Args) -> CmdResult {
             .map_err(|e| CmdError::config_set_failed(param.name.as_bytes(), &e.0))?;
     }
     ctx.state.config = config;
+    crate::effects::sync_recording(ctx.store, ctx.state);
     ctx.out().ok();
     Ok(())
 }

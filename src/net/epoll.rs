@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, IoSlice};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -20,11 +20,13 @@ use tokio::task::LocalSet;
 use super::session::{Session, Status};
 use super::OUT_LIMIT;
 use crate::error::{error_line, CmdError};
-use crate::resp::KEEP_CAPACITY;
+use crate::resp::Outbox;
 use crate::server::{Request, Server, State};
 
 /// Initial read buffer per connection.
 const READ_BUF: usize = 16 * 1024;
+/// Slices per vectored write.
+const MAX_IOV: usize = 64;
 
 /// Per-connection wake-ups, for CLIENT KILL and replies produced by others.
 type Wakers = Rc<RefCell<HashMap<usize, Rc<Notify>>>>;
@@ -130,7 +132,7 @@ async fn connection(
     // value cannot grow the output without bound.
     session.out_limit = OUT_LIMIT;
     let mut input: Vec<u8> = Vec::with_capacity(READ_BUF);
-    let mut output: Vec<u8> = Vec::new();
+    let mut output = Outbox::default();
     loop {
         // Read unless commands are waiting for their replies to drain, or
         // another client's command left output for this one meanwhile
@@ -140,7 +142,7 @@ async fn connection(
             .state
             .clients
             .get(key)
-            .is_some_and(|c| !c.out.buf.is_empty());
+            .is_some_and(|c| c.out.has_output());
         if !session.stalled && !delivered {
             // Room for the next read: the whole pending command when its
             // size is known, a read's worth otherwise.
@@ -163,21 +165,17 @@ async fn connection(
             input.drain(..used);
             let state = &mut srv.state;
             if let Some(client) = state.clients.get_mut(key) {
-                std::mem::swap(&mut output, &mut client.out.buf);
+                client.flush_queued = false;
+                state.stats.net_output_bytes += output.append(&mut client.out) as u64;
+                client.backlog = output.len();
             }
             serve_requests(&mut srv, wakers, shutdown);
             status
         };
-        if !output.is_empty() {
-            server.borrow_mut().state.stats.net_output_bytes += output.len() as u64;
-            if !write_unless_killed(&mut stream, &output, key, server, notify).await? {
-                return Ok(());
-            }
-            if output.capacity() > KEEP_CAPACITY {
-                output = Vec::new();
-            } else {
-                output.clear();
-            }
+        if !output.is_empty()
+            && !write_unless_killed(&mut stream, &mut output, key, server, notify).await?
+        {
+            return Ok(());
         }
         if status == Status::Close {
             let _ = stream.shutdown().await;
@@ -189,36 +187,36 @@ async fn connection(
     }
 }
 
-/// Writes `output`, unless CLIENT KILL closes the client meanwhile: a
-/// victim that never reads must not keep its socket and replies. Returns
-/// false when killed.
+/// Writes `output` (one slice per chunk), unless CLIENT KILL or the
+/// output buffer limit closes the client meanwhile: a victim that never
+/// reads must not keep its socket and replies. Returns false when killed.
 async fn write_unless_killed(
     stream: &mut TcpStream,
-    output: &[u8],
+    output: &mut Outbox,
     key: usize,
     server: &RefCell<Server>,
     notify: &Notify,
 ) -> io::Result<bool> {
-    let killed = || {
-        server
-            .borrow()
-            .state
-            .clients
-            .get(key)
-            .is_none_or(|c| c.closing)
-    };
-    let mut written = 0;
-    while written < output.len() {
-        tokio::select! {
-            n = stream.write(&output[written..]) => match n? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => written += n,
-            },
-            _ = notify.notified() => {
-                if killed() {
-                    return Ok(false);
-                }
+    while !output.is_empty() {
+        let written = {
+            let slices: Vec<IoSlice<'_>> =
+                output.slices().take(MAX_IOV).map(IoSlice::new).collect();
+            tokio::select! {
+                n = stream.write_vectored(&slices) => Some(n?),
+                _ = notify.notified() => None,
             }
+        };
+        let mut srv = server.borrow_mut();
+        let client = srv.state.clients.get_mut(key);
+        match (written, client) {
+            (_, None) => return Ok(false),
+            (None, Some(c)) if c.closing => return Ok(false),
+            (Some(0), _) => return Err(io::ErrorKind::WriteZero.into()),
+            (Some(n), Some(c)) => {
+                output.consume(n);
+                c.backlog = output.len();
+            }
+            (None, Some(_)) => {}
         }
     }
     Ok(true)
@@ -241,8 +239,10 @@ fn serve_requests(srv: &mut Server, wakers: &Wakers, shutdown: &Notify) {
                 // A killed client closes now, its unsent replies dropped as
                 // Redis drops them: a victim that does not read must not
                 // keep its socket open behind a write that never ends.
-                if let (Request::Close(_), Some(c)) = (request, clients.get_mut(key)) {
-                    c.out = crate::resp::Reply::new(c.out.proto);
+                match (request, clients.get_mut(key)) {
+                    (Request::Close(_), Some(c)) => c.out.clear(),
+                    (_, Some(c)) => c.flush_queued = false,
+                    _ => {}
                 }
                 if let Some(n) = wakers.get(&key) {
                     n.notify_one();

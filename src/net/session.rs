@@ -71,7 +71,7 @@ impl Session {
                 status = Status::Close;
                 break;
             };
-            if client.out.buf.len() >= self.out_limit {
+            if client.out.pending() >= self.out_limit {
                 self.stalled = true;
                 break;
             }

@@ -2,6 +2,7 @@
 //! are written into a `Vec<u8>`. Nothing here knows about sockets, the store
 //! or commands, so the parser can be tested and fuzzed on its own.
 
+mod output;
 mod parse;
 mod reply;
 
@@ -25,4 +26,5 @@ pub fn encode_request(args: &[&[u8]]) -> Vec<u8> {
     out
 }
 
-pub use reply::{format_double, format_g, format_int, push_int, Proto, Reply, KEEP_CAPACITY};
+pub use output::{Chunk, Outbox};
+pub use reply::{format_double, format_g, format_int, push_int, Mark, Proto, Reply, KEEP_CAPACITY};

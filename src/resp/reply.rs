@@ -4,6 +4,10 @@
 //! writer picks the wire form for the connection's protocol, so no handler
 //! checks the protocol version itself.
 
+use std::rc::Rc;
+
+use super::output::Chunk;
+
 /// Which protocol the client chose with HELLO.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Proto {
@@ -24,8 +28,20 @@ pub struct Deferred(usize);
 /// An output buffer that knows the client's protocol.
 #[derive(Debug, Default)]
 pub struct Reply {
+    /// The replies being written.
     pub buf: Vec<u8>,
     pub proto: Proto,
+    /// Output that goes before `buf`: earlier replies and shared messages
+    /// ([`Reply::shared`]), in order.
+    queued: Vec<Chunk>,
+    queued_len: usize,
+}
+
+/// Where a command's replies begin in a [`Reply`] (see [`Reply::mark`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    queued: usize,
+    buf: usize,
 }
 
 impl Reply {
@@ -33,18 +49,94 @@ impl Reply {
         Reply {
             buf: Vec::new(),
             proto,
+            queued: Vec::new(),
+            queued_len: 0,
         }
     }
 
-    /// Drops everything written from `start` on (CLIENT REPLY OFF), with
-    /// the memory of a large reply. While a large output is still pending
-    /// the buffer is left alone (shrinking it for each dropped command
-    /// would copy it every time); the backend releases it once sent.
-    pub fn discard_from(&mut self, start: usize) {
-        self.buf.truncate(start);
-        if self.buf.capacity() > KEEP_CAPACITY && start < KEEP_CAPACITY / 4 {
-            self.buf.shrink_to(KEEP_CAPACITY / 4);
+    /// Queues a message encoded once for every client it goes to (a
+    /// pub/sub message): a reference, not a copy, after everything written
+    /// so far.
+    pub fn shared(&mut self, message: &Rc<[u8]>) {
+        if !self.buf.is_empty() {
+            let earlier = std::mem::take(&mut self.buf);
+            self.queued_len += earlier.len();
+            self.queued.push(Chunk::Owned(earlier));
         }
+        self.queued_len += message.len();
+        self.queued.push(Chunk::Shared(message.clone()));
+    }
+
+    /// Bytes waiting to be handed to the backend.
+    pub fn pending(&self) -> usize {
+        self.queued_len + self.buf.len()
+    }
+
+    /// Whether anything waits to be handed to the backend.
+    pub fn has_output(&self) -> bool {
+        !self.buf.is_empty() || !self.queued.is_empty()
+    }
+
+    /// The queued chunks, for the backend ([`super::Outbox::append`]).
+    pub(super) fn take_queued(&mut self) -> std::vec::Drain<'_, Chunk> {
+        self.queued_len = 0;
+        self.queued.drain(..)
+    }
+
+    /// Everything pending, as one byte string (tests and tools; a backend
+    /// moves the chunks instead, [`super::Outbox::append`]).
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        let mut all = Vec::with_capacity(self.pending());
+        for chunk in self.take_queued() {
+            all.extend_from_slice(&chunk);
+        }
+        all.append(&mut self.buf);
+        all
+    }
+
+    /// Drops everything pending.
+    pub fn clear(&mut self) {
+        *self = Reply::new(self.proto);
+    }
+
+    /// Where the next command's replies begin.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            queued: self.queued.len(),
+            buf: self.buf.len(),
+        }
+    }
+
+    /// Drops the replies written since `mark` (CLIENT REPLY OFF), with the
+    /// memory of a large reply; shared messages queued meanwhile are
+    /// pushes, not replies, and stay (as Redis's CLIENT_PUSHING does).
+    /// While a large output is still pending the buffer is left alone
+    /// (shrinking it for each dropped command would copy it every time);
+    /// the backend releases it once sent.
+    pub fn discard_since(&mut self, mark: Mark) {
+        if self.queued.len() == mark.queued {
+            self.buf.truncate(mark.buf);
+            if self.buf.capacity() > KEEP_CAPACITY && mark.buf < KEEP_CAPACITY / 4 {
+                self.buf.shrink_to(KEEP_CAPACITY / 4);
+            }
+            return;
+        }
+        // Messages came in between: keep them and what preceded the mark.
+        let mut kept = Vec::with_capacity(self.queued.len());
+        for (i, chunk) in self.queued.drain(..).enumerate() {
+            match chunk {
+                Chunk::Owned(mut v) if i == mark.queued => {
+                    v.truncate(mark.buf);
+                    kept.push(Chunk::Owned(v));
+                }
+                Chunk::Owned(_) if i > mark.queued => {}
+                chunk => kept.push(chunk),
+            }
+        }
+        kept.retain(|c| !c.is_empty());
+        self.queued_len = kept.iter().map(|c| c.len()).sum();
+        self.queued = kept;
+        self.buf.clear();
     }
 
     pub fn is_resp3(&self) -> bool {
@@ -290,11 +382,29 @@ mod tests {
     fn discarding_a_big_reply_frees_it() {
         let mut r = Reply::new(Proto::Resp2);
         r.ok();
-        let start = r.buf.len();
+        let start = r.mark();
         r.bulk(&vec![b'x'; 8 * KEEP_CAPACITY]);
-        r.discard_from(start);
+        r.discard_since(start);
         assert_eq!(r.buf, b"+OK\r\n");
         assert!(r.buf.capacity() <= KEEP_CAPACITY, "{}", r.buf.capacity());
+    }
+
+    /// Replies dropped by CLIENT REPLY OFF leave the messages that came in
+    /// meanwhile, and what was written before.
+    #[test]
+    fn discarding_keeps_shared_messages() {
+        let msg: Rc<[u8]> = Rc::from(&b"<m>"[..]);
+        let mut r = Reply::new(Proto::Resp2);
+        r.ok();
+        let start = r.mark();
+        r.int(1);
+        r.shared(&msg);
+        r.int(2);
+        r.discard_since(start);
+        let mut o = crate::resp::Outbox::default();
+        o.append(&mut r);
+        let all: Vec<u8> = o.slices().flat_map(|s| s.to_vec()).collect();
+        assert_eq!(all, b"+OK\r\n<m>");
     }
 
     #[test]

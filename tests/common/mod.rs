@@ -297,6 +297,25 @@ impl Conn {
         }
     }
 
+    /// Reads `n` replies (or pushes), raw and concatenated.
+    pub fn read_frames(&mut self, n: usize) -> Vec<u8> {
+        (0..n).flat_map(|_| self.read_reply()).collect()
+    }
+
+    /// Whatever arrives beyond what was read, until `wait` passes with
+    /// nothing new.
+    pub fn read_extra(&mut self, wait: Duration) -> Vec<u8> {
+        self.stream.set_read_timeout(Some(wait)).expect("timeout");
+        let mut chunk = [0u8; 64 * 1024];
+        while let Ok(n @ 1..) = self.stream.read(&mut chunk) {
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        std::mem::take(&mut self.buf)
+    }
+
     /// Reads until the peer closes or `idle` passes with nothing new.
     pub fn read_until_close(&mut self, idle: Duration) -> (Vec<u8>, bool) {
         self.stream.set_read_timeout(Some(idle)).expect("timeout");
@@ -420,11 +439,12 @@ pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut a = Conn::open(redis_port);
-    let mut b = Conn::open(rizzler_port);
-    for c in [&mut a, &mut b] {
+    let mut main = (Conn::open(redis_port), Conn::open(rizzler_port));
+    for c in [&mut main.0, &mut main.1] {
         assert_eq!(c.line("FLUSHALL"), b"+OK\r\n", "FLUSHALL before {name}");
     }
+    // `@name` connections, opened on first use.
+    let mut named: std::collections::HashMap<String, (Conn, Conn)> = Default::default();
     let mut failures = Vec::new();
     // `!delta` baselines: field -> (redis's value, rizzler's value).
     let mut deltas: std::collections::HashMap<String, (i64, i64)> = Default::default();
@@ -433,14 +453,45 @@ pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
+        let at = format!("{name}:{}: {line}", no + 1);
+        let (pair, line) = match line.strip_prefix('@') {
+            Some(rest) => {
+                let (conn, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+                let pair = named
+                    .entry(conn.to_string())
+                    .or_insert_with(|| (Conn::open(redis_port), Conn::open(rizzler_port)));
+                (pair, rest.trim())
+            }
+            None => (&mut main, line),
+        };
+        let (a, b) = (&mut pair.0, &mut pair.1);
         let (directive, rest) = match line.strip_prefix('!') {
             Some(d) => d.split_once(' ').unwrap_or((d, "")),
             None => ("", line),
         };
-        let at = format!("{name}:{}: {line}", no + 1);
         match directive {
             "sleep" => {
                 std::thread::sleep(Duration::from_millis(rest.parse().expect("!sleep MS")));
+                continue;
+            }
+            // Pushes that arrive with no command sent: N of them, or with
+            // N = 0, whatever arrives until the connection is quiet for a
+            // moment.
+            "recv" => {
+                let n: usize = rest.parse().expect("!recv N");
+                let (ra, rb) = if n == 0 {
+                    let wait = Duration::from_millis(50);
+                    (a.read_extra(wait), b.read_extra(wait))
+                } else {
+                    (a.read_frames(n), b.read_frames(n))
+                };
+                if ra != rb {
+                    failures.push(format!(
+                        "{at}\n  redis:   {}\n  rizzler: {}",
+                        show(&ra),
+                        show(&rb)
+                    ));
+                }
                 continue;
             }
             "raw" => {
@@ -467,15 +518,23 @@ pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String
             }
             _ => {}
         }
-        // `!info PREFIX CMD` and `!delta FIELD CMD` name a field first.
+        // `!info PREFIX CMD`, `!delta FIELD CMD` and `!frames N CMD` name
+        // a field first.
         let (field, rest) = match directive {
-            "info" | "delta" => rest.split_once(' ').unwrap_or((rest, "")),
+            "info" | "delta" | "frames" => rest.split_once(' ').unwrap_or((rest, "")),
             _ => ("", rest),
         };
         let args = split(rest);
         let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        let ra = a.cmd(&refs);
-        let rb = b.cmd(&refs);
+        let frames = if directive == "frames" {
+            field.parse().expect("!frames N CMD")
+        } else {
+            1
+        };
+        a.send(&refs);
+        b.send(&refs);
+        let ra = a.read_frames(frames);
+        let rb = b.read_frames(frames);
         let same = match directive {
             // INFO lines starting with PREFIX, as a set, timings left out.
             "info" => {
@@ -492,7 +551,7 @@ pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String
                 let before = deltas.insert(field.to_string(), now);
                 before.is_none_or(|(x, y)| now.0 - x == now.1 - y)
             }
-            "" => ra == rb,
+            "" | "frames" => ra == rb,
             // Unordered aggregates: same header, same multiset of elements.
             "sort" => ra[..1] == rb[..1] && sorted(elements(&ra)) == sorted(elements(&rb)),
             // Unordered maps / flat pair lists.

@@ -25,11 +25,14 @@ use super::token::{Op, Token, GEN_MASK};
 use super::OUT_LIMIT;
 use crate::error::{error_line, CmdError};
 use crate::net::session::{Session, Status};
-use crate::resp::KEEP_CAPACITY;
+use crate::resp::{Chunk, Outbox, KEEP_CAPACITY};
 use crate::server::{Request, Server};
 
 /// A single send covers at most this much; partial sends continue anyway.
 const MAX_SEND: usize = 1 << 30;
+/// Slices per `sendmsg` (the kernel's UIO_MAXIOV); the rest follows as a
+/// partial send would.
+const MAX_IOV: usize = 1024;
 /// How long shutdown waits for the kernel to answer every cancellation.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Back-off before re-arming an accept that failed (EMFILE and friends).
@@ -62,12 +65,14 @@ struct Conn {
     input: Vec<u8>,
     /// Length the pending command needs (from the parser), 0 if unknown.
     need: usize,
-    /// Replies not yet handed to the kernel.
-    out: Vec<u8>,
-    /// Replies the in-flight send is reading: `sending[sent..]`. Never
-    /// touched while `send_armed`, so the kernel's pointer stays valid.
-    sending: Vec<u8>,
-    sent: usize,
+    /// Output not yet handed to the kernel.
+    out: Outbox,
+    /// Output the in-flight send is reading, with the slice list and
+    /// message header a `sendmsg` points at. None of the three is touched
+    /// while `send_armed`, so the kernel's pointers stay valid.
+    sending: Outbox,
+    iov: Vec<libc::iovec>,
+    msg: Box<libc::msghdr>,
     /// Operations naming this slot that the kernel has not finished.
     in_flight: u32,
     recv_armed: bool,
@@ -82,7 +87,7 @@ struct Conn {
 
 impl Conn {
     fn pending_out(&self) -> usize {
-        self.out.len() + self.sending.len() - self.sent
+        self.out.len() + self.sending.len()
     }
 }
 
@@ -254,10 +259,12 @@ impl Core {
             {
                 let mut sq = ring.submission();
                 while let Some(entry) = self.sqes.get(next) {
-                    // SAFETY: every entry's pointers (send buffers,
-                    // timespecs) point into memory the loop keeps alive and
-                    // unmodified until the operation completes:
-                    // `Conn::sending` is left alone while `send_armed`, the
+                    // SAFETY: every entry's pointers (send buffers, slice
+                    // lists, message headers, timespecs) point into memory
+                    // the loop keeps alive and unmodified until the
+                    // operation completes: `Conn::sending`, `iov` and `msg`
+                    // are left alone while `send_armed` (their heap memory
+                    // does not move with the slab), the
                     // timespecs are boxed in `Core` and rewritten only when
                     // their timer is not pending, and receive buffers
                     // belong to the ring's BufRing.
@@ -447,21 +454,13 @@ impl Core {
         let Some(c) = srv.state.clients.get_mut(client) else {
             return;
         };
-        if c.out.buf.is_empty() {
+        c.flush_queued = false;
+        if !c.out.has_output() {
             return;
         }
-        srv.state.stats.net_output_bytes += c.out.buf.len() as u64;
         let conn = &mut self.conns[key];
-        if conn.out.is_empty() {
-            std::mem::swap(&mut conn.out, &mut c.out.buf);
-        } else {
-            conn.out.extend_from_slice(&c.out.buf);
-            if c.out.buf.capacity() > KEEP_CAPACITY {
-                c.out.buf = Vec::new();
-            } else {
-                c.out.buf.clear();
-            }
-        }
+        srv.state.stats.net_output_bytes += conn.out.append(&mut c.out) as u64;
+        c.backlog = conn.pending_out();
         if !conn.queued_send {
             conn.queued_send = true;
             self.to_send.push(key);
@@ -525,16 +524,14 @@ impl Core {
             self.close_now(srv, key);
             return;
         }
-        conn.sent += res as usize;
-        if conn.sent < conn.sending.len() {
+        conn.sending.consume(res as usize);
+        if let Some(c) = conn.client.and_then(|c| srv.state.clients.get_mut(c)) {
+            c.backlog = conn.out.len() + conn.sending.len();
+        }
+        if !conn.sending.is_empty() {
             // A partial send: carry on with the rest of the same bytes.
             self.start_send(key);
             return;
-        }
-        conn.sending.clear();
-        conn.sent = 0;
-        if conn.sending.capacity() > KEEP_CAPACITY {
-            conn.sending = Vec::new();
         }
         if !conn.out.is_empty() {
             if !conn.queued_send {
@@ -564,15 +561,31 @@ impl Core {
         }
     }
 
-    /// Hands `sending[sent..]` to the kernel.
+    /// Hands `sending` to the kernel: one `send` for one slice, a
+    /// `sendmsg` over the slices otherwise (replies and shared messages).
     fn start_send(&mut self, key: usize) {
         let conn = &mut self.conns[key];
-        let rest = &conn.sending[conn.sent..];
-        let len = rest.len().min(MAX_SEND) as u32;
-        let entry = opcode::Send::new(types::Fd(conn.fd), rest.as_ptr(), len)
-            .flags(libc::MSG_NOSIGNAL)
-            .build()
-            .user_data(Token::new(Op::Send, key, conn.gen).encode());
+        let fd = types::Fd(conn.fd);
+        let entry = if conn.sending.chunk_count() == 1 {
+            let rest = conn.sending.slices().next().unwrap_or_default();
+            let len = rest.len().min(MAX_SEND) as u32;
+            opcode::Send::new(fd, rest.as_ptr(), len)
+                .flags(libc::MSG_NOSIGNAL)
+                .build()
+        } else {
+            conn.iov.clear();
+            conn.iov
+                .extend(conn.sending.slices().take(MAX_IOV).map(|s| libc::iovec {
+                    iov_base: s.as_ptr() as *mut libc::c_void,
+                    iov_len: s.len(),
+                }));
+            conn.msg.msg_iov = conn.iov.as_mut_ptr();
+            conn.msg.msg_iovlen = conn.iov.len();
+            opcode::SendMsg::new(fd, &*conn.msg)
+                .flags(libc::MSG_NOSIGNAL as u32)
+                .build()
+        };
+        let entry = entry.user_data(Token::new(Op::Send, key, conn.gen).encode());
         conn.send_armed = true;
         conn.in_flight += 1;
         self.queue(entry);
@@ -621,7 +634,7 @@ impl Core {
         conn.phase = Phase::Closing;
         conn.session = None;
         conn.input = Vec::new();
-        conn.out = Vec::new();
+        conn.out = Outbox::default();
         if let Some(client) = conn.client.take() {
             srv.state.remove_client(client);
             self.by_client.remove(&client);
@@ -695,9 +708,10 @@ impl Core {
             session: client.map(|c| Session::new(c, state.config.proto_max_bulk_len)),
             input: Vec::new(),
             need: 0,
-            out: Vec::new(),
-            sending: Vec::new(),
-            sent: 0,
+            out: Outbox::default(),
+            sending: Outbox::default(),
+            iov: Vec::new(),
+            msg: empty_msghdr(),
             in_flight: 0,
             recv_armed: false,
             recv_cancelled: false,
@@ -713,7 +727,8 @@ impl Core {
                 self.rearm.push(key);
             }
             None => {
-                conn.out = error_line(&CmdError::MaxClients);
+                conn.out
+                    .push(Chunk::Owned(error_line(&CmdError::MaxClients)));
                 conn.phase = Phase::Draining;
                 self.to_send.push(key);
             }
@@ -876,7 +891,6 @@ impl Core {
                 continue;
             }
             std::mem::swap(&mut conn.out, &mut conn.sending);
-            conn.sent = 0;
             self.start_send(key);
         }
         self.to_send = to_send;
@@ -901,6 +915,14 @@ impl Core {
         }
         self.release = release;
     }
+}
+
+/// A message header with no address and no control data; `start_send`
+/// points it at the slices of each `sendmsg`.
+fn empty_msghdr() -> Box<libc::msghdr> {
+    // SAFETY: msghdr is plain data (pointers, lengths, flags) for which
+    // all-zero bytes are a valid value: no name, no slices, no control.
+    Box::new(unsafe { std::mem::zeroed() })
 }
 
 /// Grows `input` ahead of a large command whose length the parser knows,
