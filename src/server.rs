@@ -179,8 +179,6 @@ pub struct Stats {
     pub error_replies: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
-    /// Clients closed for going over their output buffer limit.
-    pub output_limit_disconnections: u64,
     /// Error replies by their first word (INFO errorstats).
     pub errors: BTreeMap<Vec<u8>, u64>,
     /// INFO commandstats, one row per command run or refused.
@@ -490,7 +488,6 @@ impl State {
         );
         c.closing = true;
         c.out.clear();
-        self.stats.output_limit_disconnections += 1;
         self.requests.push(Request::Close(client));
         true
     }
