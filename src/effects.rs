@@ -118,7 +118,7 @@ fn drain(store: &mut Store, state: &mut State, command: Option<(usize, &Args)>) 
         ops: &unit,
         atomic: command.is_some(),
     };
-    crate::notify::publish(state, &journal.events);
+    crate::notify::publish(state, &journal.events, command.map(|(c, _)| c));
     let mut observers = std::mem::take(&mut state.observers);
     for o in &mut observers {
         o.observe(&journal.events, unit);

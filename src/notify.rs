@@ -5,7 +5,7 @@
 
 use crate::pubsub::Kind;
 use crate::server::State;
-use crate::store::{Event, KeyChange};
+use crate::store::{Event, KeyChange, KeyEvent};
 
 pub const KEYSPACE: u32 = 1 << 0;
 pub const KEYEVENT: u32 = 1 << 1;
@@ -105,8 +105,9 @@ pub fn class_of(name: &str) -> u32 {
     }
 }
 
-/// Publishes the notifications of one command's events.
-pub fn publish(state: &mut State, events: &[Event]) {
+/// Publishes the notifications of one command's events (`caller`: the
+/// client that ran it, if any).
+pub fn publish(state: &mut State, events: &[Event], caller: Option<usize>) {
     let flags = state.config.notify_keyspace_events;
     if flags & (KEYSPACE | KEYEVENT) == 0 || state.pubsub.is_empty() {
         return;
@@ -118,24 +119,32 @@ pub fn publish(state: &mut State, events: &[Event]) {
         // A key that arrived by RENAME, MOVE or COPY was added to its
         // database as a new key, as Redis's dbAdd notices.
         if k.created && k.change == KeyChange::Changed {
-            notify(state, flags, NEW, "new", k.db, &k.key);
+            notify(state, flags, NEW, "new", k, caller);
         }
-        notify(state, flags, class_of(k.name), k.name, k.db, &k.key);
+        notify(state, flags, class_of(k.name), k.name, k, caller);
     }
 }
 
-fn notify(state: &mut State, flags: u32, class: u32, event: &str, db: usize, key: &[u8]) {
+fn notify(
+    state: &mut State,
+    flags: u32,
+    class: u32,
+    event: &str,
+    k: &KeyEvent,
+    caller: Option<usize>,
+) {
     if flags & class == 0 {
         return;
     }
+    let (db, key) = (k.db, &k.key[..]);
     if flags & KEYSPACE != 0 {
         let mut channel = format!("__keyspace@{db}__:").into_bytes();
         channel.extend_from_slice(key);
-        state.publish(Kind::Channel, &channel, event.as_bytes());
+        state.publish(Kind::Channel, &channel, event.as_bytes(), caller);
     }
     if flags & KEYEVENT != 0 {
         let channel = format!("__keyevent@{db}__:{event}");
-        state.publish(Kind::Channel, channel.as_bytes(), key);
+        state.publish(Kind::Channel, channel.as_bytes(), key, caller);
     }
 }
 

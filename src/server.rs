@@ -108,6 +108,9 @@ pub struct Client {
     pub flush_queued: bool,
     /// Its channels, patterns and shard channels.
     pub subs: Subscriptions,
+    /// Messages published to it in the running batch: ranges of the
+    /// batch's buffer, handed over by [`State::flush_broadcast`].
+    pub broadcast: Vec<std::ops::Range<usize>>,
     /// Set once the connection must close after its pending replies.
     pub closing: bool,
     /// CLIENT REPLY: whether this client's commands are answered.
@@ -410,6 +413,7 @@ impl State {
             soft_limit_since: 0,
             flush_queued: false,
             subs: Subscriptions::default(),
+            broadcast: Vec::new(),
             closing: false,
             reply: ReplyMode::On,
         })
@@ -429,6 +433,8 @@ impl State {
     /// itself lands in order among its own replies. A closing client gets
     /// nothing; returns whether it was written.
     pub fn deliver(&mut self, client: usize, write: impl FnOnce(&mut Reply)) -> bool {
+        // Messages published earlier in this batch come first.
+        self.flush_broadcast();
         let Some(c) = self.clients.get_mut(client).filter(|c| !c.closing) else {
             return false;
         };
@@ -517,6 +523,8 @@ pub fn cron(server: &mut Server) {
     let tick_us = 1_000_000 / server.state.config.hz.max(1);
     server.store.active_expire_cycle(now, tick_us / 4);
     crate::effects::after_command(&mut server.store, &mut server.state, None);
+    // Notifications of the keys it expired.
+    server.state.flush_broadcast();
 }
 
 /// `timeout`: clients idle for longer are closed, through the same path as

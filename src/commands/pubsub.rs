@@ -207,7 +207,8 @@ fn spublish(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn publish_to(ctx: &mut Ctx, args: Args, kind: Kind) -> CmdResult {
-    let receivers = ctx.state.publish(kind, args.get(1), args.get(2));
+    let me = Some(ctx.client);
+    let receivers = ctx.state.publish(kind, args.get(1), args.get(2), me);
     ctx.out().int(receivers as i64);
     Ok(())
 }

@@ -127,6 +127,8 @@ impl Session {
         }
         // Count bytes once, when consumed: an incomplete tail comes back.
         state.stats.net_input_bytes += pos as u64;
+        // What the batch published goes to its receivers now.
+        state.flush_broadcast();
         if state.clients.get(self.client).is_none_or(|c| c.closing) {
             status = Status::Close;
         }

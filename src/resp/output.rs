@@ -1,14 +1,15 @@
 //! Output on its way to a socket: bytes a client owns, and messages shared
 //! by every client they go to.
 //!
-//! A PUBLISH encodes its message once per protocol into an `Rc<[u8]>`; each
-//! subscriber's output holds a reference to it ([`Chunk::Shared`]), not a
-//! copy. A [`Reply`](super::Reply) queues chunks ahead of the bytes it is
-//! writing, and a backend moves them into an [`Outbox`], which hands the
-//! kernel one slice per chunk (`sendmsg`, `writev`).
+//! Messages published in one batch are encoded once per protocol into one
+//! `Rc<[u8]>`; each subscriber's output holds a range of it
+//! ([`Chunk::Shared`]), not a copy, and a subscriber that receives a burst
+//! holds one range. A [`Reply`](super::Reply) queues chunks ahead of the
+//! bytes it is writing, and a backend moves them into an [`Outbox`], which
+//! hands the kernel one slice per chunk (`sendmsg`, `writev`).
 
 use std::collections::VecDeque;
-use std::ops::Deref;
+use std::ops::{Deref, Range};
 use std::rc::Rc;
 
 use super::KEEP_CAPACITY;
@@ -18,8 +19,8 @@ use super::KEEP_CAPACITY;
 pub enum Chunk {
     /// Replies written for this client alone.
     Owned(Vec<u8>),
-    /// A message encoded once for every client it goes to.
-    Shared(Rc<[u8]>),
+    /// Messages encoded once for every client they go to: `buf[range]`.
+    Shared(Rc<[u8]>, Range<usize>),
 }
 
 impl Deref for Chunk {
@@ -27,7 +28,7 @@ impl Deref for Chunk {
     fn deref(&self) -> &[u8] {
         match self {
             Chunk::Owned(v) => v,
-            Chunk::Shared(m) => m,
+            Chunk::Shared(buf, range) => &buf[range.clone()],
         }
     }
 }
@@ -158,12 +159,12 @@ mod tests {
     /// copied, and partial sends resume mid-chunk.
     #[test]
     fn chunks_keep_order_across_partial_sends() {
-        let msg: Rc<[u8]> = Rc::from(&b"<msg>"[..]);
+        let msg: Rc<[u8]> = Rc::from(&b"..<msg>.."[..]);
         let mut r = Reply::new(Proto::Resp2);
         r.ok();
-        r.shared(&msg);
+        r.shared(&msg, 2..7);
         r.int(1);
-        r.shared(&msg);
+        r.shared(&msg, 2..7);
         let mut o = Outbox::default();
         assert_eq!(o.append(&mut r), 5 + 5 + 4 + 5);
         assert!(r.buf.is_empty() && r.pending() == 0);

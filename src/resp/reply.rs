@@ -4,6 +4,7 @@
 //! writer picks the wire form for the connection's protocol, so no handler
 //! checks the protocol version itself.
 
+use std::ops::Range;
 use std::rc::Rc;
 
 use super::output::Chunk;
@@ -54,17 +55,17 @@ impl Reply {
         }
     }
 
-    /// Queues a message encoded once for every client it goes to (a
-    /// pub/sub message): a reference, not a copy, after everything written
-    /// so far.
-    pub fn shared(&mut self, message: &Rc<[u8]>) {
+    /// Queues `buf[range]`, messages encoded once for every client they go
+    /// to (pub/sub): a reference, not a copy, after everything written so
+    /// far.
+    pub fn shared(&mut self, buf: &Rc<[u8]>, range: Range<usize>) {
         if !self.buf.is_empty() {
             let earlier = std::mem::take(&mut self.buf);
             self.queued_len += earlier.len();
             self.queued.push(Chunk::Owned(earlier));
         }
-        self.queued_len += message.len();
-        self.queued.push(Chunk::Shared(message.clone()));
+        self.queued_len += range.len();
+        self.queued.push(Chunk::Shared(buf.clone(), range));
     }
 
     /// Bytes waiting to be handed to the backend.
@@ -398,7 +399,7 @@ mod tests {
         r.ok();
         let start = r.mark();
         r.int(1);
-        r.shared(&msg);
+        r.shared(&msg, 0..msg.len());
         r.int(2);
         r.discard_since(start);
         let mut o = crate::resp::Outbox::default();
