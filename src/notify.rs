@@ -112,14 +112,30 @@ pub fn publish(state: &mut State, events: &[Event], caller: Option<usize>) {
     if flags & (KEYSPACE | KEYEVENT) == 0 || state.pubsub.is_empty() {
         return;
     }
-    for event in events {
+    for (i, event) in events.iter().enumerate() {
         let Event::Key(k) = event else {
             continue;
         };
-        // A key that arrived by RENAME, MOVE or COPY was added to its
-        // database as a new key, as Redis's dbAdd notices.
-        if k.created && k.change == KeyChange::Changed {
-            notify(state, flags, NEW, "new", k, caller);
+        // `new` comes from Redis's dbAdd, when a key is added. RENAME,
+        // MOVE and COPY always add their destination, replacing a key
+        // that was there or not, and RENAME and MOVE add it before they
+        // remove the source.
+        match k.name {
+            "rename_from" | "move_from" => {
+                let to = events[i + 1..].iter().find_map(|e| match e {
+                    Event::Key(t) if matches!(t.name, "rename_to" | "move_to") => Some(t),
+                    _ => None,
+                });
+                if let Some(to) = to {
+                    notify(state, flags, NEW, "new", to, caller);
+                }
+            }
+            "rename_to" | "move_to" => {}
+            "copy_to" => notify(state, flags, NEW, "new", k, caller),
+            _ if k.created && k.change == KeyChange::Changed => {
+                notify(state, flags, NEW, "new", k, caller)
+            }
+            _ => {}
         }
         notify(state, flags, class_of(k.name), k.name, k, caller);
     }

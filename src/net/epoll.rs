@@ -199,10 +199,14 @@ async fn write_unless_killed(
 ) -> io::Result<bool> {
     while !output.is_empty() {
         let written = {
-            let slices: Vec<IoSlice<'_>> =
-                output.slices().take(MAX_IOV).map(IoSlice::new).collect();
+            let mut slices = [IoSlice::new(&[]); MAX_IOV];
+            let mut n = 0;
+            for (slot, chunk) in slices.iter_mut().zip(output.slices()) {
+                *slot = IoSlice::new(chunk);
+                n += 1;
+            }
             tokio::select! {
-                n = stream.write_vectored(&slices) => Some(n?),
+                n = stream.write_vectored(&slices[..n]) => Some(n?),
                 _ = notify.notified() => None,
             }
         };
