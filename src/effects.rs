@@ -88,6 +88,7 @@ pub fn after_command(store: &mut Store, state: &mut State, command: Option<(usiz
     if journal.events.is_empty() && journal.rewrite == Rewrite::AsReceived {
         state.changes_since_save += journal.changes;
         journal.changes = 0;
+        journal.replied_at = None;
         return;
     }
     drain(store, state, command);
@@ -100,6 +101,7 @@ fn drain(store: &mut Store, state: &mut State, command: Option<(usize, &Args)>) 
     state.changes_since_save += changes;
     journal.changes = 0;
     let rewrite = std::mem::take(&mut journal.rewrite);
+    let replied_at = journal.replied_at.take();
     if !journal.recording {
         return;
     }
@@ -118,7 +120,7 @@ fn drain(store: &mut Store, state: &mut State, command: Option<(usize, &Args)>) 
         ops: &unit,
         atomic: command.is_some(),
     };
-    crate::notify::publish(state, &journal.events, command.map(|(c, _)| c));
+    crate::notify::publish(state, &journal.events, replied_at);
     let mut observers = std::mem::take(&mut state.observers);
     for o in &mut observers {
         o.observe(&journal.events, unit);

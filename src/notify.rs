@@ -105,9 +105,10 @@ pub fn class_of(name: &str) -> u32 {
     }
 }
 
-/// Publishes the notifications of one command's events (`caller`: the
-/// client that ran it, if any).
-pub fn publish(state: &mut State, events: &[Event], caller: Option<usize>) {
+/// Publishes the notifications of one command's events. Those from
+/// `replied_at` on follow the command's reply for a client subscribed to
+/// its own keys (see `Journal::after_reply`); the others precede it.
+pub fn publish(state: &mut State, events: &[Event], replied_at: Option<usize>) {
     let flags = state.config.notify_keyspace_events;
     if flags & (KEYSPACE | KEYEVENT) == 0 || state.pubsub.is_empty() {
         return;
@@ -116,6 +117,10 @@ pub fn publish(state: &mut State, events: &[Event], caller: Option<usize>) {
         let Event::Key(k) = event else {
             continue;
         };
+        if let Some(running) = &mut state.running {
+            running.after_reply =
+                replied_at.is_some_and(|at| i >= at) && k.change != KeyChange::Expired;
+        }
         // `new` comes from Redis's dbAdd, when a key is added. RENAME,
         // MOVE and COPY always add their destination, replacing a key
         // that was there or not, and RENAME and MOVE add it before they
@@ -127,28 +132,22 @@ pub fn publish(state: &mut State, events: &[Event], caller: Option<usize>) {
                     _ => None,
                 });
                 if let Some(to) = to {
-                    notify(state, flags, NEW, "new", to, caller);
+                    notify(state, flags, NEW, "new", to);
                 }
             }
             "rename_to" | "move_to" => {}
-            "copy_to" => notify(state, flags, NEW, "new", k, caller),
-            _ if k.created && k.change == KeyChange::Changed => {
-                notify(state, flags, NEW, "new", k, caller)
-            }
+            "copy_to" => notify(state, flags, NEW, "new", k),
+            _ if k.created && k.change == KeyChange::Changed => notify(state, flags, NEW, "new", k),
             _ => {}
         }
-        notify(state, flags, class_of(k.name), k.name, k, caller);
+        notify(state, flags, class_of(k.name), k.name, k);
+    }
+    if let Some(running) = &mut state.running {
+        running.after_reply = false;
     }
 }
 
-fn notify(
-    state: &mut State,
-    flags: u32,
-    class: u32,
-    event: &str,
-    k: &KeyEvent,
-    caller: Option<usize>,
-) {
+fn notify(state: &mut State, flags: u32, class: u32, event: &str, k: &KeyEvent) {
     if flags & class == 0 {
         return;
     }
@@ -156,11 +155,11 @@ fn notify(
     if flags & KEYSPACE != 0 {
         let mut channel = format!("__keyspace@{db}__:").into_bytes();
         channel.extend_from_slice(key);
-        state.publish(Kind::Channel, &channel, event.as_bytes(), caller);
+        state.publish(Kind::Channel, &channel, event.as_bytes());
     }
     if flags & KEYEVENT != 0 {
         let channel = format!("__keyevent@{db}__:{event}");
-        state.publish(Kind::Channel, channel.as_bytes(), key, caller);
+        state.publish(Kind::Channel, channel.as_bytes(), key);
     }
 }
 

@@ -25,7 +25,7 @@ use std::rc::Rc;
 use hashbrown::{HashMap, HashSet};
 
 use crate::resp::{Proto, Reply};
-use crate::server::State;
+use crate::server::{Client, Running, State};
 use crate::store::glob_match;
 
 /// Plain channels or shard channels (SSUBSCRIBE, SPUBLISH): separate
@@ -203,15 +203,27 @@ fn leave(table: &mut Table, name: &[u8], client: usize) {
 
 /// Writes a subscription confirmation (`subscribe`, `unsubscribe`, …):
 /// a push of the word, the channel (null for "nothing to unsubscribe
-/// from") and the client's count.
-pub fn confirm(out: &mut Reply, word: &[u8], name: Option<&[u8]>, count: usize) {
-    out.push(3);
-    out.bulk(word);
-    match name {
-        Some(n) => out.bulk(n),
-        None => out.null(),
+/// from") and the client's count. It is a push, not a reply, so CLIENT
+/// REPLY OFF does not drop it (Redis's CLIENT_PUSHING): it goes out as a
+/// chunk of its own then, which dropping replies leaves in place.
+pub fn confirm(client: &mut Client, word: &[u8], name: Option<&[u8]>, count: usize) {
+    let write = |out: &mut Reply| {
+        out.push(3);
+        out.bulk(word);
+        match name {
+            Some(n) => out.bulk(n),
+            None => out.null(),
+        }
+        out.int(count as i64);
+    };
+    if client.reply.drops() {
+        let mut push = Reply::new(client.out.proto);
+        write(&mut push);
+        let push: Rc<[u8]> = Rc::from(push.buf);
+        client.out.shared(&push, 0..push.len());
+    } else {
+        write(&mut client.out);
     }
-    out.int(count as i64);
 }
 
 impl State {
@@ -278,18 +290,16 @@ impl State {
     /// Publishes `message` on `channel` to its subscribers and, for plain
     /// channels, to the clients whose patterns match; returns how many
     /// deliveries that was (PUBLISH's reply). Receivers get the message
-    /// when the batch ends ([`State::flush_broadcast`]), except `caller`,
-    /// the client running the command, whose message must come before its
-    /// reply (a RESP3 client subscribed to what it publishes).
-    pub fn publish(
-        &mut self,
-        kind: Kind,
-        channel: &[u8],
-        message: &[u8],
-        caller: Option<usize>,
-    ) -> usize {
+    /// when the batch ends ([`State::flush_broadcast`]), except the client
+    /// running the command (`State::running`): its message goes ahead of
+    /// the command's reply at once, as Redis sends it (a RESP3 client
+    /// subscribed to what it publishes, or to its own keys' events).
+    pub fn publish(&mut self, kind: Kind, channel: &[u8], message: &[u8]) -> usize {
         let State {
-            pubsub, clients, ..
+            pubsub,
+            clients,
+            running,
+            ..
         } = self;
         let PubSub {
             channels,
@@ -305,7 +315,7 @@ impl State {
         };
         for &key in subscribers.into_iter().flatten() {
             let parts: &[&[u8]] = &[kind.message_word(), channel, message];
-            receivers += deliver(clients, batch, &mut at, key, caller, parts);
+            receivers += deliver(clients, batch, &mut at, key, running, parts);
         }
         if kind == Kind::Channel {
             for (pattern, subscribers) in patterns.iter() {
@@ -315,7 +325,7 @@ impl State {
                 let mut at = [None, None];
                 for &key in subscribers {
                     let parts: &[&[u8]] = &[b"pmessage", pattern, channel, message];
-                    receivers += deliver(clients, batch, &mut at, key, caller, parts);
+                    receivers += deliver(clients, batch, &mut at, key, running, parts);
                 }
             }
         }
@@ -354,28 +364,33 @@ impl State {
 
 /// One delivery of a message (whose parts are `parts`) to client `key`:
 /// a range of the batch's buffer, encoded there at most once per protocol
-/// (`at`), or for the caller, straight into its output. Returns 1, or 0
-/// when the client is gone.
+/// (`at`), or for the running client, straight into its output ahead of
+/// its reply. Returns 1, or 0 when the client is gone.
 fn deliver(
     clients: &mut slab::Slab<crate::server::Client>,
     batch: &mut Batch,
     at: &mut [Option<Range<usize>>; 2],
     key: usize,
-    caller: Option<usize>,
+    running: &mut Option<Running>,
     parts: &[&[u8]],
 ) -> usize {
     let Some(c) = clients.get_mut(key) else {
         return 0;
     };
     let proto = c.out.proto;
-    if caller == Some(key) {
+    if let Some(running) = running.as_mut().filter(|r| r.client == key) {
         let mut r = Reply::new(proto);
         r.push(parts.len());
         for part in parts {
             r.bulk(part);
         }
         let buf: Rc<[u8]> = Rc::from(r.buf);
-        c.out.shared(&buf, 0..buf.len());
+        if running.after_reply {
+            c.out.shared(&buf, 0..buf.len());
+        } else {
+            c.out
+                .shared_before(&mut running.reply_start, &buf, 0..buf.len());
+        }
         return 1;
     }
     let range = at[proto as usize]
@@ -411,8 +426,8 @@ mod tests {
         }
         assert!(!state.subscribe(a, super::Kind::Channel, b"news"));
         assert!(state.psubscribe(b, b"n*"));
-        assert_eq!(state.publish(super::Kind::Channel, b"news", b"hi", None), 4);
-        assert_eq!(state.publish(super::Kind::Shard, b"news", b"hi", None), 0);
+        assert_eq!(state.publish(super::Kind::Channel, b"news", b"hi"), 4);
+        assert_eq!(state.publish(super::Kind::Shard, b"news", b"hi"), 0);
         assert!(state.clients[a].out.take_bytes().is_empty());
         state.flush_broadcast();
         let bytes = |state: &mut crate::server::State, k: usize| state.clients[k].out.take_bytes();
@@ -433,14 +448,15 @@ mod tests {
         // between its messages (b gets message and pmessage, adjacent; a's
         // messages have b's pmessages between them); the publisher itself
         // (RESP3 here) gets its message at once, before its reply.
+        state.running = Some(crate::server::Running {
+            client: c,
+            reply_start: state.clients[c].out.mark(),
+            after_reply: false,
+        });
         for i in 0..3 {
-            state.publish(
-                super::Kind::Channel,
-                b"news",
-                format!("m{i}").as_bytes(),
-                Some(c),
-            );
+            state.publish(super::Kind::Channel, b"news", format!("m{i}").as_bytes());
         }
+        state.running = None;
         assert_eq!(state.clients[c].out.pending(), 3 * 35);
         state.flush_broadcast();
         for k in [a, b] {

@@ -50,6 +50,9 @@ pub struct State {
     pub stats: Stats,
     pub config: Config,
     next_client_id: u64,
+    /// The client whose command is running, so that a message for it
+    /// takes its place among that command's replies.
+    pub running: Option<Running>,
     /// Requests for the backend, in the order they were made.
     pub requests: Vec<Request>,
     pub shutdown: bool,
@@ -76,6 +79,18 @@ pub struct State {
     pub run_id: String,
     /// The replication ID INFO reports (`master_replid`).
     pub replid: String,
+}
+
+/// The client whose command is running (Redis's `server.current_client`).
+#[derive(Clone, Copy, Debug)]
+pub struct Running {
+    pub client: usize,
+    /// Where the command's reply begins in the client's output: pushes for
+    /// it go there, ahead of the reply, as Redis sends them.
+    pub reply_start: crate::resp::Mark,
+    /// Pushes go after the reply instead (the command replies before it
+    /// notifies, as some of Redis's do).
+    pub after_reply: bool,
 }
 
 /// One connected client, as CLIENT LIST shows it.
@@ -363,6 +378,7 @@ impl Server {
                 },
                 config,
                 next_client_id: 1,
+                running: None,
                 requests: Vec::new(),
                 shutdown: false,
                 changes_since_save: 0,

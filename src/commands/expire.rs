@@ -183,6 +183,9 @@ fn expire_generic(
     }
     match u64::try_from(when) {
         Ok(at) if !db.already_expired(when) => {
+            // Redis replies, then notifies `expire` (a deletion, below,
+            // it announces first).
+            db.journal().after_reply();
             db.set_expire(key, at);
             // Propagated as PEXPIREAT with the absolute time, options
             // kept (PEXPIREAT itself already is).

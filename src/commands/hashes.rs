@@ -55,6 +55,8 @@ fn as_hash(value: Option<&Value>) -> Result<Option<&Hash>, CmdError> {
 }
 
 fn hset(ctx: &mut Ctx, args: Args) -> CmdResult {
+    // Redis replies, then notifies.
+    ctx.journal().after_reply();
     // Fields and values come in pairs; Redis answers an odd count with the
     // arity error, before it looks at the key.
     if !args.len().is_multiple_of(2) {

@@ -115,6 +115,8 @@ fn rpush(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn push(ctx: &mut Ctx, args: Args, end: End) -> CmdResult {
+    // Redis replies, then notifies.
+    ctx.journal().after_reply();
     let name = match end {
         End::Head => "lpush",
         End::Tail => "rpush",
@@ -149,6 +151,8 @@ fn rpop(ctx: &mut Ctx, args: Args) -> CmdResult {
 /// LPOP/RPOP `key [count]`. Without a count the answer is one element (or a
 /// null); with one it is an array (or a null array for a missing key).
 fn pop(ctx: &mut Ctx, args: Args, end: End) -> CmdResult {
+    // Redis replies, then notifies.
+    ctx.journal().after_reply();
     let count = match args.len() {
         2 => None,
         3 => Some(pop_count(args.get(2))?),
@@ -250,6 +254,8 @@ fn lindex(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn lset(ctx: &mut Ctx, args: Args) -> CmdResult {
+    // Redis replies, then notifies.
+    ctx.journal().after_reply();
     let mut db = ctx.db();
     let Some(mut value) = db.modify(args.get(1), "lset") else {
         return Err(CmdError::NoSuchKey);

@@ -359,7 +359,14 @@ pub fn resolve(args: &Args) -> Result<&'static Command, Rejected> {
 /// the client's reply buffer.
 pub fn execute(ctx: &mut Ctx, args: Args) -> After {
     let start = ctx.out().mark();
+    ctx.state.running = Some(crate::server::Running {
+        client: ctx.client,
+        reply_start: start,
+        after_reply: false,
+    });
     process(ctx, args);
+    // Pushes delivered to it meanwhile moved its reply's start.
+    let start = ctx.state.running.take().map_or(start, |r| r.reply_start);
     // CLIENT REPLY OFF / SKIP: the command ran; its replies, errors
     // included, are dropped. The mode is read after the command, so the
     // OK of CLIENT REPLY ON is sent.

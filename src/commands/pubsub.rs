@@ -84,7 +84,7 @@ fn subscribe_to(ctx: &mut Ctx, args: Args, kind: Kind) {
     for channel in args.tail(1).iter() {
         ctx.state.subscribe(me, kind, channel);
         let count = count(ctx, kind);
-        confirm(ctx.out(), word, Some(channel), count);
+        confirm(ctx.me(), word, Some(channel), count);
     }
 }
 
@@ -104,7 +104,7 @@ fn unsubscribe_from(ctx: &mut Ctx, args: Args, kind: Kind) {
         for channel in args.tail(1).iter() {
             ctx.state.unsubscribe(me, kind, channel);
             let count = count(ctx, kind);
-            confirm(ctx.out(), unsubscribe_word(kind), Some(channel), count);
+            confirm(ctx.me(), unsubscribe_word(kind), Some(channel), count);
         }
     } else {
         unsubscribe_all(ctx, kind);
@@ -124,11 +124,11 @@ pub fn unsubscribe_all(ctx: &mut Ctx, kind: Kind) {
     for channel in &channels {
         ctx.state.unsubscribe(me, kind, channel);
         let count = count(ctx, kind);
-        confirm(ctx.out(), unsubscribe_word(kind), Some(channel), count);
+        confirm(ctx.me(), unsubscribe_word(kind), Some(channel), count);
     }
     if channels.is_empty() {
         let count = count(ctx, kind);
-        confirm(ctx.out(), unsubscribe_word(kind), None, count);
+        confirm(ctx.me(), unsubscribe_word(kind), None, count);
     }
 }
 
@@ -137,7 +137,7 @@ fn psubscribe(ctx: &mut Ctx, args: Args) -> CmdResult {
     for pattern in args.tail(1).iter() {
         ctx.state.psubscribe(me, pattern);
         let count = count(ctx, Kind::Channel);
-        confirm(ctx.out(), b"psubscribe", Some(pattern), count);
+        confirm(ctx.me(), b"psubscribe", Some(pattern), count);
     }
     Ok(())
 }
@@ -148,7 +148,7 @@ fn punsubscribe(ctx: &mut Ctx, args: Args) -> CmdResult {
         for pattern in args.tail(1).iter() {
             ctx.state.punsubscribe(me, pattern);
             let count = count(ctx, Kind::Channel);
-            confirm(ctx.out(), b"punsubscribe", Some(pattern), count);
+            confirm(ctx.me(), b"punsubscribe", Some(pattern), count);
         }
     } else {
         punsubscribe_all(ctx);
@@ -163,11 +163,11 @@ pub fn punsubscribe_all(ctx: &mut Ctx) {
     for pattern in &patterns {
         ctx.state.punsubscribe(me, pattern);
         let count = count(ctx, Kind::Channel);
-        confirm(ctx.out(), b"punsubscribe", Some(pattern), count);
+        confirm(ctx.me(), b"punsubscribe", Some(pattern), count);
     }
     if patterns.is_empty() {
         let count = count(ctx, Kind::Channel);
-        confirm(ctx.out(), b"punsubscribe", None, count);
+        confirm(ctx.me(), b"punsubscribe", None, count);
     }
 }
 
@@ -207,8 +207,7 @@ fn spublish(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn publish_to(ctx: &mut Ctx, args: Args, kind: Kind) -> CmdResult {
-    let me = Some(ctx.client);
-    let receivers = ctx.state.publish(kind, args.get(1), args.get(2), me);
+    let receivers = ctx.state.publish(kind, args.get(1), args.get(2));
     ctx.out().int(receivers as i64);
     Ok(())
 }

@@ -345,6 +345,8 @@ fn set_with_ttl(ctx: &mut Ctx, args: Args, kind: Ttl, command: &'static str) -> 
 }
 
 fn getset(ctx: &mut Ctx, args: Args) -> CmdResult {
+    // Redis replies, then notifies.
+    ctx.journal().after_reply();
     let o = SetOptions {
         get: true,
         ..SetOptions::default()
@@ -356,6 +358,8 @@ fn getset(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn getdel(ctx: &mut Ctx, args: Args) -> CmdResult {
+    // Redis replies, then notifies.
+    ctx.journal().after_reply();
     let key = args.get(1);
     let (mut db, out) = ctx.db_out();
     match string_of(db.read(key))? {
@@ -372,6 +376,8 @@ fn getdel(ctx: &mut Ctx, args: Args) -> CmdResult {
 /// GETEX never propagates as itself: as PEXPIREAT, DEL or PERSIST, after
 /// what it did.
 fn getex(ctx: &mut Ctx, args: Args) -> CmdResult {
+    // Redis replies, then notifies.
+    ctx.journal().after_reply();
     let o = parse_set_options(&args, 2, false)?;
     let (key, now) = (args.get(1), ctx.now_ms);
     let (mut db, out) = ctx.db_out();

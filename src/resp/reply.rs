@@ -68,6 +68,25 @@ impl Reply {
         self.queued.push(Chunk::Shared(buf.clone(), range));
     }
 
+    /// Like [`Reply::shared`], but ahead of what was written since `mark`
+    /// (a push for the client whose command is running goes before that
+    /// command's reply, as Redis sends it); `mark` then points after it,
+    /// so a second push follows the first.
+    pub fn shared_before(&mut self, mark: &mut Mark, buf: &Rc<[u8]>, range: Range<usize>) {
+        if self.queued.len() != mark.queued || self.buf.len() < mark.buf {
+            // Not this reply's mark: keep the order of arrival.
+            self.shared(buf, range);
+            return;
+        }
+        let reply = self.buf.split_off(mark.buf);
+        self.shared(buf, range);
+        self.buf = reply;
+        *mark = Mark {
+            queued: self.queued.len(),
+            buf: 0,
+        };
+    }
+
     /// Bytes waiting to be handed to the backend.
     pub fn pending(&self) -> usize {
         self.queued_len + self.buf.len()

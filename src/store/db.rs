@@ -483,6 +483,13 @@ impl<'a> DbMut<'a> {
         Modify::new(self, slot, name, created)
     }
 
+    /// The journal this database records into, for a handler that
+    /// decides something about its events while it holds the database
+    /// (see [`Journal::after_reply`]).
+    pub fn journal(&mut self) -> &mut Journal {
+        self.log
+    }
+
     /// Records an event on a live key without changing it (a second
     /// notification for one write, such as SET's `expire`).
     pub fn note(&mut self, key: &[u8], name: &'static str) {

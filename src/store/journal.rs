@@ -135,11 +135,17 @@ pub struct Journal {
     /// Whether anything consumes the propagation stream; while nothing
     /// does, handlers skip building rewritten commands.
     pub propagating: bool,
+    /// Where the events that follow the command's reply begin (see
+    /// [`Journal::after_reply`]); `None` when they all precede it.
+    pub replied_at: Option<usize>,
 }
 
 impl Journal {
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.changes == 0 && self.rewrite == Rewrite::AsReceived
+        self.events.is_empty()
+            && self.changes == 0
+            && self.rewrite == Rewrite::AsReceived
+            && self.replied_at.is_none()
     }
 
     /// Records a change worth `changes` to the change counter: the event
@@ -150,6 +156,17 @@ impl Journal {
             self.events.push(make());
         } else {
             self.changes += changes;
+        }
+    }
+
+    /// Marks that the running command's reply comes before the events
+    /// recorded from now on, as Redis's handler for it replies first and
+    /// notifies after (LPUSH, LPOP, HSET, GETDEL, …): a client subscribed
+    /// to its own keys' events receives them in that order. (Keys found
+    /// expired are always announced first.)
+    pub fn after_reply(&mut self) {
+        if self.recording {
+            self.replied_at.get_or_insert(self.events.len());
         }
     }
 
