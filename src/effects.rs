@@ -74,9 +74,10 @@ pub fn observe(store: &mut Store, state: &mut State, observer: Box<dyn Observer>
 /// Turns event recording on while anything reads events: an observer, or
 /// keyspace notifications (CONFIG SET notify-keyspace-events calls this).
 pub fn sync_recording(store: &mut Store, state: &State) {
-    let notify = crate::notify::KEYSPACE | crate::notify::KEYEVENT;
-    store.journal.recording =
-        !state.observers.is_empty() || state.config.notify_keyspace_events & notify != 0;
+    let flags = state.config.notify_keyspace_events;
+    let notify = flags & (crate::notify::KEYSPACE | crate::notify::KEYEVENT) != 0;
+    store.journal.recording = !state.observers.is_empty() || notify;
+    store.journal.record_misses = notify && flags & crate::notify::KEY_MISS != 0;
 }
 
 /// Drains the journal after a command (`args`, run by the client with slab

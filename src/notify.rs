@@ -117,10 +117,11 @@ pub fn publish(state: &mut State, events: &[Event], replied_at: Option<usize>) {
         let Event::Key(k) = event else {
             continue;
         };
-        if let Some(running) = &mut state.running {
-            running.after_reply =
-                replied_at.is_some_and(|at| i >= at) && k.change != KeyChange::Expired;
-        }
+        // Where the running client gets it: keys found expired or missing
+        // were looked up before anything was answered.
+        let after = replied_at.is_some_and(|at| i >= at)
+            && !matches!(k.change, KeyChange::Expired | KeyChange::Missed);
+        set_after_reply(state, after);
         // `new` comes from Redis's dbAdd, when a key is added. RENAME,
         // MOVE and COPY always add their destination, replacing a key
         // that was there or not, and RENAME and MOVE add it before they
@@ -137,13 +138,25 @@ pub fn publish(state: &mut State, events: &[Event], replied_at: Option<usize>) {
             }
             "rename_to" | "move_to" => {}
             "copy_to" => notify(state, flags, NEW, "new", k),
-            _ if k.created && k.change == KeyChange::Changed => notify(state, flags, NEW, "new", k),
+            _ if k.created && k.change == KeyChange::Changed => {
+                // A collection is created before its command replies
+                // (LPUSH, HSET); a string set after replying with the old
+                // value (GETSET) is created after.
+                set_after_reply(state, after && class_of(k.name) == STRING);
+                notify(state, flags, NEW, "new", k);
+                set_after_reply(state, after);
+            }
             _ => {}
         }
         notify(state, flags, class_of(k.name), k.name, k);
     }
+    set_after_reply(state, false);
+}
+
+/// Whether pushes for the running client go after its reply.
+fn set_after_reply(state: &mut State, after: bool) {
     if let Some(running) = &mut state.running {
-        running.after_reply = false;
+        running.after_reply = after;
     }
 }
 

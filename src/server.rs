@@ -544,14 +544,16 @@ pub fn cron(server: &mut Server) {
 }
 
 /// `timeout`: clients idle for longer are closed, through the same path as
-/// CLIENT KILL (Redis's `clientsCronHandleTimeout`).
+/// CLIENT KILL (Redis's `clientsCronHandleTimeout`). Subscribers only
+/// listen, so they are never idle.
 fn close_idle_clients(state: &mut State, now: u64) {
     let limit_ms = state.config.timeout.saturating_mul(1000);
     if limit_ms == 0 {
         return;
     }
     for (key, client) in state.clients.iter_mut() {
-        if !client.closing && now.saturating_sub(client.last_ms) > limit_ms {
+        let subscribed = client.subs.total() > 0;
+        if !client.closing && !subscribed && now.saturating_sub(client.last_ms) > limit_ms {
             client.closing = true;
             state.requests.push(Request::Close(key));
         }

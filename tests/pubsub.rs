@@ -278,3 +278,28 @@ fn spawn_reader(server: &ServerProc, channel: &str, n: usize) -> std::thread::Jo
         got
     })
 }
+
+/// `timeout` closes idle clients but never a subscriber, which only
+/// listens (as in Redis).
+#[test]
+fn idle_subscribers_outlive_the_timeout() {
+    for io in common::backends() {
+        let server = common::rizzler(io, &["--timeout", "1"]);
+        let mut sub = server.conn();
+        sub.send(&[b"SUBSCRIBE", b"quiet"]);
+        sub.read_reply();
+        let idle = server.conn();
+        std::thread::sleep(Duration::from_millis(2600));
+        let mut publisher = server.conn();
+        assert_eq!(
+            int(&publisher.cmd(&[b"PUBLISH", b"quiet", b"still here"])),
+            1,
+            "[{io}]"
+        );
+        assert_eq!(sub.read_reply(), message("quiet", "still here"), "[{io}]");
+        // The idle non-subscriber was closed.
+        let mut idle = idle;
+        let (rest, closed) = idle.read_until_close(Duration::from_millis(500));
+        assert!(closed && rest.is_empty(), "[{io}] idle client not closed");
+    }
+}

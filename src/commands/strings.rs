@@ -242,6 +242,8 @@ fn set_generic(
     let (mut db, out) = ctx.db_out();
     // GET reads the old value as a read command would (counted).
     let old = if o.get {
+        // Redis replies with it before it sets and notifies.
+        db.journal().after_reply();
         string_of(db.read(key))?.map(<[u8]>::to_vec)
     } else {
         None
@@ -345,8 +347,6 @@ fn set_with_ttl(ctx: &mut Ctx, args: Args, kind: Ttl, command: &'static str) -> 
 }
 
 fn getset(ctx: &mut Ctx, args: Args) -> CmdResult {
-    // Redis replies, then notifies.
-    ctx.journal().after_reply();
     let o = SetOptions {
         get: true,
         ..SetOptions::default()

@@ -6,7 +6,7 @@
 //! all replies of that batch with one `write_all`. The `RefCell` borrow of
 //! the server lasts for the `process` call only, never across an await.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io::{self, IoSlice};
 use std::rc::Rc;
@@ -29,7 +29,17 @@ const READ_BUF: usize = 16 * 1024;
 const MAX_IOV: usize = 64;
 
 /// Per-connection wake-ups, for CLIENT KILL and replies produced by others.
-type Wakers = Rc<RefCell<HashMap<usize, Rc<Notify>>>>;
+type Wakers = Rc<RefCell<HashMap<usize, Rc<Waker>>>>;
+
+/// Wakes a connection's task: output arrived for it, or it was killed.
+#[derive(Default)]
+struct Waker {
+    notify: Notify,
+    /// Closed by a [`Request::Close`] (CLIENT KILL, an output limit): its
+    /// unsent output is dropped, unlike a client closing after its
+    /// replies (QUIT), whose pending writes still complete.
+    killed: Cell<bool>,
+}
 
 /// Serves until SHUTDOWN or a signal.
 pub fn run(server: Rc<RefCell<Server>>, listeners: Vec<std::net::TcpListener>) -> io::Result<()> {
@@ -104,7 +114,7 @@ async fn accept_loop(
             let _ = stream.write_all(&error_line(&CmdError::MaxClients)).await;
             continue;
         };
-        let notify = Rc::new(Notify::new());
+        let notify = Rc::new(Waker::default());
         wakers.borrow_mut().insert(key, notify.clone());
         let (server, wakers, shutdown) = (server.clone(), wakers.clone(), shutdown.clone());
         tokio::task::spawn_local(async move {
@@ -122,7 +132,7 @@ async fn connection(
     key: usize,
     server: &RefCell<Server>,
     wakers: &Wakers,
-    notify: &Notify,
+    notify: &Waker,
     shutdown: &Notify,
 ) -> io::Result<()> {
     let max_bulk = server.borrow().state.config.proto_max_bulk_len;
@@ -156,7 +166,7 @@ async fn connection(
                         return Ok(());
                     }
                 }
-                _ = notify.notified() => {}
+                _ = notify.notify.notified() => {}
             }
         }
         let status = {
@@ -195,7 +205,7 @@ async fn write_unless_killed(
     output: &mut Outbox,
     key: usize,
     server: &RefCell<Server>,
-    notify: &Notify,
+    notify: &Waker,
 ) -> io::Result<bool> {
     while !output.is_empty() {
         let written = {
@@ -207,14 +217,14 @@ async fn write_unless_killed(
             }
             tokio::select! {
                 n = stream.write_vectored(&slices[..n]) => Some(n?),
-                _ = notify.notified() => None,
+                _ = notify.notify.notified() => None,
             }
         };
         let mut srv = server.borrow_mut();
         let client = srv.state.clients.get_mut(key);
         match (written, client) {
             (_, None) => return Ok(false),
-            (None, Some(c)) if c.closing => return Ok(false),
+            _ if notify.killed.get() => return Ok(false),
             (Some(0), _) => return Err(io::ErrorKind::WriteZero.into()),
             (Some(n), Some(c)) => {
                 output.consume(n);
@@ -243,13 +253,19 @@ fn serve_requests(srv: &mut Server, wakers: &Wakers, shutdown: &Notify) {
                 // A killed client closes now, its unsent replies dropped as
                 // Redis drops them: a victim that does not read must not
                 // keep its socket open behind a write that never ends.
+                let waker = wakers.get(&key);
                 match (request, clients.get_mut(key)) {
-                    (Request::Close(_), Some(c)) => c.out.clear(),
+                    (Request::Close(_), Some(c)) => {
+                        c.out.clear();
+                        if let Some(w) = waker {
+                            w.killed.set(true);
+                        }
+                    }
                     (_, Some(c)) => c.flush_queued = false,
                     _ => {}
                 }
-                if let Some(n) = wakers.get(&key) {
-                    n.notify_one();
+                if let Some(w) = waker {
+                    w.notify.notify_one();
                 }
             }
             Request::Shutdown => shutdown.notify_one(),

@@ -342,6 +342,10 @@ impl<'a> DbMut<'a> {
                 self.stats.hits += 1;
             } else {
                 self.stats.misses += 1;
+                if self.log.record_misses {
+                    let before = allocated();
+                    self.record(key, KeyChange::Missed, "keymiss", 0, false, before);
+                }
             }
         }
         let slot = found?;

@@ -30,6 +30,9 @@ pub enum KeyChange {
     Expired,
     /// Removed to free memory (maxmemory).
     Evicted,
+    /// Looked up by a read and not there (Redis's `keymiss`); recorded
+    /// only while `Journal::record_misses` asks for it. Changes nothing.
+    Missed,
 }
 
 /// One key's event.
@@ -135,6 +138,9 @@ pub struct Journal {
     /// Whether anything consumes the propagation stream; while nothing
     /// does, handlers skip building rewritten commands.
     pub propagating: bool,
+    /// Whether reads that find no key record a [`KeyChange::Missed`] event
+    /// (keyspace notifications with the `m` class).
+    pub record_misses: bool,
     /// Where the events that follow the command's reply begin (see
     /// [`Journal::after_reply`]); `None` when they all precede it.
     pub replied_at: Option<usize>,
