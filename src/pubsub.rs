@@ -74,10 +74,7 @@ impl Batch {
         let mut r = Reply::new(proto);
         r.buf = std::mem::take(&mut self.bufs[proto as usize]);
         let start = r.buf.len();
-        r.push(parts.len());
-        for part in parts {
-            r.bulk(part);
-        }
+        write_push(&mut r, parts);
         let range = start..r.buf.len();
         self.bufs[proto as usize] = r.buf;
         range
@@ -198,6 +195,14 @@ fn leave(table: &mut Table, name: &[u8], client: usize) {
         if subs.is_empty() {
             table.remove(name);
         }
+    }
+}
+
+/// A push of bulk strings: a message (`message`, channel, payload).
+fn write_push(out: &mut Reply, parts: &[&[u8]]) {
+    out.push(parts.len());
+    for part in parts {
+        out.bulk(part);
     }
 }
 
@@ -397,10 +402,7 @@ fn deliver(
     let proto = c.out.proto;
     if let Some(running) = running.as_mut().filter(|r| r.client == key) {
         let mut r = Reply::new(proto);
-        r.push(parts.len());
-        for part in parts {
-            r.bulk(part);
-        }
+        write_push(&mut r, parts);
         let buf: Rc<[u8]> = Rc::from(r.buf);
         if running.after_reply {
             c.out.shared(&buf, 0..buf.len());

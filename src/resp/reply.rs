@@ -78,7 +78,11 @@ impl Reply {
             self.shared(buf, range);
             return;
         }
-        let reply = self.buf.split_off(mark.buf);
+        let reply = if mark.buf == 0 {
+            std::mem::take(&mut self.buf)
+        } else {
+            self.buf.split_off(mark.buf)
+        };
         self.shared(buf, range);
         self.buf = reply;
         *mark = Mark {
