@@ -28,6 +28,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CHANNEL: &str = "bench:channel";
 const PATTERN: &str = "bench:*";
+/// Latency samples from the first moments of a run are left out.
+const WARMUP_NS: u64 = 200_000_000;
 /// Payload: the send time in nanoseconds, 20 digits, padded.
 const PAYLOAD: usize = 32;
 
@@ -108,7 +110,9 @@ fn main() {
         for round in 0..opts.rounds {
             for (i, s) in servers.iter().enumerate() {
                 let (rate, cpu) = rt.block_on(throughput(s, *shape, &opts));
+                settle(s.port);
                 let (p50, p99) = rt.block_on(latency(s, *shape, &opts));
+                settle(s.port);
                 eprintln!(
                     "  {} round {}: {:<14} {:>12.0} msg/s {:>6.3} us/msg  p50 {:.3} ms  p99 {:.3} ms",
                     shape.label(),
@@ -304,6 +308,7 @@ async fn latency(server: &Server, shape: Shape, opts: &Options) -> (f64, f64) {
                 };
                 let now = base.elapsed().as_nanos() as u64;
                 pending.extend_from_slice(&buf[..n]);
+                let warm = now > WARMUP_NS;
                 let whole = pending.len() / frame * frame;
                 let mut s = samples.borrow_mut();
                 for msg in pending[..whole].chunks(frame) {
@@ -312,7 +317,9 @@ async fn latency(server: &Server, shape: Shape, opts: &Options) -> (f64, f64) {
                         .ok()
                         .and_then(|t| t.parse().ok())
                         .unwrap_or(now);
-                    s.push(now.saturating_sub(sent));
+                    if warm {
+                        s.push(now.saturating_sub(sent));
+                    }
                 }
                 pending.drain(..whole);
             }
@@ -333,7 +340,7 @@ async fn latency(server: &Server, shape: Shape, opts: &Options) -> (f64, f64) {
             });
             let every = Duration::from_micros((10 * subscribers as u64).max(1000));
             let mut tick = tokio::time::interval(every);
-            let end = Instant::now() + Duration::from_secs_f64(seconds.min(2.0));
+            let end = Instant::now() + Duration::from_secs_f64(seconds.min(2.0) + 0.2);
             while Instant::now() < end {
                 tick.tick().await;
                 let now = base.elapsed().as_nanos() as u64;
@@ -354,6 +361,29 @@ async fn latency(server: &Server, shape: Shape, opts: &Options) -> (f64, f64) {
         s[((s.len() as f64 * p) as usize).min(s.len() - 1)] as f64 / 1e6
     };
     (pct(0.50), pct(0.99))
+}
+
+/// Waits until the server has let go of the last run's connections (and
+/// whatever output it held for them), so one run does not pay for the
+/// previous one.
+fn settle(port: u16) {
+    let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        c.write_all(b"INFO clients\r\n").expect("INFO");
+        let mut buf = vec![0u8; 4096];
+        let n = c.read(&mut buf).expect("INFO reply");
+        let text = String::from_utf8_lossy(&buf[..n]);
+        let clients = text
+            .lines()
+            .find_map(|l| l.strip_prefix("connected_clients:"))
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        if clients == Some(1) || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
 }
 
 fn publish_cmd(ns: u64) -> Vec<u8> {
