@@ -53,6 +53,13 @@ lset l 0 z
 sadd set a b
 srem set a b
 hset h f v g w
+hmset h a 1 b 2
+hsetnx h a 9
+hsetnx h c 3
+hincrby h a 5
+hincrby h f 1
+hincrbyfloat h b 0.25
+hincrbyfloat h f 1
 hdel h f
 del h nokey
 rename x x2

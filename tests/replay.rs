@@ -174,6 +174,9 @@ fn command() -> impl Strategy<Value = Vec<String>> {
         (key(), value(), value(), value())
             .prop_map(|(k, f, v, g)| cmd(&["HSET", &k, &f, &v, &g, &v])),
         (key(), value()).prop_map(|(k, f)| cmd(&["HDEL", &k, &f])),
+        (key(), value(), value()).prop_map(|(k, f, v)| cmd(&["HSETNX", &k, &f, &v])),
+        (key(), value(), -3..3i64).prop_map(|(k, f, n)| cmd(&["HINCRBY", &k, &f, &n.to_string()])),
+        (key(), value()).prop_map(|(k, f)| cmd(&["HINCRBYFLOAT", &k, &f, "0.1"])),
         // Databases.
         (0..DBS).prop_map(|db| cmd(&["SELECT", &db.to_string()])),
         (0..DBS, 0..DBS).prop_map(|(a, b)| cmd(&["SWAPDB", &a.to_string(), &b.to_string()])),

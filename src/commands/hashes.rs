@@ -1,5 +1,5 @@
-//! Hash commands (Redis's `t_hash.c`): the seed's HSET HGET HDEL HKEYS
-//! HVALS HGETALL HEXISTS HLEN.
+//! Hash commands (Redis's `t_hash.c`): HSET HMSET HSETNX HGET HMGET HDEL
+//! HKEYS HVALS HGETALL HEXISTS HLEN HSTRLEN HINCRBY HINCRBYFLOAT.
 //!
 //! Hashes keep Redis 7.0's two encodings (see [`Hash`]): while small they
 //! are an insertion-ordered pair list, so HGETALL/HKEYS/HVALS answer in the
@@ -8,9 +8,10 @@
 //! arbitrary. A hash is never left empty in the keyspace.
 
 use super::flags::*;
-use super::{Command, Ctx};
+use super::{int_arg, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::Args;
+use crate::ldouble::LongDouble;
+use crate::resp::{format_int, parse_i64, Args};
 use crate::store::{Hash, Value};
 
 pub const COMMANDS: &[Command] = &[
@@ -18,6 +19,26 @@ pub const COMMANDS: &[Command] = &[
         .keys(1, 1, 1)
         .doc("hash", "2.0.0", "Set the string value of a hash field")
         .complexity("O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."),
+    Command::new("hmset", -4, WRITE | DENYOOM | FAST, hmset)
+        .keys(1, 1, 1)
+        .doc("hash", "2.0.0", "Set multiple hash fields to multiple values")
+        .complexity("O(N) where N is the number of fields being set."),
+    Command::new("hsetnx", 4, WRITE | DENYOOM | FAST, hsetnx)
+        .keys(1, 1, 1)
+        .doc("hash", "2.0.0", "Set the value of a hash field, only if the field does not exist"),
+    Command::new("hmget", -3, READONLY | FAST, hmget)
+        .keys(1, 1, 1)
+        .doc("hash", "2.0.0", "Get the values of all the given hash fields")
+        .complexity("O(N) where N is the number of fields being requested."),
+    Command::new("hstrlen", 3, READONLY | FAST, hstrlen)
+        .keys(1, 1, 1)
+        .doc("hash", "3.2.0", "Get the length of the value of a hash field"),
+    Command::new("hincrby", 4, WRITE | DENYOOM | FAST, hincrby)
+        .keys(1, 1, 1)
+        .doc("hash", "2.0.0", "Increment the integer value of a hash field by the given number"),
+    Command::new("hincrbyfloat", 4, WRITE | DENYOOM | FAST, hincrbyfloat)
+        .keys(1, 1, 1)
+        .doc("hash", "2.6.0", "Increment the float value of a hash field by the given amount"),
     Command::new("hget", 3, READONLY | FAST, hget)
         .keys(1, 1, 1)
         .doc("hash", "2.0.0", "Get the value of a hash field"),
@@ -55,12 +76,26 @@ fn as_hash(value: Option<&Value>) -> Result<Option<&Hash>, CmdError> {
 }
 
 fn hset(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let created = set_pairs(ctx, &args, "hset")?;
+    ctx.out().int(created);
+    Ok(())
+}
+
+/// HMSET: HSET answering OK.
+fn hmset(ctx: &mut Ctx, args: Args) -> CmdResult {
+    set_pairs(ctx, &args, "hmset")?;
+    ctx.out().ok();
+    Ok(())
+}
+
+/// HSET and HMSET: sets every pair; returns how many fields were new.
+fn set_pairs(ctx: &mut Ctx, args: &Args, command: &str) -> Result<i64, CmdError> {
     // Redis replies, then notifies.
     ctx.journal().after_reply();
     // Fields and values come in pairs; Redis answers an odd count with the
     // arity error, before it looks at the key.
     if !args.len().is_multiple_of(2) {
-        return Err(CmdError::arity("hset"));
+        return Err(CmdError::arity(command));
     }
     let mut db = ctx.db();
     let mut value = db.modify_or_create(args.get(1), "hset", || Value::Hash(Hash::default()));
@@ -74,8 +109,100 @@ fn hset(ctx: &mut Ctx, args: Args) -> CmdResult {
     }
     // Redis counts every field written, new or not.
     value.changed((pairs.len() / 2) as u64);
+    Ok(created)
+}
+
+fn hsetnx(ctx: &mut Ctx, args: Args) -> CmdResult {
+    // Redis replies, then notifies.
+    ctx.journal().after_reply();
+    let (field, new) = (args.get(2), args.get(3));
+    let mut db = ctx.db();
+    let mut value = db.modify_or_create(args.get(1), "hset", || Value::Hash(Hash::default()));
+    let Value::Hash(hash) = &mut *value else {
+        return Err(CmdError::WrongType);
+    };
+    let set = hash.get(field).is_none() && hash.insert(field, new);
+    value.changed(set as u64);
     drop(value);
-    ctx.out().int(created);
+    ctx.out().int(set as i64);
+    Ok(())
+}
+
+fn hmget(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (value, out) = ctx.read(args.get(1));
+    let hash = as_hash(value)?;
+    let fields = args.tail(2);
+    out.array(fields.len());
+    for field in fields.iter() {
+        match hash.and_then(|h| h.get(field)) {
+            Some(v) => out.bulk(v),
+            None => out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn hstrlen(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (value, out) = ctx.read(args.get(1));
+    let len = as_hash(value)?
+        .and_then(|h| h.get(args.get(2)))
+        .map_or(0, <[u8]>::len);
+    out.int(len as i64);
+    Ok(())
+}
+
+fn hincrby(ctx: &mut Ctx, args: Args) -> CmdResult {
+    // Redis replies, then notifies.
+    ctx.journal().after_reply();
+    let by = int_arg(args.get(3))?;
+    let field = args.get(2);
+    let mut db = ctx.db();
+    let mut value = db.modify_or_create(args.get(1), "hincrby", || Value::Hash(Hash::default()));
+    let Value::Hash(hash) = &mut *value else {
+        return Err(CmdError::WrongType);
+    };
+    let current = match hash.get(field) {
+        Some(v) => parse_i64(v).ok_or_else(|| CmdError::err("ERR hash value is not an integer"))?,
+        None => 0,
+    };
+    let next = current.checked_add(by).ok_or(CmdError::Overflow)?;
+    let mut digits = [0; 20];
+    hash.insert(field, format_int(&mut digits, next));
+    value.changed(1);
+    drop(value);
+    ctx.out().int(next);
+    Ok(())
+}
+
+/// HINCRBYFLOAT propagates as `HSET key field <result>`: replaying the
+/// addition elsewhere could round differently.
+fn hincrbyfloat(ctx: &mut Ctx, args: Args) -> CmdResult {
+    // Redis replies, then notifies.
+    ctx.journal().after_reply();
+    let by = LongDouble::parse(args.get(3)).ok_or(CmdError::NotFloat)?;
+    if !by.is_finite() {
+        return Err(CmdError::err("ERR value is NaN or Infinity"));
+    }
+    let (key, field) = (args.get(1), args.get(2));
+    let mut db = ctx.db();
+    let mut value = db.modify_or_create(key, "hincrbyfloat", || Value::Hash(Hash::default()));
+    let Value::Hash(hash) = &mut *value else {
+        return Err(CmdError::WrongType);
+    };
+    let current = match hash.get(field) {
+        Some(v) => {
+            LongDouble::parse(v).ok_or_else(|| CmdError::err("ERR hash value is not a float"))?
+        }
+        None => LongDouble::zero(false),
+    };
+    let text = (current + by)
+        .to_human()
+        .ok_or(CmdError::IncrFloatNanOrInf)?;
+    hash.insert(field, &text);
+    value.changed(1);
+    drop(value);
+    ctx.out().bulk(&text);
+    ctx.journal().rewrite([&b"HSET"[..], key, field, &text]);
     Ok(())
 }
 
