@@ -50,6 +50,18 @@ rpush l a b c
 lpop l 2
 rpop l
 lset l 0 z
+rpush l2 a b a c a
+lpushx l2 x
+rpushx nol2 x
+linsert l2 before b y
+linsert l2 after nope y
+lrem l2 -1 a
+lrem l2 0 a
+ltrim l2 1 -1
+ltrim l2 5 1
+lmove l2 l3 LEFT RIGHT
+rpoplpush l3 l3
+rpoplpush l3 l2
 sadd set a b
 srem set a b
 hset h f v g w

@@ -169,6 +169,17 @@ fn command() -> impl Strategy<Value = Vec<String>> {
                 a
             }),
         (key(), -3..3i64, value()).prop_map(|(k, i, v)| cmd(&["LSET", &k, &i.to_string(), &v])),
+        (key(), value()).prop_map(|(k, v)| cmd(&["RPUSHX", &k, &v])),
+        (key(), value(), value()).prop_map(|(k, p, v)| cmd(&["LINSERT", &k, "AFTER", &p, &v])),
+        (key(), -2..3i64, value()).prop_map(|(k, n, v)| cmd(&["LREM", &k, &n.to_string(), &v])),
+        (key(), -3..3i64, -3..3i64).prop_map(|(k, a, b)| cmd(&[
+            "LTRIM",
+            &k,
+            &a.to_string(),
+            &b.to_string()
+        ])),
+        (key(), key()).prop_map(|(a, b)| cmd(&["LMOVE", &a, &b, "LEFT", "RIGHT"])),
+        (key(), key()).prop_map(|(a, b)| cmd(&["RPOPLPUSH", &a, &b])),
         (key(), value(), value()).prop_map(|(k, a, b)| cmd(&["SADD", &k, &a, &b])),
         (key(), value(), value()).prop_map(|(k, a, b)| cmd(&["SREM", &k, &a, &b])),
         (key(), value(), value(), value())

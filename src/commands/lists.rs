@@ -1,5 +1,5 @@
-//! List commands (Redis's `t_list.c`): the seed's LPUSH RPUSH LPOP RPOP
-//! LRANGE LLEN LINDEX LSET.
+//! List commands (Redis's `t_list.c`): LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP
+//! LRANGE LLEN LINDEX LSET LINSERT LREM LTRIM LPOS LMOVE RPOPLPUSH.
 //!
 //! A list is a `VecDeque` of elements; Redis 7.0 always reports its
 //! encoding as `quicklist`. A list is never left empty in the keyspace: the
@@ -22,6 +22,36 @@ pub const COMMANDS: &[Command] = &[
         .keys(1, 1, 1)
         .doc("list", "1.0.0", "Append one or multiple elements to a list")
         .complexity("O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    Command::new("lpushx", -3, WRITE | DENYOOM | FAST, lpushx)
+        .keys(1, 1, 1)
+        .doc("list", "2.2.0", "Prepend an element to a list, only if the list exists")
+        .complexity("O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    Command::new("rpushx", -3, WRITE | DENYOOM | FAST, rpushx)
+        .keys(1, 1, 1)
+        .doc("list", "2.2.0", "Append an element to a list, only if the list exists")
+        .complexity("O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    Command::new("linsert", 5, WRITE | DENYOOM, linsert)
+        .keys(1, 1, 1)
+        .doc("list", "2.2.0", "Insert an element before or after another element in a list")
+        .complexity("O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N)."),
+    Command::new("lrem", 4, WRITE, lrem)
+        .keys(1, 1, 1)
+        .doc("list", "1.0.0", "Remove elements from a list")
+        .complexity("O(N+M) where N is the length of the list and M is the number of elements removed."),
+    Command::new("ltrim", 4, WRITE, ltrim)
+        .keys(1, 1, 1)
+        .doc("list", "1.0.0", "Trim a list to the specified range")
+        .complexity("O(N) where N is the number of elements to be removed by the operation."),
+    Command::new("lpos", -3, READONLY, lpos)
+        .keys(1, 1, 1)
+        .doc("list", "6.0.6", "Return the index of matching elements on a list")
+        .complexity("O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time."),
+    Command::new("lmove", 5, WRITE | DENYOOM, lmove)
+        .keys(1, 2, 1)
+        .doc("list", "6.2.0", "Pop an element from a list, push it to another list and return it"),
+    Command::new("rpoplpush", 3, WRITE | DENYOOM, rpoplpush)
+        .keys(1, 2, 1)
+        .doc("list", "1.2.0", "Remove the last element in a list, prepend it to another list and return it"),
     Command::new("lpop", -2, WRITE | FAST, lpop)
         .keys(1, 1, 1)
         .doc("list", "1.0.0", "Remove and get the first elements in a list")
@@ -107,22 +137,44 @@ fn pop_count(arg: &[u8]) -> Result<usize, CmdError> {
 }
 
 fn lpush(ctx: &mut Ctx, args: Args) -> CmdResult {
-    push(ctx, args, End::Head)
+    push(ctx, args, End::Head, true)
 }
 
 fn rpush(ctx: &mut Ctx, args: Args) -> CmdResult {
-    push(ctx, args, End::Tail)
+    push(ctx, args, End::Tail, true)
 }
 
-fn push(ctx: &mut Ctx, args: Args, end: End) -> CmdResult {
-    // Redis replies, then notifies.
-    ctx.journal().after_reply();
-    let name = match end {
+fn lpushx(ctx: &mut Ctx, args: Args) -> CmdResult {
+    push(ctx, args, End::Head, false)
+}
+
+fn rpushx(ctx: &mut Ctx, args: Args) -> CmdResult {
+    push(ctx, args, End::Tail, false)
+}
+
+fn push_name(end: End) -> &'static str {
+    match end {
         End::Head => "lpush",
         End::Tail => "rpush",
+    }
+}
+
+/// LPUSH and RPUSH, and with `create` false LPUSHX and RPUSHX, which
+/// answer 0 for a missing key.
+fn push(ctx: &mut Ctx, args: Args, end: End, create: bool) -> CmdResult {
+    // Redis replies, then notifies.
+    ctx.journal().after_reply();
+    let name = push_name(end);
+    let (mut db, out) = ctx.db_out();
+    let value = if create {
+        Some(db.modify_or_create(args.get(1), name, || Value::List(List::new())))
+    } else {
+        db.modify(args.get(1), name)
     };
-    let mut db = ctx.db();
-    let mut value = db.modify_or_create(args.get(1), name, || Value::List(List::new()));
+    let Some(mut value) = value else {
+        out.int(0);
+        return Ok(());
+    };
     let Value::List(list) = &mut *value else {
         return Err(CmdError::WrongType);
     };
@@ -136,7 +188,7 @@ fn push(ctx: &mut Ctx, args: Args, end: End) -> CmdResult {
     let len = list.len();
     value.changed(elements.len() as u64);
     drop(value);
-    ctx.out().int(len as i64);
+    out.int(len as i64);
     Ok(())
 }
 
@@ -271,6 +323,261 @@ fn lset(ctx: &mut Ctx, args: Args) -> CmdResult {
     value.changed(1);
     drop(value);
     ctx.out().ok();
+    Ok(())
+}
+
+fn linsert(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let before = match args.get(2) {
+        w if w.eq_ignore_ascii_case(b"before") => true,
+        w if w.eq_ignore_ascii_case(b"after") => false,
+        _ => return Err(CmdError::Syntax),
+    };
+    let (pivot, element) = (args.get(3), args.get(4));
+    let mut db = ctx.db();
+    let Some(mut value) = db.modify(args.get(1), "linsert") else {
+        ctx.out().int(0);
+        return Ok(());
+    };
+    let Value::List(list) = &mut *value else {
+        return Err(CmdError::WrongType);
+    };
+    let Some(at) = list.iter().position(|e| &**e == pivot) else {
+        drop(value);
+        ctx.out().int(-1);
+        return Ok(());
+    };
+    list.insert(if before { at } else { at + 1 }, element.into());
+    let len = list.len();
+    value.changed(1);
+    drop(value);
+    ctx.out().int(len as i64);
+    Ok(())
+}
+
+/// LREM: `count` > 0 removes that many from the head on, < 0 from the
+/// tail, 0 every match.
+fn lrem(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let count = int_arg(args.get(2))?;
+    let element = args.get(3);
+    let mut db = ctx.db();
+    let Some(mut value) = db.modify(args.get(1), "lrem") else {
+        ctx.out().int(0);
+        return Ok(());
+    };
+    let Value::List(list) = &mut *value else {
+        return Err(CmdError::WrongType);
+    };
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        count.unsigned_abs() as usize
+    };
+    let mut removed = 0;
+    if count >= 0 {
+        let mut i = 0;
+        while i < list.len() && removed < limit {
+            if &*list[i] == element {
+                list.remove(i);
+                removed += 1;
+            } else {
+                i += 1;
+            }
+        }
+    } else {
+        let mut i = list.len();
+        while i > 0 && removed < limit {
+            i -= 1;
+            if &*list[i] == element {
+                list.remove(i);
+                removed += 1;
+            }
+        }
+    }
+    // Dropping the guard records the removals, and deletes an emptied list.
+    value.changed(removed as u64);
+    drop(value);
+    ctx.out().int(removed as i64);
+    Ok(())
+}
+
+/// LTRIM: Redis announces `ltrim` whenever the list exists, even if
+/// nothing went, and counts the elements removed.
+fn ltrim(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let start = int_arg(args.get(2))?;
+    let end = int_arg(args.get(3))?;
+    let mut db = ctx.db();
+    let Some(mut value) = db.modify(args.get(1), "ltrim") else {
+        ctx.out().ok();
+        return Ok(());
+    };
+    let Value::List(list) = &mut *value else {
+        return Err(CmdError::WrongType);
+    };
+    let len = list.len() as i64;
+    let start = if start < 0 { len + start } else { start }.max(0);
+    let end = if end < 0 { len + end } else { end };
+    let (head, tail) = if start > end || start >= len {
+        (len, 0)
+    } else {
+        (start, len - end.min(len - 1) - 1)
+    };
+    list.drain(..head as usize);
+    list.truncate(list.len() - tail as usize);
+    value.changed((head + tail) as u64);
+    value.uncounted();
+    drop(value);
+    ctx.out().ok();
+    Ok(())
+}
+
+/// LPOS key element [RANK r] [COUNT n] [MAXLEN m].
+fn lpos(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let element = args.get(2);
+    let (mut rank, mut count, mut maxlen) = (1i64, None, 0usize);
+    let mut i = 3;
+    while i < args.len() {
+        let opt = args.get(i);
+        let more = i + 1 < args.len();
+        if opt.eq_ignore_ascii_case(b"rank") && more {
+            rank = int_arg(args.get(i + 1))?;
+            if rank == 0 {
+                return Err(CmdError::err(
+                    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+                ));
+            }
+        } else if opt.eq_ignore_ascii_case(b"count") && more {
+            count = Some(positive(args.get(i + 1), "ERR COUNT can't be negative")?);
+        } else if opt.eq_ignore_ascii_case(b"maxlen") && more {
+            maxlen = positive(args.get(i + 1), "ERR MAXLEN can't be negative")?;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    let (value, out) = ctx.read(args.get(1));
+    let Some(list) = as_list(value)? else {
+        match count {
+            Some(_) => out.array(0),
+            None => out.null(),
+        }
+        return Ok(());
+    };
+    let len = list.len();
+    let from_tail = rank < 0;
+    let skip = rank.unsigned_abs() - 1;
+    let scanned = if maxlen == 0 { len } else { maxlen.min(len) };
+    let order: Box<dyn Iterator<Item = usize>> = if from_tail {
+        Box::new((0..len).rev().take(scanned))
+    } else {
+        Box::new((0..len).take(scanned))
+    };
+    let wanted = match count {
+        Some(0) => usize::MAX,
+        Some(n) => n,
+        None => 1,
+    };
+    let found: Vec<usize> = order
+        .filter(|&i| &*list[i] == element)
+        .skip(skip.min(usize::MAX as u64) as usize)
+        .take(wanted)
+        .collect();
+    match count {
+        Some(_) => {
+            out.array(found.len());
+            for i in found {
+                out.int(i as i64);
+            }
+        }
+        None => match found.first() {
+            Some(&i) => out.int(i as i64),
+            None => out.null(),
+        },
+    }
+    Ok(())
+}
+
+/// Redis's `getPositiveLongFromObjectOrReply` with a message: the same
+/// text for a non-integer and for a negative.
+fn positive(arg: &[u8], message: &'static str) -> Result<usize, CmdError> {
+    match parse_i64(arg) {
+        Some(n) if n >= 0 => Ok(n as usize),
+        _ => Err(CmdError::err(message)),
+    }
+}
+
+fn end_arg(arg: &[u8]) -> Result<End, CmdError> {
+    if arg.eq_ignore_ascii_case(b"left") {
+        Ok(End::Head)
+    } else if arg.eq_ignore_ascii_case(b"right") {
+        Ok(End::Tail)
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+fn lmove(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let from = end_arg(args.get(3))?;
+    let to = end_arg(args.get(4))?;
+    move_element(ctx, args.get(1), args.get(2), from, to)
+}
+
+fn rpoplpush(ctx: &mut Ctx, args: Args) -> CmdResult {
+    move_element(ctx, args.get(1), args.get(2), End::Tail, End::Head)
+}
+
+/// LMOVE and RPOPLPUSH. As in Redis: the destination's push is announced
+/// before the reply, the source's pop after it, and the whole counts as
+/// one change. The element is copied, pushed, then popped, so moving
+/// within one list (a rotation) needs no special case.
+fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> CmdResult {
+    let mut db = ctx.db();
+    let element = match db.entry(src).map(|e| &e.value) {
+        None => {
+            ctx.out().null();
+            return Ok(());
+        }
+        Some(Value::List(list)) => match from {
+            End::Head => list.front(),
+            End::Tail => list.back(),
+        }
+        .cloned(),
+        Some(_) => return Err(CmdError::WrongType),
+    };
+    let Some(element) = element else {
+        ctx.out().null();
+        return Ok(());
+    };
+    if db
+        .entry(dst)
+        .is_some_and(|e| !matches!(e.value, Value::List(_)))
+    {
+        return Err(CmdError::WrongType);
+    }
+    let mut pushed = db.modify_or_create(dst, push_name(to), || Value::List(List::new()));
+    if let Value::List(list) = &mut *pushed {
+        match to {
+            End::Head => list.push_front(element.clone()),
+            End::Tail => list.push_back(element.clone()),
+        }
+    }
+    pushed.changed(1);
+    drop(pushed);
+    // Redis replies, then announces the pop.
+    db.journal().after_reply();
+    let pop_name = match from {
+        End::Head => "lpop",
+        End::Tail => "rpop",
+    };
+    if let Some(mut popped) = db.modify(src, pop_name) {
+        if let Value::List(list) = &mut *popped {
+            match from {
+                End::Head => list.pop_front(),
+                End::Tail => list.pop_back(),
+            };
+        }
+        popped.uncounted();
+    }
+    ctx.out().bulk(&element);
     Ok(())
 }
 

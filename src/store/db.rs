@@ -659,6 +659,8 @@ pub struct Modify<'a> {
     slot: u32,
     name: &'static str,
     changes: u64,
+    /// Recorded even with no changes counted (see [`Modify::uncounted`]).
+    uncounted: bool,
     created: bool,
     before: u64,
 }
@@ -672,9 +674,18 @@ impl<'a> Modify<'a> {
             slot,
             name,
             changes: 0,
+            uncounted: false,
             created,
             before: allocated(),
         }
+    }
+
+    /// Records the change (its event, its deletion if emptied) without
+    /// adding to the change counter: a command Redis counts once for
+    /// several changes (LMOVE), or one it announces though nothing moved
+    /// (LTRIM).
+    pub fn uncounted(&mut self) {
+        self.uncounted = true;
     }
 
     /// Records `n` changes (elements added, removed or set: what Redis adds
@@ -706,7 +717,8 @@ impl Drop for Modify<'_> {
     fn drop(&mut self) {
         let entry = self.db.slot(self.slot);
         let emptied = entry.value.is_empty_collection();
-        if self.changes > 0 {
+        let recorded = self.changes > 0 || self.uncounted;
+        if recorded {
             let what = (KeyChange::Changed, self.name, self.changes, self.created);
             record(self.log, self.id, &entry.key, what, self.before);
         }
@@ -717,7 +729,7 @@ impl Drop for Modify<'_> {
             let before = allocated();
             if let Some(Entry { key, value, .. }) = self.db.remove_slot(self.slot) {
                 drop(value);
-                if self.changes > 0 {
+                if recorded {
                     let what = (KeyChange::Deleted, "del", 0, false);
                     record(self.log, self.id, &key, what, before);
                 }
