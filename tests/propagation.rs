@@ -64,6 +64,16 @@ rpoplpush l3 l3
 rpoplpush l3 l2
 sadd set a b
 srem set a b
+sadd s1 1 2 3
+sadd s2 2 3 x
+smove s1 s2 1
+smove s1 s2 nope
+smove s1 s3 2
+sinterstore s4 s1 s2
+sunionstore s4 s1 s2
+sdiffstore s4 s2 s1
+sdiffstore s4 s1 s1
+sinterstore s4 s1 nokey
 hset h f v g w
 hmset h a 1 b 2
 hsetnx h a 9

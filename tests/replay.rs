@@ -182,6 +182,14 @@ fn command() -> impl Strategy<Value = Vec<String>> {
         (key(), key()).prop_map(|(a, b)| cmd(&["RPOPLPUSH", &a, &b])),
         (key(), value(), value()).prop_map(|(k, a, b)| cmd(&["SADD", &k, &a, &b])),
         (key(), value(), value()).prop_map(|(k, a, b)| cmd(&["SREM", &k, &a, &b])),
+        (key(), key(), value()).prop_map(|(a, b, m)| cmd(&["SMOVE", &a, &b, &m])),
+        (
+            prop::sample::select(&["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"][..]),
+            key(),
+            key(),
+            key()
+        )
+            .prop_map(|(c, d, a, b)| cmd(&[c, &d, &a, &b])),
         (key(), value(), value(), value())
             .prop_map(|(k, f, v, g)| cmd(&["HSET", &k, &f, &v, &g, &v])),
         (key(), value()).prop_map(|(k, f)| cmd(&["HDEL", &k, &f])),

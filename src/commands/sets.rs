@@ -1,5 +1,6 @@
-//! Set commands (Redis's `t_set.c`): the seed's SADD SREM SMEMBERS
-//! SISMEMBER SCARD.
+//! Set commands (Redis's `t_set.c`): SADD SREM SMEMBERS SISMEMBER
+//! SMISMEMBER SCARD SMOVE SINTER SINTERCARD SUNION SDIFF and the STORE
+//! forms.
 //!
 //! Sets keep Redis 7.0's two encodings (see [`Set`]): while small and
 //! all-integer they are a sorted array, so SMEMBERS answers in numeric order
@@ -9,7 +10,7 @@
 use super::flags::*;
 use super::{Command, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::Args;
+use crate::resp::{parse_i64, Args};
 use crate::store::{Set, Value};
 
 pub const COMMANDS: &[Command] = &[
@@ -31,6 +32,40 @@ pub const COMMANDS: &[Command] = &[
     Command::new("scard", 2, READONLY | FAST, scard)
         .keys(1, 1, 1)
         .doc("set", "1.0.0", "Get the number of members in a set"),
+    Command::new("smismember", -3, READONLY | FAST, smismember)
+        .keys(1, 1, 1)
+        .doc("set", "6.2.0", "Returns the membership associated with the given elements for a set")
+        .complexity("O(N) where N is the number of elements being checked for membership"),
+    Command::new("smove", 4, WRITE | FAST, smove)
+        .keys(1, 2, 1)
+        .doc("set", "1.0.0", "Move a member from one set to another"),
+    Command::new("sinter", -2, READONLY, sinter)
+        .keys(1, -1, 1)
+        .doc("set", "1.0.0", "Intersect multiple sets")
+        .complexity("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+    Command::new("sintercard", -3, READONLY | MOVABLE_KEYS, sintercard)
+        .doc("set", "7.0.0", "Intersect multiple sets and return the cardinality of the result")
+        .complexity("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+    Command::new("sinterstore", -3, WRITE | DENYOOM, sinterstore)
+        .keys(1, -1, 1)
+        .doc("set", "1.0.0", "Intersect multiple sets and store the resulting set in a key")
+        .complexity("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+    Command::new("sunion", -2, READONLY, sunion)
+        .keys(1, -1, 1)
+        .doc("set", "1.0.0", "Add multiple sets")
+        .complexity("O(N) where N is the total number of elements in all given sets."),
+    Command::new("sunionstore", -3, WRITE | DENYOOM, sunionstore)
+        .keys(1, -1, 1)
+        .doc("set", "1.0.0", "Add multiple sets and store the resulting set in a key")
+        .complexity("O(N) where N is the total number of elements in all given sets."),
+    Command::new("sdiff", -2, READONLY, sdiff)
+        .keys(1, -1, 1)
+        .doc("set", "1.0.0", "Subtract multiple sets")
+        .complexity("O(N) where N is the total number of elements in all given sets."),
+    Command::new("sdiffstore", -3, WRITE | DENYOOM, sdiffstore)
+        .keys(1, -1, 1)
+        .doc("set", "1.0.0", "Subtract multiple sets and store the resulting set in a key")
+        .complexity("O(N) where N is the total number of elements in all given sets."),
 ];
 
 /// The set in `value`, or WRONGTYPE.
@@ -102,6 +137,214 @@ fn sismember(ctx: &mut Ctx, args: Args) -> CmdResult {
 fn scard(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (value, out) = ctx.read(args.get(1));
     let len = as_set(value)?.map_or(0, |set| set.len());
+    out.int(len as i64);
+    Ok(())
+}
+
+fn smismember(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (value, out) = ctx.read(args.get(1));
+    let set = as_set(value)?;
+    let members = args.tail(2);
+    out.array(members.len());
+    for member in members.iter() {
+        out.int(set.is_some_and(|s| s.contains(member)) as i64);
+    }
+    Ok(())
+}
+
+/// SMOVE: both keys' types are checked before anything moves; moving
+/// within one set changes nothing.
+fn smove(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (src, dst, member) = (args.get(1), args.get(2), args.get(3));
+    let mut db = ctx.db();
+    let src_type = db.entry(src).map(|e| matches!(e.value, Value::Set(_)));
+    let dst_type = db.entry(dst).map(|e| matches!(e.value, Value::Set(_)));
+    let moved = match (src_type, dst_type) {
+        (None, _) => false,
+        (Some(false), _) | (_, Some(false)) => return Err(CmdError::WrongType),
+        _ if src == dst => db.entry(src).is_some_and(|e| match &e.value {
+            Value::Set(set) => set.contains(member),
+            _ => false,
+        }),
+        _ => {
+            let removed = match db.modify(src, "srem") {
+                Some(mut value) => {
+                    let removed = match &mut *value {
+                        Value::Set(set) => set.remove(member),
+                        _ => false,
+                    };
+                    value.changed(removed as u64);
+                    removed
+                }
+                None => false,
+            };
+            if removed {
+                let mut value = db.modify_or_create(dst, "sadd", || Value::Set(Set::default()));
+                let added = match &mut *value {
+                    Value::Set(set) => set.insert(member),
+                    _ => false,
+                };
+                value.changed(added as u64);
+            }
+            removed
+        }
+    };
+    ctx.out().int(moved as i64);
+    Ok(())
+}
+
+/// The sets at `keys` for an intersection, union or difference: `None`
+/// for a missing key (an empty set); WRONGTYPE for any other type, even
+/// after a missing key, as Redis checks them all.
+fn sets_at<'a>(
+    db: &'a mut crate::store::DbMut<'_>,
+    keys: &[&[u8]],
+) -> Result<Vec<Option<&'a Set>>, CmdError> {
+    db.read_all(keys)
+        .into_iter()
+        .map(|value| match value {
+            None => Ok(None),
+            Some(Value::Set(set)) => Ok(Some(set)),
+            Some(_) => Err(CmdError::WrongType),
+        })
+        .collect()
+}
+
+/// What SINTER, SUNION and SDIFF compute.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Inter,
+    Union,
+    Diff,
+}
+
+/// The result of `op` over `sets`, built as Redis builds it: members are
+/// added to a new set (an intset while possible), so the answer comes in
+/// that set's order. An intersection walks the smallest set.
+fn compute(op: Op, sets: &[Option<&Set>], limit: usize) -> Set {
+    let mut result = Set::default();
+    match op {
+        Op::Inter => {
+            if sets.iter().any(Option::is_none) {
+                return result;
+            }
+            let present: Vec<&Set> = sets.iter().flatten().copied().collect();
+            let Some(smallest) = present.iter().min_by_key(|s| s.len()) else {
+                return result;
+            };
+            smallest.for_each(|m| {
+                if result.len() < limit && present.iter().all(|s| s.contains(m)) {
+                    result.insert(m);
+                }
+            });
+        }
+        Op::Union => {
+            for set in sets.iter().flatten() {
+                set.for_each(|m| {
+                    result.insert(m);
+                });
+            }
+        }
+        Op::Diff => {
+            if let Some(Some(first)) = sets.first() {
+                first.for_each(|m| {
+                    if !sets[1..].iter().flatten().any(|s| s.contains(m)) {
+                        result.insert(m);
+                    }
+                });
+            }
+        }
+    }
+    result
+}
+
+fn sinter(ctx: &mut Ctx, args: Args) -> CmdResult {
+    reply_op(ctx, args, Op::Inter)
+}
+
+fn sunion(ctx: &mut Ctx, args: Args) -> CmdResult {
+    reply_op(ctx, args, Op::Union)
+}
+
+fn sdiff(ctx: &mut Ctx, args: Args) -> CmdResult {
+    reply_op(ctx, args, Op::Diff)
+}
+
+/// SINTER, SUNION, SDIFF: the result as a set reply.
+fn reply_op(ctx: &mut Ctx, args: Args, op: Op) -> CmdResult {
+    let keys: Vec<&[u8]> = args.tail(1).iter().collect();
+    let (mut db, out) = ctx.db_out();
+    let sets = sets_at(&mut db, &keys)?;
+    let result = compute(op, &sets, usize::MAX);
+    out.set(result.len());
+    result.for_each(|m| out.bulk(m));
+    Ok(())
+}
+
+/// SINTERCARD numkeys key [key ...] [LIMIT limit].
+fn sintercard(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let numkeys = match parse_i64(args.get(1)) {
+        Some(n) if n > 0 => n as usize,
+        _ => return Err(CmdError::err("ERR numkeys should be greater than 0")),
+    };
+    if numkeys > args.len() - 2 {
+        return Err(CmdError::err(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    let mut limit = 0;
+    let mut i = 2 + numkeys;
+    while i < args.len() {
+        if args.get(i).eq_ignore_ascii_case(b"limit") && i + 1 < args.len() {
+            limit = match parse_i64(args.get(i + 1)) {
+                Some(n) if n >= 0 => n as usize,
+                _ => return Err(CmdError::err("ERR LIMIT can't be negative")),
+            };
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let keys: Vec<&[u8]> = (2..2 + numkeys).map(|i| args.get(i)).collect();
+    let (mut db, out) = ctx.db_out();
+    let sets = sets_at(&mut db, &keys)?;
+    let limit = if limit == 0 { usize::MAX } else { limit };
+    out.int(compute(Op::Inter, &sets, limit).len() as i64);
+    Ok(())
+}
+
+fn sinterstore(ctx: &mut Ctx, args: Args) -> CmdResult {
+    store_op(ctx, args, Op::Inter, "sinterstore")
+}
+
+fn sunionstore(ctx: &mut Ctx, args: Args) -> CmdResult {
+    store_op(ctx, args, Op::Union, "sunionstore")
+}
+
+fn sdiffstore(ctx: &mut Ctx, args: Args) -> CmdResult {
+    store_op(ctx, args, Op::Diff, "sdiffstore")
+}
+
+/// The STORE forms: the result replaces `destination` (its TTL too), or
+/// an empty result deletes it. Redis replies before it announces the
+/// store, and, except for an intersection with a missing key, before the
+/// deletion.
+fn store_op(ctx: &mut Ctx, args: Args, op: Op, name: &'static str) -> CmdResult {
+    let dst = args.get(1);
+    let keys: Vec<&[u8]> = args.tail(2).iter().collect();
+    let (mut db, out) = ctx.db_out();
+    let sets = sets_at(&mut db, &keys)?;
+    let result = compute(op, &sets, usize::MAX);
+    let len = result.len();
+    let early = op == Op::Inter && sets.iter().any(Option::is_none);
+    if !early {
+        db.journal().after_reply();
+    }
+    if len > 0 {
+        db.set(dst, Value::Set(result), None, name);
+    } else {
+        db.delete(dst);
+    }
     out.int(len as i64);
     Ok(())
 }

@@ -366,6 +366,23 @@ impl<'a> DbMut<'a> {
         self.read_entry(key).map(|e| &e.value)
     }
 
+    /// [`DbMut::read`] for several keys, the values lent together (SINTER
+    /// and friends): each key counted and expired as its own read would.
+    /// Slots stay put while others are removed, so those found first are
+    /// still valid at the end.
+    pub fn read_all(&mut self, keys: &[&[u8]]) -> Vec<Option<&Value>> {
+        let how = Lookup {
+            count: true,
+            touch: true,
+        };
+        let slots: Vec<Option<u32>> = keys.iter().map(|k| self.lookup_slot(k, how)).collect();
+        let db: &Db = self.db;
+        slots
+            .into_iter()
+            .map(|slot| slot.map(|s| &db.slot(s).value))
+            .collect()
+    }
+
     /// [`DbMut::read`], for a value that outlives this `DbMut`.
     pub fn into_read(mut self, key: &[u8]) -> Option<&'a Value> {
         let how = Lookup {

@@ -158,6 +158,23 @@ impl Set {
         }
     }
 
+    /// Calls `f` with each member in the set's order (ascending integers
+    /// while small and all-integer, as Redis's intset; hash order after).
+    pub fn for_each(&self, mut f: impl FnMut(&[u8])) {
+        match self {
+            Set::Ints(v) => {
+                for &n in v {
+                    f(format_int(&mut [0; 20], n));
+                }
+            }
+            Set::Table(t) => {
+                for member in t.iter() {
+                    f(member);
+                }
+            }
+        }
+    }
+
     fn upgrade(&mut self) {
         if let Set::Ints(v) = self {
             let table = v

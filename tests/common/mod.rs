@@ -572,6 +572,20 @@ pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String
             ));
         }
     }
+    // A named connection left with unread pushes means a `!frames` or
+    // `!recv` count in the script is wrong: the comparisons after it were
+    // misaligned.
+    for (conn, (ra, rb)) in &mut named {
+        let wait = Duration::from_millis(50);
+        let (la, lb) = (ra.read_extra(wait), rb.read_extra(wait));
+        if !la.is_empty() || !lb.is_empty() {
+            failures.push(format!(
+                "{name}: unread at the end on @{conn}\n  redis:   {}\n  rizzler: {}",
+                show(&la),
+                show(&lb)
+            ));
+        }
+    }
     failures
 }
 
