@@ -76,7 +76,7 @@ pub fn observe(store: &mut Store, state: &mut State, observer: Box<dyn Observer>
 pub fn sync_recording(store: &mut Store, state: &State) {
     let flags = state.config.notify_keyspace_events;
     let notify = flags & (crate::notify::KEYSPACE | crate::notify::KEYEVENT) != 0;
-    store.journal.recording = !state.observers.is_empty() || notify;
+    store.journal.recording = !state.observers.is_empty() || notify || !state.watches.is_empty();
     store.journal.record_misses = notify && flags & crate::notify::KEY_MISS != 0;
 }
 
@@ -122,12 +122,89 @@ fn drain(store: &mut Store, state: &mut State, command: Option<(usize, &Args)>) 
         atomic: command.is_some(),
     };
     crate::notify::publish(state, &journal.events, replied_at);
+    if !state.watches.is_empty() {
+        touch_watched(state, &journal.events, &store.dbs);
+    }
+    match &mut state.transaction {
+        // Inside EXEC: gathered, delivered as one unit at its end.
+        Some(tx) => {
+            tx.events.extend_from_slice(&journal.events);
+            tx.ops.extend_from_slice(unit.ops);
+        }
+        None => deliver(state, &journal.events, unit),
+    }
+    journal.events.clear();
+    // The last watch may have gone: stop recording if nothing reads.
+    sync_recording(store, state);
+}
+
+fn deliver(state: &mut State, events: &[Event], unit: Unit) {
+    if state.observers.is_empty() {
+        return;
+    }
     let mut observers = std::mem::take(&mut state.observers);
     for o in &mut observers {
-        o.observe(&journal.events, unit);
+        o.observe(events, unit);
     }
     state.observers = observers;
-    journal.events.clear();
+}
+
+/// WATCH: every key event marks the key's watchers; a flush or a swap
+/// marks every watcher in the databases concerned.
+fn touch_watched(state: &mut State, events: &[Event], dbs: &[crate::store::Db]) {
+    let now = state.now_ms();
+    // After a swap, what a database holds now is what replaced its keys.
+    let in_db = |db: usize, key: &[u8]| {
+        dbs.get(db)
+            .and_then(|d| d.get_raw(key))
+            .map(|e| e.is_expired(now))
+    };
+    for event in events {
+        match event {
+            Event::Key(k) if k.change != KeyChange::Missed => {
+                let gone = matches!(
+                    k.change,
+                    KeyChange::Deleted | KeyChange::Expired | KeyChange::Evicted
+                );
+                state.touch_watched(k.db, &k.key, gone);
+            }
+            Event::Flushed { db, .. } => state.touch_watched_db(*db, false, in_db),
+            Event::Swapped { a, b } => {
+                state.touch_watched_db(Some(*a), true, in_db);
+                state.touch_watched_db(Some(*b), true, in_db);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What EXEC's commands did, gathered into one unit.
+#[derive(Debug, Default)]
+pub struct Transaction {
+    pub events: Vec<Event>,
+    pub ops: Vec<Op>,
+}
+
+/// EXEC begins running its queue: what the commands do is gathered.
+pub fn begin_transaction(state: &mut State) {
+    state.transaction = Some(Transaction::default());
+}
+
+/// EXEC has run its queue: its events and operations go to the
+/// observers as one atomic unit (an AOF or a replica wraps it in
+/// MULTI/EXEC, as Redis propagates a transaction).
+pub fn end_transaction(_store: &mut Store, state: &mut State) {
+    let Some(tx) = state.transaction.take() else {
+        return;
+    };
+    if tx.events.is_empty() && tx.ops.is_empty() {
+        return;
+    }
+    let unit = Unit {
+        ops: &tx.ops,
+        atomic: true,
+    };
+    deliver(state, &tx.events, unit);
 }
 
 /// The unit of operations a command propagates: keys it found expired as

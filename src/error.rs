@@ -28,6 +28,10 @@ pub enum CmdError {
     ClientNoSuchClient,
     ClientNameSpaces,
     NoAuth,
+    /// EXEC of a transaction that had a command refused while queueing.
+    ExecAbort,
+    /// A NO_MULTI command (SAVE, SHUTDOWN, …) inside MULTI.
+    NotInMulti,
     AuthNoPassword,
     WrongPass,
     Oom,
@@ -88,6 +92,8 @@ impl CmdError {
                 "ERR Client names cannot contain spaces, newlines or special characters."
             }
             CmdError::NoAuth => "NOAUTH Authentication required.",
+            CmdError::ExecAbort => "EXECABORT Transaction discarded because of previous errors.",
+            CmdError::NotInMulti => "ERR Command not allowed inside a transaction",
             CmdError::AuthNoPassword => "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
             CmdError::WrongPass => "WRONGPASS invalid username-password pair or user is disabled.",
             CmdError::MaxClients => "ERR max number of clients reached",

@@ -47,6 +47,10 @@ pub struct State {
     pub clients: Slab<Client>,
     /// Who is subscribed to what (pub/sub).
     pub pubsub: PubSub,
+    /// Who watches which key (WATCH).
+    pub watches: Watches,
+    /// EXEC's commands' events and operations, while it runs them.
+    pub transaction: Option<crate::effects::Transaction>,
     pub stats: Stats,
     pub config: Config,
     next_client_id: u64,
@@ -123,6 +127,13 @@ pub struct Client {
     pub flush_queued: bool,
     /// Its channels, patterns and shard channels.
     pub subs: Subscriptions,
+    /// The transaction it is queueing (between MULTI and EXEC).
+    pub multi: Option<crate::commands::Multi>,
+    /// The keys it watches, by database.
+    pub watched: Vec<(usize, Box<[u8]>)>,
+    /// A watched key changed since WATCH: EXEC will fail (Redis's
+    /// CLIENT_DIRTY_CAS).
+    pub watch_touched: bool,
     /// Messages published to it in the running batch: ranges of the
     /// batch's buffer, handed over by [`State::flush_broadcast`].
     pub broadcast: Vec<std::ops::Range<usize>>,
@@ -143,6 +154,151 @@ pub enum ReplyMode {
     SkipNext,
     /// The command running now goes unanswered.
     Skip,
+}
+
+/// The watched keys (Redis's `db->watched_keys`): (database, key) → its
+/// watchers.
+#[derive(Debug, Default)]
+pub struct Watches {
+    keys: HashMap<(usize, Box<[u8]>), Watchers>,
+}
+
+/// Who watches one key.
+#[derive(Debug, Default)]
+struct Watchers {
+    /// Each client, with whether the key had already expired when it
+    /// watched it (so its removal is no change).
+    clients: Vec<(usize, bool)>,
+    /// Whether the key is in its database, expired or not (Redis's
+    /// `dictFind`): FLUSHDB touches only keys that were there. Kept from
+    /// the key events, since the flush leaves nothing to look at.
+    exists: bool,
+}
+
+impl Watches {
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+impl State {
+    /// WATCH: `client` watches `key` in `db` (once). `exists`: the key is
+    /// in the database; `expired`: it is, but its time has passed, so its
+    /// removal is no change.
+    pub fn watch(&mut self, client: usize, db: usize, key: &[u8], exists: bool, expired: bool) {
+        let Some(c) = self.clients.get_mut(client) else {
+            return;
+        };
+        if c.watched.iter().any(|(d, k)| *d == db && &k[..] == key) {
+            return;
+        }
+        c.watched.push((db, key.into()));
+        let watchers = self.watches.keys.entry((db, key.into())).or_default();
+        watchers.clients.push((client, expired));
+        watchers.exists = exists;
+    }
+
+    /// UNWATCH, and the end of a transaction: forgets every watched key of
+    /// `client` and whether one changed.
+    pub fn unwatch_all(&mut self, client: usize) {
+        let Some(c) = self.clients.get_mut(client) else {
+            return;
+        };
+        c.watch_touched = false;
+        for (db, key) in std::mem::take(&mut c.watched) {
+            let id = (db, key);
+            if let Some(watchers) = self.watches.keys.get_mut(&id) {
+                watchers.clients.retain(|(w, _)| *w != client);
+                if watchers.clients.is_empty() {
+                    self.watches.keys.remove(&id);
+                }
+            }
+        }
+    }
+
+    /// Whether a key `client` watches, live when watched, has expired
+    /// since (`expired_now` tells, without removing it).
+    pub fn watched_key_expired(
+        &self,
+        client: usize,
+        expired_now: impl Fn(usize, &[u8]) -> bool,
+    ) -> bool {
+        let Some(c) = self.clients.get(client) else {
+            return false;
+        };
+        c.watched.iter().any(|(db, key)| {
+            let was_expired = self
+                .watches
+                .keys
+                .get(&(*db, key.clone()))
+                .is_some_and(|w| w.clients.iter().any(|&(w, expired)| w == client && expired));
+            !was_expired && expired_now(*db, key)
+        })
+    }
+
+    /// A key event: the key's watchers' transactions will fail. A key that
+    /// had already expired when watched and is now gone did not change.
+    pub fn touch_watched(&mut self, db: usize, key: &[u8], gone: bool) {
+        let Some(watchers) = self.watches.keys.get_mut(&(db, Box::from(key))) else {
+            return;
+        };
+        watchers.exists = !gone;
+        for (client, expired) in watchers.clients.iter_mut() {
+            if *expired && gone {
+                *expired = false;
+                continue;
+            }
+            if let Some(c) = self.clients.get_mut(*client) {
+                c.watch_touched = true;
+            }
+        }
+    }
+
+    /// FLUSHDB, FLUSHALL (`replaced` false) and SWAPDB (`replaced` true)
+    /// emptied or replaced database `db` (every one for `None`): Redis's
+    /// `touchAllWatchedKeysInDb`. A watched key that was there is
+    /// touched; after a swap, so is one the other database had. `now`
+    /// (what is in `db` after a swap: its key, and whether it has
+    /// expired) tells the latter.
+    pub fn touch_watched_db(
+        &mut self,
+        db: Option<usize>,
+        replaced: bool,
+        now: impl Fn(usize, &[u8]) -> Option<bool>,
+    ) {
+        for ((d, key), watchers) in &mut self.watches.keys {
+            if db.is_some_and(|db| db != *d) {
+                continue;
+            }
+            let there = watchers.exists;
+            let incoming = if replaced { now(*d, key) } else { None };
+            watchers.exists = incoming.is_some();
+            if !there && incoming.is_none() {
+                continue;
+            }
+            for (client, expired) in watchers.clients.iter_mut() {
+                if *expired {
+                    match incoming {
+                        // Expired, now gone: no change.
+                        None => {
+                            *expired = false;
+                            continue;
+                        }
+                        // Expired, replaced by one also expired.
+                        Some(true) => continue,
+                        Some(false) => {}
+                    }
+                } else if !there && incoming == Some(true) {
+                    // Nothing replaced by an expired key.
+                    *expired = true;
+                    continue;
+                }
+                if let Some(c) = self.clients.get_mut(*client) {
+                    c.watch_touched = true;
+                }
+            }
+        }
+    }
 }
 
 /// Output buffer limit classes, in CONFIG's order (Redis's
@@ -372,6 +528,8 @@ impl Server {
             state: State {
                 clients: Slab::new(),
                 pubsub: PubSub::default(),
+                watches: Watches::default(),
+                transaction: None,
                 stats: Stats {
                     start_ms: now_ms(),
                     ..Stats::default()
@@ -430,13 +588,18 @@ impl State {
             flush_queued: false,
             subs: Subscriptions::default(),
             broadcast: Vec::new(),
+            multi: None,
+            watched: Vec::new(),
+            watch_touched: false,
             closing: false,
             reply: ReplyMode::On,
         })
     }
 
-    /// Forgets a closed connection and every subscription it held.
+    /// Forgets a closed connection and every subscription and watch it
+    /// held.
     pub fn remove_client(&mut self, key: usize) {
+        self.unwatch_all(key);
         if let Some(client) = self.clients.try_remove(key) {
             self.pubsub.forget(key, &client.subs);
         }

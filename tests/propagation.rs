@@ -88,6 +88,16 @@ rename x x2
 renamenx y x2
 copy x2 x3
 move x3 1
+multi
+set tx1 1
+incr tx1
+get tx1
+lpush tx1 x
+rpush txl a
+exec
+multi
+get tx1
+exec
 select 1
 set one 1
 swapdb 0 1

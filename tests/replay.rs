@@ -200,6 +200,10 @@ fn command() -> impl Strategy<Value = Vec<String>> {
         (0..DBS).prop_map(|db| cmd(&["SELECT", &db.to_string()])),
         (0..DBS, 0..DBS).prop_map(|(a, b)| cmd(&["SWAPDB", &a.to_string(), &b.to_string()])),
         Just(cmd(&["FLUSHDB"])),
+        // Transactions: whatever a random MULTI ... EXEC ran replays as one unit.
+        Just(cmd(&["MULTI"])),
+        Just(cmd(&["EXEC"])),
+        Just(cmd(&["DISCARD"])),
         Just(cmd(&["FLUSHALL"])),
         // Reads: each may find a key whose time has passed and delete it.
         key().prop_map(|k| cmd(&["GET", &k])),

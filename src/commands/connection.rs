@@ -232,9 +232,10 @@ fn hello(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn reset(ctx: &mut Ctx, _args: Args) -> CmdResult {
-    // Redis's clearClientConnectionState: subscriptions end silently.
-    // MULTI state, once it exists, is cleared here too.
+    // Redis's clearClientConnectionState: a transaction is discarded,
+    // watches and subscriptions end silently.
     let me = ctx.client;
+    super::multi::end_transaction(ctx);
     ctx.state.unsubscribe_everything(me);
     let open = ctx.state.config.requirepass.is_empty();
     let client = ctx.me();
@@ -379,6 +380,12 @@ fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
     if c.subs.total() > 0 {
         flags.push('P');
     }
+    if c.multi.is_some() {
+        flags.push('x');
+    }
+    if c.watch_touched {
+        flags.push('d');
+    }
     if c.closing {
         flags.push('c');
     }
@@ -396,7 +403,7 @@ fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
     let _ = writeln!(
         out,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={db} \
-         sub={} psub={} ssub={} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 \
+         sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 \
          rbs=0 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem} events={} cmd={cmd} \
          user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
@@ -409,6 +416,7 @@ fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
         c.subs.channels.len(),
         c.subs.patterns.len(),
         c.subs.shard_channels.len(),
+        c.multi.as_ref().map_or(-1, |m| m.queued.len() as i64),
         if omem > 0 { "rw" } else { "r" },
         if proto == Proto::Resp3 { 3 } else { 2 },
         String::from_utf8_lossy(&c.lib_name),

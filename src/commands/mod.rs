@@ -27,6 +27,7 @@ mod keys;
 mod lists;
 mod memory;
 pub mod meta;
+mod multi;
 mod pubsub;
 #[rustfmt::skip]
 mod redis_docs;
@@ -45,6 +46,7 @@ use crate::server::{Client, State};
 use crate::store::{DbMut, Journal, Store, Value};
 
 pub use args::*;
+pub use multi::Multi;
 
 /// What a handler gets: the keyspace, the rest of the server (the calling
 /// client included), and the time of this batch.
@@ -243,6 +245,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         sets::COMMANDS,
         hashes::COMMANDS,
         pubsub::COMMANDS,
+        multi::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -393,10 +396,35 @@ pub fn execute(ctx: &mut Ctx, args: Args) -> After {
 fn process(ctx: &mut Ctx, args: Args) {
     debug_assert!(!args.is_empty());
     match admit(ctx, &args) {
-        Ok(cmd) => call(ctx, cmd, args),
+        Ok(cmd) => {
+            // Inside MULTI, commands are queued for EXEC.
+            if let Some(tx) = ctx.me().multi.as_mut() {
+                if !multi::runs_in_multi(cmd) {
+                    tx.queue(cmd, &args);
+                    ctx.out().simple(b"QUEUED");
+                    return;
+                }
+            }
+            call(ctx, cmd, args)
+        }
         Err(rejected) => {
             if let Some(cmd) = rejected.cmd {
                 ctx.state.stats.command(cmd).rejected_calls += 1;
+            }
+            // EXEC itself refused ends the transaction, saying why
+            // (Redis's execCommandAbort); any other command refused
+            // while queueing dooms it.
+            if rejected.cmd.is_some_and(|c| c.name == "exec") {
+                multi::end_transaction(ctx);
+                let why = rejected.error.message();
+                let why = why.strip_prefix(b"ERR ").unwrap_or(why);
+                let mut text = b"EXECABORT Transaction discarded because of: ".to_vec();
+                text.extend_from_slice(why);
+                reply_error(ctx, &CmdError::Custom(text));
+                return;
+            }
+            if let Some(tx) = ctx.me().multi.as_mut() {
+                tx.doomed = true;
             }
             reply_error(ctx, &rejected.error);
         }
@@ -415,6 +443,9 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
     client.last_cmd = Some(cmd);
     if !client.authenticated && cmd.flags & flags::NO_AUTH == 0 {
         return Err(refuse(CmdError::NoAuth));
+    }
+    if client.multi.is_some() && cmd.flags & flags::NO_MULTI != 0 {
+        return Err(refuse(CmdError::NotInMulti));
     }
     // Over maxmemory, commands that may grow the dataset are refused.
     // (No eviction yet: every policy behaves as noeviction.)

@@ -56,7 +56,7 @@ impl Entry {
     /// Whether the key's time has passed: strictly, as Redis's
     /// `keyIsExpired` (`now > when`), so a key is still there in the
     /// millisecond it expires at.
-    fn is_expired(&self, now_ms: u64) -> bool {
+    pub fn is_expired(&self, now_ms: u64) -> bool {
         self.expire_at().is_some_and(|at| at < now_ms)
     }
 }

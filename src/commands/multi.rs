@@ -1,0 +1,178 @@
+//! Transactions (Redis's `multi.c`): MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+//!
+//! Between MULTI and EXEC a client's commands are checked as usual
+//! (`process`), then queued instead of run; a command refused while
+//! queueing dooms the transaction (EXECABORT). EXEC runs the queue through
+//! `call()`, like any command, and the write path delivers what the
+//! commands changed as one unit (`effects`), so an AOF or a replica
+//! applies them together. WATCH is one more consumer of key events: any
+//! change to a watched key, its expiry included, marks its watchers
+//! (`crate::server::Watches`).
+
+use std::ops::Range;
+
+use super::flags::*;
+use super::{Command, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::resp::Args;
+
+const TX: u32 = NOSCRIPT | LOADING | STALE;
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("multi", 1, TX | FAST | ALLOW_BUSY, multi).doc(
+        "transactions",
+        "1.2.0",
+        "Mark the start of a transaction block",
+    ),
+    Command::new("exec", 1, TX | SKIP_SLOWLOG, exec)
+        .doc(
+            "transactions",
+            "1.2.0",
+            "Execute all commands issued after MULTI",
+        )
+        .complexity("Depends on commands in the transaction"),
+    Command::new("discard", 1, TX | FAST | ALLOW_BUSY, discard)
+        .doc(
+            "transactions",
+            "2.0.0",
+            "Discard all commands issued after MULTI",
+        )
+        .complexity("O(N), when N is the number of queued commands"),
+    Command::new("watch", -2, TX | FAST | ALLOW_BUSY, watch)
+        .keys(1, -1, 1)
+        .doc(
+            "transactions",
+            "2.2.0",
+            "Watch the given keys to determine execution of the MULTI/EXEC block",
+        )
+        .complexity("O(1) for every key."),
+    Command::new("unwatch", 1, TX | FAST | ALLOW_BUSY, unwatch).doc(
+        "transactions",
+        "2.2.0",
+        "Forget about all watched keys",
+    ),
+];
+
+/// A queued command: its row, its arguments in one buffer, and where
+/// each argument is in it.
+#[derive(Debug)]
+pub struct Queued {
+    cmd: &'static Command,
+    buf: Vec<u8>,
+    spans: Vec<Range<usize>>,
+}
+
+/// A transaction being queued.
+#[derive(Debug, Default)]
+pub struct Multi {
+    pub queued: Vec<Queued>,
+    /// A command was refused while queueing: EXEC aborts.
+    pub doomed: bool,
+}
+
+impl Multi {
+    /// Queues a command (its arguments copied).
+    pub fn queue(&mut self, cmd: &'static Command, args: &Args) {
+        let mut buf = Vec::with_capacity(args.iter().map(<[u8]>::len).sum());
+        let spans = args
+            .iter()
+            .map(|a| {
+                let start = buf.len();
+                buf.extend_from_slice(a);
+                start..buf.len()
+            })
+            .collect();
+        self.queued.push(Queued { cmd, buf, spans });
+    }
+}
+
+/// Whether `cmd` runs at once inside MULTI rather than being queued.
+pub fn runs_in_multi(cmd: &Command) -> bool {
+    matches!(
+        cmd.name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
+}
+
+fn multi(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    let me = ctx.me();
+    if me.multi.is_some() {
+        return Err(CmdError::err("ERR MULTI calls can not be nested"));
+    }
+    me.multi = Some(Multi::default());
+    ctx.out().ok();
+    Ok(())
+}
+
+fn discard(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    if ctx.me().multi.is_none() {
+        return Err(CmdError::err("ERR DISCARD without MULTI"));
+    }
+    end_transaction(ctx);
+    ctx.out().ok();
+    Ok(())
+}
+
+/// Leaves MULTI and forgets every watched key (Redis's
+/// `discardTransaction`).
+pub fn end_transaction(ctx: &mut Ctx) {
+    let me = ctx.client;
+    ctx.state.clients[me].multi = None;
+    ctx.state.unwatch_all(me);
+}
+
+fn exec(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    let me = ctx.client;
+    let Some(multi) = ctx.me().multi.take() else {
+        return Err(CmdError::err("ERR EXEC without MULTI"));
+    };
+    // A watched key whose time passed since WATCH counts as changed.
+    let now = ctx.now_ms;
+    let expired = ctx.state.watched_key_expired(me, |db, key| {
+        ctx.store.dbs[db]
+            .get_raw(key)
+            .is_some_and(|e| e.is_expired(now))
+    });
+    let touched = ctx.state.clients[me].watch_touched || expired;
+    end_transaction(ctx);
+    if multi.doomed {
+        return Err(CmdError::ExecAbort);
+    }
+    if touched {
+        ctx.out().null_array();
+        return Ok(());
+    }
+    ctx.out().array(multi.queued.len());
+    crate::effects::begin_transaction(ctx.state);
+    for q in &multi.queued {
+        super::call(ctx, q.cmd, Args::new(&q.buf, &q.spans));
+    }
+    crate::effects::end_transaction(ctx.store, ctx.state);
+    Ok(())
+}
+
+fn watch(ctx: &mut Ctx, args: Args) -> CmdResult {
+    if ctx.me().multi.is_some() {
+        return Err(CmdError::err("ERR WATCH inside MULTI is not allowed"));
+    }
+    let (me, db, now) = (ctx.client, ctx.db_index(), ctx.now_ms);
+    // No point in watching once a watched key has changed.
+    if !ctx.me().watch_touched {
+        for key in args.tail(1).iter() {
+            let entry = ctx.store.dbs[db].get_raw(key);
+            let expired = entry.is_some_and(|e| e.is_expired(now));
+            let exists = entry.is_some();
+            ctx.state.watch(me, db, key, exists, expired);
+        }
+        crate::effects::sync_recording(ctx.store, ctx.state);
+    }
+    ctx.out().ok();
+    Ok(())
+}
+
+fn unwatch(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    let me = ctx.client;
+    ctx.state.unwatch_all(me);
+    ctx.out().ok();
+    Ok(())
+}
