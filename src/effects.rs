@@ -16,11 +16,15 @@
 //!   subscriber table;
 //! - the [`Observer`]s: whatever registered to see key events and units
 //!   (the replay test today; the AOF and replicas with persistence and
-//!   replication).
+//!   replication);
+//! - WATCH: every key event marks the key's watchers
+//!   (`State::touch_watched`);
+//! - inside EXEC, the events and operations of its commands are gathered
+//!   and delivered as one unit ([`begin_transaction`]).
 //!
-//! WATCH, blocked clients' ready keys and eviction's accounting hook in
-//! here too, as observers or as a line in this function; none of them
-//! needs a command handler or a backend to change.
+//! Blocked clients' ready keys and eviction's accounting hook in here
+//! too, as observers or as a line in this function; none of them needs
+//! a command handler or a backend to change.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -193,7 +197,7 @@ pub fn begin_transaction(state: &mut State) {
 /// EXEC has run its queue: its events and operations go to the
 /// observers as one atomic unit (an AOF or a replica wraps it in
 /// MULTI/EXEC, as Redis propagates a transaction).
-pub fn end_transaction(_store: &mut Store, state: &mut State) {
+pub fn end_transaction(state: &mut State) {
     let Some(tx) = state.transaction.take() else {
         return;
     };

@@ -147,7 +147,7 @@ fn exec(ctx: &mut Ctx, _args: Args) -> CmdResult {
     for q in &multi.queued {
         super::call(ctx, q.cmd, Args::new(&q.buf, &q.spans));
     }
-    crate::effects::end_transaction(ctx.store, ctx.state);
+    crate::effects::end_transaction(ctx.state);
     Ok(())
 }
 
