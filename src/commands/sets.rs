@@ -43,7 +43,7 @@ pub const COMMANDS: &[Command] = &[
         .keys(1, -1, 1)
         .doc("set", "1.0.0", "Intersect multiple sets")
         .complexity("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
-    Command::new("sintercard", -3, READONLY | MOVABLE_KEYS, sintercard)
+    Command::new("sintercard", -3, READONLY, sintercard)
         .doc("set", "7.0.0", "Intersect multiple sets and return the cardinality of the result")
         .complexity("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
     Command::new("sinterstore", -3, WRITE | DENYOOM, sinterstore)
