@@ -190,3 +190,29 @@ fn writes_count_as_dirty_and_reads_as_hits_or_misses() {
     let s = &h.server.store.stats;
     assert_eq!((s.hits, s.misses), (before.0 + 2, before.1 + 1));
 }
+
+/// SPOP takes distinct members out; SRANDMEMBER picks distinct ones for a
+/// positive count and repeats for a negative one. (Which ones is chance:
+/// the differential script covers the deterministic cases.)
+#[test]
+fn random_members_are_members() {
+    let mut h = Harness::new();
+    let all: Vec<String> = (0..10).map(|i| format!("m{i}")).collect();
+    let mut sadd = vec!["SADD", "s"];
+    sadd.extend(all.iter().map(String::as_str));
+    h.text(&sadd);
+    let popped = members(&h.text(&["SPOP", "s", "3"]));
+    assert_eq!(popped.len(), 3);
+    assert!(popped.windows(2).all(|w| w[0] != w[1]), "{popped:?}");
+    assert_eq!(h.text(&["SCARD", "s"]), ":7\r\n");
+    let left = members(&h.text(&["SMEMBERS", "s"]));
+    assert!(popped.iter().all(|p| all.contains(p) && !left.contains(p)));
+    let two = members(&h.text(&["SRANDMEMBER", "s", "2"]));
+    assert!(two.len() == 2 && two[0] != two[1] && two.iter().all(|m| left.contains(m)));
+    let many = members(&h.text(&["SRANDMEMBER", "s", "-20"]));
+    assert_eq!(many.len(), 20);
+    assert!(many.iter().all(|m| left.contains(m)));
+    let one = h.text(&["SPOP", "s"]);
+    assert_eq!(h.text(&["SCARD", "s"]), ":6\r\n");
+    assert!(left.iter().any(|m| one.contains(m.as_str())));
+}

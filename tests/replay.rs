@@ -183,6 +183,8 @@ fn command() -> impl Strategy<Value = Vec<String>> {
         (key(), value(), value()).prop_map(|(k, a, b)| cmd(&["SADD", &k, &a, &b])),
         (key(), value(), value()).prop_map(|(k, a, b)| cmd(&["SREM", &k, &a, &b])),
         (key(), key(), value()).prop_map(|(a, b, m)| cmd(&["SMOVE", &a, &b, &m])),
+        key().prop_map(|k| cmd(&["SPOP", &k])),
+        (key(), 0..4u32).prop_map(|(k, n)| cmd(&["SPOP", &k, &n.to_string()])),
         (
             prop::sample::select(&["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"][..]),
             key(),

@@ -1,6 +1,6 @@
 //! Set commands (Redis's `t_set.c`): SADD SREM SMEMBERS SISMEMBER
-//! SMISMEMBER SCARD SMOVE SINTER SINTERCARD SUNION SDIFF and the STORE
-//! forms.
+//! SMISMEMBER SCARD SMOVE SPOP SRANDMEMBER SINTER SINTERCARD SUNION SDIFF
+//! and the STORE forms.
 //!
 //! Sets keep Redis 7.0's two encodings (see [`Set`]): while small and
 //! all-integer they are a sorted array, so SMEMBERS answers in numeric order
@@ -36,6 +36,14 @@ pub const COMMANDS: &[Command] = &[
         .keys(1, 1, 1)
         .doc("set", "6.2.0", "Returns the membership associated with the given elements for a set")
         .complexity("O(N) where N is the number of elements being checked for membership"),
+    Command::new("spop", -2, WRITE | FAST, spop)
+        .keys(1, 1, 1)
+        .doc("set", "1.0.0", "Remove and return one or multiple random members from a set")
+        .complexity("Without the count argument O(1), otherwise O(N) where N is the value of the passed count."),
+    Command::new("srandmember", -2, READONLY, srandmember)
+        .keys(1, 1, 1)
+        .doc("set", "1.0.0", "Get one or multiple random members from a set")
+        .complexity("Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count."),
     Command::new("smove", 4, WRITE | FAST, smove)
         .keys(1, 2, 1)
         .doc("set", "1.0.0", "Move a member from one set to another"),
@@ -346,5 +354,147 @@ fn store_op(ctx: &mut Ctx, args: Args, op: Op, name: &'static str) -> CmdResult 
         db.delete(dst);
     }
     out.int(len as i64);
+    Ok(())
+}
+
+/// `count` members of `all` chosen at random, without repeats (a partial
+/// Fisher-Yates shuffle).
+fn pick(
+    db: &mut crate::store::DbMut<'_>,
+    mut all: Vec<crate::store::Bytes>,
+    count: usize,
+) -> Vec<crate::store::Bytes> {
+    let count = count.min(all.len());
+    for i in 0..count {
+        let j = i + db.random_below(all.len() - i);
+        all.swap(i, j);
+    }
+    all.truncate(count);
+    all
+}
+
+/// SPOP key [count]. Each member taken propagates as its own SREM, as
+/// Redis does, and a pop of the whole set as DEL. Redis announces `spop`
+/// before its reply and the emptied set's deletion after it.
+fn spop(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let count = match args.len() {
+        2 => None,
+        // Redis's getPositiveLongFromObjectOrReply: one message for a
+        // negative and for a non-integer.
+        3 => Some(match parse_i64(args.get(2)) {
+            Some(n) if n >= 0 => n as usize,
+            _ => return Err(CmdError::err("ERR value is out of range, must be positive")),
+        }),
+        _ => return Err(CmdError::Syntax),
+    };
+    let key = args.get(1);
+    let db_index = ctx.db_index();
+    let (mut db, out) = ctx.db_out();
+    let all = match db.entry(key).map(|e| &e.value) {
+        None => {
+            match count {
+                None => out.null(),
+                Some(_) => out.set(0),
+            }
+            return Ok(());
+        }
+        Some(Value::Set(set)) => set.members(),
+        Some(_) => return Err(CmdError::WrongType),
+    };
+    if count == Some(0) {
+        out.set(0);
+        return Ok(());
+    }
+    let whole = count.is_some_and(|n| n >= all.len());
+    let taken = if whole {
+        all
+    } else {
+        pick(&mut db, all, count.unwrap_or(1))
+    };
+    if let Some(mut value) = db.modify(key, "spop") {
+        if let Value::Set(set) = &mut *value {
+            for m in &taken {
+                set.remove(m);
+            }
+        }
+        value.changed(taken.len() as u64);
+        value.reply_before_delete();
+    }
+    let journal = db.journal();
+    if whole {
+        journal.rewrite([&b"DEL"[..], key]);
+    } else {
+        for m in &taken {
+            journal.also_propagate(db_index, [&b"SREM"[..], key, m]);
+        }
+        journal.prevent_propagation();
+    }
+    match count {
+        None => out.bulk(&taken[0]),
+        Some(_) => {
+            out.set(taken.len());
+            for m in &taken {
+                out.bulk(m);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// SRANDMEMBER key [count]: a positive count gives distinct members (the
+/// whole set, in its order, when it asks for as many), a negative one
+/// that many with repeats.
+fn srandmember(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let count = match args.len() {
+        2 => None,
+        3 => Some(match parse_i64(args.get(2)) {
+            Some(i64::MIN) => {
+                return Err(CmdError::err(
+                    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+                ))
+            }
+            Some(n) => n,
+            None => return Err(CmdError::NotInteger),
+        }),
+        _ => return Err(CmdError::Syntax),
+    };
+    let (mut db, out) = ctx.db_out();
+    let all = match db.read(args.get(1)) {
+        None => {
+            match count {
+                None => out.null(),
+                Some(_) => out.array(0),
+            }
+            return Ok(());
+        }
+        Some(Value::Set(set)) => set.members(),
+        Some(_) => return Err(CmdError::WrongType),
+    };
+    match count {
+        None => {
+            let i = db.random_below(all.len());
+            out.bulk(&all[i]);
+        }
+        Some(n) if n < 0 => {
+            let n = n.unsigned_abs() as usize;
+            out.array(n);
+            for _ in 0..n {
+                let i = db.random_below(all.len());
+                out.bulk(&all[i]);
+            }
+        }
+        Some(n) => {
+            let n = n as usize;
+            let chosen = if n >= all.len() {
+                all
+            } else {
+                pick(&mut db, all, n)
+            };
+            out.array(chosen.len());
+            for m in &chosen {
+                out.bulk(m);
+            }
+        }
+    }
     Ok(())
 }

@@ -504,6 +504,12 @@ impl<'a> DbMut<'a> {
         Modify::new(self, slot, name, created)
     }
 
+    /// A random number below `n` (SPOP, SRANDMEMBER), from the store's
+    /// generator.
+    pub fn random_below(&mut self, n: usize) -> usize {
+        self.rng.below(n as u64) as usize
+    }
+
     /// The journal this database records into, for a handler that
     /// decides something about its events while it holds the database
     /// (see [`Journal::after_reply`]).
@@ -678,6 +684,8 @@ pub struct Modify<'a> {
     changes: u64,
     /// Recorded even with no changes counted (see [`Modify::uncounted`]).
     uncounted: bool,
+    /// See [`Modify::reply_before_delete`].
+    reply_before_delete: bool,
     created: bool,
     before: u64,
 }
@@ -692,6 +700,7 @@ impl<'a> Modify<'a> {
             name,
             changes: 0,
             uncounted: false,
+            reply_before_delete: false,
             created,
             before: allocated(),
         }
@@ -703,6 +712,12 @@ impl<'a> Modify<'a> {
     /// (LTRIM).
     pub fn uncounted(&mut self) {
         self.uncounted = true;
+    }
+
+    /// The command replies between this change and the deletion of the
+    /// emptied value (SPOP): see [`Journal::after_reply`].
+    pub fn reply_before_delete(&mut self) {
+        self.reply_before_delete = true;
     }
 
     /// Records `n` changes (elements added, removed or set: what Redis adds
@@ -743,6 +758,9 @@ impl Drop for Modify<'_> {
         // set or hash; one created for nothing (no element added) goes
         // unrecorded.
         if emptied {
+            if self.reply_before_delete {
+                self.log.after_reply();
+            }
             let before = allocated();
             if let Some(Entry { key, value, .. }) = self.db.remove_slot(self.slot) {
                 drop(value);

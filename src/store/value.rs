@@ -158,6 +158,13 @@ impl Set {
         }
     }
 
+    /// Every member, in the set's order.
+    pub fn members(&self) -> Vec<Bytes> {
+        let mut all = Vec::with_capacity(self.len());
+        self.for_each(|m| all.push(Bytes::from(m)));
+        all
+    }
+
     /// Calls `f` with each member in the set's order (ascending integers
     /// while small and all-integer, as Redis's intset; hash order after).
     pub fn for_each(&self, mut f: impl FnMut(&[u8])) {
