@@ -62,6 +62,8 @@ ltrim l2 5 1
 lmove l2 l3 LEFT RIGHT
 rpoplpush l3 l3
 rpoplpush l3 l2
+lmpop 2 nolist l2 RIGHT COUNT 2
+lmpop 1 l3 LEFT COUNT 9
 sadd set a b
 srem set a b
 sadd s1 1 2 3

@@ -180,6 +180,15 @@ fn command() -> impl Strategy<Value = Vec<String>> {
         ])),
         (key(), key()).prop_map(|(a, b)| cmd(&["LMOVE", &a, &b, "LEFT", "RIGHT"])),
         (key(), key()).prop_map(|(a, b)| cmd(&["RPOPLPUSH", &a, &b])),
+        (key(), key(), 1..4u32).prop_map(|(a, b, n)| cmd(&[
+            "LMPOP",
+            "2",
+            &a,
+            &b,
+            "LEFT",
+            "COUNT",
+            &n.to_string()
+        ])),
         (key(), value(), value()).prop_map(|(k, a, b)| cmd(&["SADD", &k, &a, &b])),
         (key(), value(), value()).prop_map(|(k, a, b)| cmd(&["SREM", &k, &a, &b])),
         (key(), key(), value()).prop_map(|(a, b, m)| cmd(&["SMOVE", &a, &b, &m])),

@@ -56,6 +56,10 @@ const WRITES: &[&[&[&str]]] = &[
         &["LMOVE", "l", "m", "LEFT", "RIGHT"],
     ],
     &[&["RPUSH", "l", "a", "b"], &["RPOPLPUSH", "l", "l"]],
+    &[
+        &["RPUSH", "l", "a", "b"],
+        &["LMPOP", "2", "m", "l", "RIGHT", "COUNT", "5"],
+    ],
     &[&["SADD", "s", "a"]],
     &[&["SADD", "s", "a", "b"], &["SREM", "s", "a"]],
     &[&["SADD", "s", "a", "b"], &["SMOVE", "s", "t", "a"]],

@@ -1,5 +1,5 @@
 //! List commands (Redis's `t_list.c`): LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP
-//! LRANGE LLEN LINDEX LSET LINSERT LREM LTRIM LPOS LMOVE RPOPLPUSH.
+//! LMPOP LRANGE LLEN LINDEX LSET LINSERT LREM LTRIM LPOS LMOVE RPOPLPUSH.
 //!
 //! A list is a `VecDeque` of elements; Redis 7.0 always reports its
 //! encoding as `quicklist`. A list is never left empty in the keyspace: the
@@ -52,6 +52,9 @@ pub const COMMANDS: &[Command] = &[
     Command::new("rpoplpush", 3, WRITE | DENYOOM, rpoplpush)
         .keys(1, 2, 1)
         .doc("list", "1.2.0", "Remove the last element in a list, prepend it to another list and return it"),
+    Command::new("lmpop", -4, WRITE, lmpop)
+        .doc("list", "7.0.0", "Pop elements from a list")
+        .complexity("O(N+M) where N is the number of provided keys and M is the number of elements returned."),
     Command::new("lpop", -2, WRITE | FAST, lpop)
         .keys(1, 1, 1)
         .doc("list", "1.0.0", "Remove and get the first elements in a list")
@@ -578,6 +581,72 @@ fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Cm
         popped.uncounted();
     }
     ctx.out().bulk(&element);
+    Ok(())
+}
+
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the
+/// first key holding a list, answering [key, elements]; propagates as the
+/// LPOP or RPOP with a count it amounted to, as Redis does.
+fn lmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let numkeys = match parse_i64(args.get(1)) {
+        Some(n) if n > 0 => n as usize,
+        _ => return Err(CmdError::err("ERR numkeys should be greater than 0")),
+    };
+    let where_at = numkeys.saturating_add(2);
+    if where_at >= args.len() {
+        return Err(CmdError::Syntax);
+    }
+    let from = end_arg(args.get(where_at))?;
+    let mut count = None;
+    let mut i = where_at + 1;
+    while i < args.len() {
+        if count.is_none() && args.get(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
+            count = Some(match parse_i64(args.get(i + 1)) {
+                Some(n) if n > 0 => n as usize,
+                _ => return Err(CmdError::err("ERR count should be greater than 0")),
+            });
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let count = count.unwrap_or(1);
+    // Redis replies, then notifies.
+    ctx.journal().after_reply();
+    let name = match from {
+        End::Head => "lpop",
+        End::Tail => "rpop",
+    };
+    let (mut db, out) = ctx.db_out();
+    for key in (2..where_at).map(|i| args.get(i)) {
+        let Some(mut value) = db.modify(key, name) else {
+            continue;
+        };
+        let Value::List(list) = &mut *value else {
+            return Err(CmdError::WrongType);
+        };
+        let n = count.min(list.len());
+        out.array(2);
+        out.bulk(key);
+        out.array(n);
+        for _ in 0..n {
+            let element = match from {
+                End::Head => list.pop_front(),
+                End::Tail => list.pop_back(),
+            };
+            if let Some(element) = element {
+                out.bulk(&element);
+            }
+        }
+        value.changed(n as u64);
+        drop(value);
+        let mut digits = [0; 20];
+        let n = crate::resp::format_int(&mut digits, n as i64);
+        db.journal()
+            .rewrite([name.to_ascii_uppercase().as_bytes(), key, n]);
+        return Ok(());
+    }
+    out.null_array();
     Ok(())
 }
 
