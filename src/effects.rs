@@ -173,6 +173,8 @@ fn touch_watched(state: &mut State, events: &[Event], dbs: &[crate::store::Db]) 
                 state.touch_watched(k.db, &k.key, gone);
             }
             Event::Flushed { db, .. } => state.touch_watched_db(*db, false, in_db),
+            // SWAPDB of a database with itself changes nothing, as in Redis.
+            Event::Swapped { a, b } if a == b => {}
             Event::Swapped { a, b } => {
                 state.touch_watched_db(Some(*a), true, in_db);
                 state.touch_watched_db(Some(*b), true, in_db);

@@ -376,7 +376,11 @@ fn lrem(ctx: &mut Ctx, args: Args) -> CmdResult {
         count.unsigned_abs() as usize
     };
     let mut removed = 0;
-    if count >= 0 {
+    if count == 0 {
+        let before = list.len();
+        list.retain(|e| &**e != element);
+        removed = before - list.len();
+    } else if count > 0 {
         let mut i = 0;
         while i < list.len() && removed < limit {
             if &*list[i] == element {
@@ -467,7 +471,14 @@ fn lpos(ctx: &mut Ctx, args: Args) -> CmdResult {
     };
     let len = list.len();
     let from_tail = rank < 0;
-    let skip = rank.unsigned_abs() - 1;
+    // Redis 7.0 negates RANK in a C long: the most negative one stays
+    // negative, and every match then qualifies, the first from the tail
+    // included, as with RANK -1.
+    let skip = if rank == i64::MIN {
+        0
+    } else {
+        rank.unsigned_abs() - 1
+    };
     let scanned = if maxlen == 0 { len } else { maxlen.min(len) };
     let order: Box<dyn Iterator<Item = usize>> = if from_tail {
         Box::new((0..len).rev().take(scanned))

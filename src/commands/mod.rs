@@ -398,9 +398,14 @@ fn process(ctx: &mut Ctx, args: Args) {
     match admit(ctx, &args) {
         Ok(cmd) => {
             // Inside MULTI, commands are queued for EXEC.
-            if let Some(tx) = ctx.me().multi.as_mut() {
+            let client = ctx.me();
+            let touched = client.watch_touched;
+            if let Some(tx) = client.multi.as_mut() {
                 if !multi::runs_in_multi(cmd) {
-                    tx.queue(cmd, &args);
+                    // A transaction EXEC will refuse queues nothing more.
+                    if !tx.doomed && !touched {
+                        tx.queue(cmd, &args);
+                    }
                     ctx.out().simple(b"QUEUED");
                     return;
                 }
@@ -450,8 +455,17 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
     // Over maxmemory, commands that may grow the dataset are refused.
     // (No eviction yet: every policy behaves as noeviction.)
     let limit = ctx.state.config.maxmemory;
-    if cmd.flags & flags::DENYOOM != 0 && limit > 0 && crate::alloc::allocated() > limit {
-        return Err(refuse(CmdError::Oom));
+    if limit > 0 && crate::alloc::allocated() > limit {
+        let client = ctx.me();
+        let denyoom = cmd.flags & flags::DENYOOM != 0
+            || (cmd.name == "exec" && client.multi.as_ref().is_some_and(Multi::denies_oom));
+        // Queueing could take any amount of memory: inside MULTI every
+        // command is refused, except those that end it.
+        let queueing =
+            client.multi.is_some() && !matches!(cmd.name, "exec" | "discard" | "quit" | "reset");
+        if denyoom || queueing {
+            return Err(refuse(CmdError::Oom));
+        }
     }
     // A subscribed RESP2 connection carries messages, not replies: only
     // the commands that manage subscriptions (and PING, QUIT, RESET) run.

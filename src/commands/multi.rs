@@ -71,6 +71,12 @@ pub struct Multi {
 }
 
 impl Multi {
+    /// Whether a queued command may grow the dataset (EXEC is refused
+    /// over maxmemory then).
+    pub fn denies_oom(&self) -> bool {
+        self.queued.iter().any(|q| q.cmd.flags & DENYOOM != 0)
+    }
+
     /// Queues a command (its arguments copied).
     pub fn queue(&mut self, cmd: &'static Command, args: &Args) {
         let mut buf = Vec::with_capacity(args.iter().map(<[u8]>::len).sum());
@@ -142,12 +148,24 @@ fn exec(ctx: &mut Ctx, _args: Args) -> CmdResult {
         ctx.out().null_array();
         return Ok(());
     }
+    // Where EXEC's own reply begins (CLIENT REPLY OFF drops from there),
+    // kept while the queued commands' replies move the mark.
+    let exec_start = ctx.state.running.map(|r| r.reply_start);
     ctx.out().array(multi.queued.len());
     crate::effects::begin_transaction(ctx.state);
     for q in &multi.queued {
+        // A push for this client goes among the array's elements, before
+        // the reply of the command that caused it.
+        let here = ctx.out().mark();
+        if let Some(running) = ctx.state.running.as_mut().filter(|r| r.client == me) {
+            running.reply_start = here;
+        }
         super::call(ctx, q.cmd, Args::new(&q.buf, &q.spans));
     }
     crate::effects::end_transaction(ctx.state);
+    if let (Some(running), Some(start)) = (ctx.state.running.as_mut(), exec_start) {
+        running.reply_start = start;
+    }
     Ok(())
 }
 

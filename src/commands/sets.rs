@@ -208,14 +208,16 @@ fn sets_at<'a>(
     db: &'a mut crate::store::DbMut<'_>,
     keys: &[&[u8]],
 ) -> Result<Vec<Option<&'a Set>>, CmdError> {
-    db.read_all(keys)
+    let values = db
+        .read_all(keys, |v| matches!(v, Value::Set(_)))
+        .ok_or(CmdError::WrongType)?;
+    Ok(values
         .into_iter()
         .map(|value| match value {
-            None => Ok(None),
-            Some(Value::Set(set)) => Ok(Some(set)),
-            Some(_) => Err(CmdError::WrongType),
+            Some(Value::Set(set)) => Some(set),
+            _ => None,
         })
-        .collect()
+        .collect())
 }
 
 /// What SINTER, SUNION and SDIFF compute.

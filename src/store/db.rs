@@ -370,17 +370,32 @@ impl<'a> DbMut<'a> {
     /// and friends): each key counted and expired as its own read would.
     /// Slots stay put while others are removed, so those found first are
     /// still valid at the end.
-    pub fn read_all(&mut self, keys: &[&[u8]]) -> Vec<Option<&Value>> {
+    /// `None` as soon as a value fails `accept` (a wrong type): the keys
+    /// after it are not looked up, as Redis stops there.
+    pub fn read_all(
+        &mut self,
+        keys: &[&[u8]],
+        accept: impl Fn(&Value) -> bool,
+    ) -> Option<Vec<Option<&Value>>> {
         let how = Lookup {
             count: true,
             touch: true,
         };
-        let slots: Vec<Option<u32>> = keys.iter().map(|k| self.lookup_slot(k, how)).collect();
+        let mut slots = Vec::with_capacity(keys.len());
+        for key in keys {
+            let slot = self.lookup_slot(key, how);
+            if slot.is_some_and(|s| !accept(&self.db.slot(s).value)) {
+                return None;
+            }
+            slots.push(slot);
+        }
         let db: &Db = self.db;
-        slots
-            .into_iter()
-            .map(|slot| slot.map(|s| &db.slot(s).value))
-            .collect()
+        Some(
+            slots
+                .into_iter()
+                .map(|slot| slot.map(|s| &db.slot(s).value))
+                .collect(),
+        )
     }
 
     /// [`DbMut::read`], for a value that outlives this `DbMut`.
