@@ -157,11 +157,6 @@ impl PubSub {
         )
     }
 
-    /// Whether a batch has messages not yet handed out.
-    pub fn has_pending(&self) -> bool {
-        !self.batch.receivers.is_empty()
-    }
-
     /// Removes every entry of a client that is going away.
     pub fn forget(&mut self, client: usize, subs: &Subscriptions) {
         for channel in &subs.channels {

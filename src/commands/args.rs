@@ -10,6 +10,24 @@ pub fn int_arg(arg: &[u8]) -> Result<i64, CmdError> {
     parse_i64(arg).ok_or(CmdError::NotInteger)
 }
 
+/// Redis's `getRangeLongFromObjectOrReply` with a message: an integer of
+/// at least `min`, `message` for anything else (a non-integer included).
+pub fn ranged_arg(arg: &[u8], min: i64, message: &'static str) -> Result<i64, CmdError> {
+    match parse_i64(arg) {
+        Some(n) if n >= min => Ok(n),
+        _ => Err(CmdError::err(message)),
+    }
+}
+
+/// Redis's `getPositiveLongFromObjectOrReply` without a message: a
+/// non-integer gets the same "must be positive" error as a negative.
+pub fn positive_arg(arg: &[u8]) -> Result<usize, CmdError> {
+    match parse_i64(arg) {
+        Some(n) if n >= 0 => Ok(n as usize),
+        _ => Err(CmdError::MustBePositive),
+    }
+}
+
 /// An argument Redis reads as a C `int` (`getIntFromObjectOrReply`): a
 /// database index for MOVE and COPY.
 pub fn int32_arg(arg: &[u8]) -> Result<i32, CmdError> {

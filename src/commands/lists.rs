@@ -8,9 +8,9 @@
 use std::collections::VecDeque;
 
 use super::flags::*;
-use super::{int_arg, Command, Ctx};
+use super::{int_arg, is, positive_arg, ranged_arg, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::{parse_i64, Args};
+use crate::resp::Args;
 use crate::store::{Bytes, Value};
 
 pub const COMMANDS: &[Command] = &[
@@ -130,15 +130,6 @@ fn list_range(len: usize, start: i64, stop: i64) -> Option<(usize, usize)> {
     Some((start as usize, stop.min(len - 1) as usize))
 }
 
-/// LPOP/RPOP's count: Redis parses it with `getPositiveLongFromObjectOrReply`,
-/// so a non-integer gets the same "must be positive" error as a negative.
-fn pop_count(arg: &[u8]) -> Result<usize, CmdError> {
-    match parse_i64(arg) {
-        Some(n) if n >= 0 => Ok(n as usize),
-        _ => Err(CmdError::MustBePositive),
-    }
-}
-
 fn lpush(ctx: &mut Ctx, args: Args) -> CmdResult {
     push(ctx, args, End::Head, true)
 }
@@ -210,7 +201,7 @@ fn pop(ctx: &mut Ctx, args: Args, end: End) -> CmdResult {
     ctx.journal().after_reply();
     let count = match args.len() {
         2 => None,
-        3 => Some(pop_count(args.get(2))?),
+        3 => Some(positive_arg(args.get(2))?),
         _ => {
             return Err(CmdError::arity(match end {
                 End::Head => "lpop",
@@ -331,8 +322,8 @@ fn lset(ctx: &mut Ctx, args: Args) -> CmdResult {
 
 fn linsert(ctx: &mut Ctx, args: Args) -> CmdResult {
     let before = match args.get(2) {
-        w if w.eq_ignore_ascii_case(b"before") => true,
-        w if w.eq_ignore_ascii_case(b"after") => false,
+        w if is(w, "before") => true,
+        w if is(w, "after") => false,
         _ => return Err(CmdError::Syntax),
     };
     let (pivot, element) = (args.get(3), args.get(4));
@@ -445,17 +436,17 @@ fn lpos(ctx: &mut Ctx, args: Args) -> CmdResult {
     while i < args.len() {
         let opt = args.get(i);
         let more = i + 1 < args.len();
-        if opt.eq_ignore_ascii_case(b"rank") && more {
+        if is(opt, "rank") && more {
             rank = int_arg(args.get(i + 1))?;
             if rank == 0 {
                 return Err(CmdError::err(
                     "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
                 ));
             }
-        } else if opt.eq_ignore_ascii_case(b"count") && more {
-            count = Some(positive(args.get(i + 1), "ERR COUNT can't be negative")?);
-        } else if opt.eq_ignore_ascii_case(b"maxlen") && more {
-            maxlen = positive(args.get(i + 1), "ERR MAXLEN can't be negative")?;
+        } else if is(opt, "count") && more {
+            count = Some(ranged_arg(args.get(i + 1), 0, "ERR COUNT can't be negative")? as usize);
+        } else if is(opt, "maxlen") && more {
+            maxlen = ranged_arg(args.get(i + 1), 0, "ERR MAXLEN can't be negative")? as usize;
         } else {
             return Err(CmdError::Syntax);
         }
@@ -510,19 +501,10 @@ fn lpos(ctx: &mut Ctx, args: Args) -> CmdResult {
     Ok(())
 }
 
-/// Redis's `getPositiveLongFromObjectOrReply` with a message: the same
-/// text for a non-integer and for a negative.
-fn positive(arg: &[u8], message: &'static str) -> Result<usize, CmdError> {
-    match parse_i64(arg) {
-        Some(n) if n >= 0 => Ok(n as usize),
-        _ => Err(CmdError::err(message)),
-    }
-}
-
 fn end_arg(arg: &[u8]) -> Result<End, CmdError> {
-    if arg.eq_ignore_ascii_case(b"left") {
+    if is(arg, "left") {
         Ok(End::Head)
-    } else if arg.eq_ignore_ascii_case(b"right") {
+    } else if is(arg, "right") {
         Ok(End::Tail)
     } else {
         Err(CmdError::Syntax)
@@ -599,10 +581,7 @@ fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Cm
 /// first key holding a list, answering [key, elements]; propagates as the
 /// LPOP or RPOP with a count it amounted to, as Redis does.
 fn lmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let numkeys = match parse_i64(args.get(1)) {
-        Some(n) if n > 0 => n as usize,
-        _ => return Err(CmdError::err("ERR numkeys should be greater than 0")),
-    };
+    let numkeys = ranged_arg(args.get(1), 1, "ERR numkeys should be greater than 0")? as usize;
     let where_at = numkeys.saturating_add(2);
     if where_at >= args.len() {
         return Err(CmdError::Syntax);
@@ -611,11 +590,9 @@ fn lmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
     let mut count = None;
     let mut i = where_at + 1;
     while i < args.len() {
-        if count.is_none() && args.get(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
-            count = Some(match parse_i64(args.get(i + 1)) {
-                Some(n) if n > 0 => n as usize,
-                _ => return Err(CmdError::err("ERR count should be greater than 0")),
-            });
+        if count.is_none() && is(args.get(i), "count") && i + 1 < args.len() {
+            let n = ranged_arg(args.get(i + 1), 1, "ERR count should be greater than 0")?;
+            count = Some(n as usize);
             i += 2;
         } else {
             return Err(CmdError::Syntax);

@@ -8,7 +8,7 @@
 //! in Redis, is arbitrary. A set is never left empty in the keyspace.
 
 use super::flags::*;
-use super::{Command, Ctx};
+use super::{is, positive_arg, ranged_arg, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{parse_i64, Args};
 use crate::store::{Set, Value};
@@ -293,10 +293,7 @@ fn reply_op(ctx: &mut Ctx, args: Args, op: Op) -> CmdResult {
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit].
 fn sintercard(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let numkeys = match parse_i64(args.get(1)) {
-        Some(n) if n > 0 => n as usize,
-        _ => return Err(CmdError::err("ERR numkeys should be greater than 0")),
-    };
+    let numkeys = ranged_arg(args.get(1), 1, "ERR numkeys should be greater than 0")? as usize;
     if numkeys > args.len() - 2 {
         return Err(CmdError::err(
             "ERR Number of keys can't be greater than number of args",
@@ -305,11 +302,8 @@ fn sintercard(ctx: &mut Ctx, args: Args) -> CmdResult {
     let mut limit = 0;
     let mut i = 2 + numkeys;
     while i < args.len() {
-        if args.get(i).eq_ignore_ascii_case(b"limit") && i + 1 < args.len() {
-            limit = match parse_i64(args.get(i + 1)) {
-                Some(n) if n >= 0 => n as usize,
-                _ => return Err(CmdError::err("ERR LIMIT can't be negative")),
-            };
+        if is(args.get(i), "limit") && i + 1 < args.len() {
+            limit = ranged_arg(args.get(i + 1), 0, "ERR LIMIT can't be negative")? as usize;
             i += 2;
         } else {
             return Err(CmdError::Syntax);
@@ -381,12 +375,7 @@ fn pick(
 fn spop(ctx: &mut Ctx, args: Args) -> CmdResult {
     let count = match args.len() {
         2 => None,
-        // Redis's getPositiveLongFromObjectOrReply: one message for a
-        // negative and for a non-integer.
-        3 => Some(match parse_i64(args.get(2)) {
-            Some(n) if n >= 0 => n as usize,
-            _ => return Err(CmdError::err("ERR value is out of range, must be positive")),
-        }),
+        3 => Some(positive_arg(args.get(2))?),
         _ => return Err(CmdError::Syntax),
     };
     let key = args.get(1);

@@ -137,13 +137,6 @@ impl Outbox {
             self.head = 0;
         }
     }
-
-    /// Drops everything unsent.
-    pub fn clear(&mut self) {
-        self.chunks.clear();
-        self.head = 0;
-        self.len = 0;
-    }
 }
 
 #[cfg(test)]

@@ -526,7 +526,7 @@ impl Core {
         }
         conn.sending.consume(res as usize);
         if let Some(c) = conn.client.and_then(|c| srv.state.clients.get_mut(c)) {
-            c.backlog = conn.out.len() + conn.sending.len();
+            c.backlog = conn.pending_out();
         }
         if !conn.sending.is_empty() {
             // A partial send: carry on with the rest of the same bytes.
