@@ -94,9 +94,12 @@ def percentile(dist, p):
     return dist[-1][1] if dist else float("nan")
 
 
-def run_benchmark(server, test, clients, pipeline, requests, cpu):
-    argv = ["redis-benchmark", "-p", str(server.port), "-t", test, "-c", str(clients), "-P", str(pipeline),
-            "-n", str(requests), "-r", "100000", "-d", "16", "--precision", "3"]
+def run_benchmark(server, test, clients, pipeline, requests, cpu, command=None, keyspace=100000):
+    """One redis-benchmark run: its -t test, or `command` (a list of
+    arguments, with __rand_int__ placeholders) when given."""
+    argv = ["redis-benchmark", "-p", str(server.port), "-c", str(clients), "-P", str(pipeline),
+            "-n", str(requests), "-r", str(keyspace), "-d", "16", "--precision", "3"]
+    argv += command if command else ["-t", test]
     if cpu is not None and shutil.which("taskset"):
         argv = ["taskset", "-c", str(cpu)] + argv
     before = cpu_seconds(server.proc.pid)

@@ -41,6 +41,10 @@ fn value() -> impl Strategy<Value = String> {
     ]
 }
 
+fn score() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(&["0", "1", "-2", "1.5", "-0", "inf", "-inf", "x"][..])
+}
+
 fn small() -> impl Strategy<Value = String> {
     (-2i64..60).prop_map(|n| n.to_string())
 }
@@ -207,6 +211,43 @@ fn command() -> impl Strategy<Value = Vec<String>> {
         (key(), value(), value()).prop_map(|(k, f, v)| cmd(&["HSETNX", &k, &f, &v])),
         (key(), value(), -3..3i64).prop_map(|(k, f, n)| cmd(&["HINCRBY", &k, &f, &n.to_string()])),
         (key(), value()).prop_map(|(k, f)| cmd(&["HINCRBYFLOAT", &k, &f, "0.1"])),
+        // Sorted sets.
+        (
+            key(),
+            prop::sample::select(&["", "NX", "XX", "GT", "LT", "CH", "INCR"][..]),
+            score(),
+            value()
+        )
+            .prop_map(|(k, o, s, m)| {
+                let mut a = cmd(&["ZADD", &k]);
+                if !o.is_empty() {
+                    a.push(o.to_string());
+                }
+                a.extend([s.to_string(), m]);
+                a
+            }),
+        (key(), score(), value(), score(), value())
+            .prop_map(|(k, s, m, t, n)| cmd(&["ZADD", &k, s, &m, t, &n])),
+        (key(), score(), value()).prop_map(|(k, s, m)| cmd(&["ZINCRBY", &k, s, &m])),
+        (key(), value(), value()).prop_map(|(k, a, b)| cmd(&["ZREM", &k, &a, &b])),
+        (
+            prop::sample::select(&["ZPOPMIN", "ZPOPMAX"][..]),
+            key(),
+            0..3u32
+        )
+            .prop_map(|(c, k, n)| cmd(&[c, &k, &n.to_string()])),
+        (key(), key()).prop_map(|(a, b)| cmd(&["ZMPOP", "2", &a, &b, "MAX", "COUNT", "2"])),
+        (key(), -2..2i64).prop_map(|(k, n)| cmd(&["ZREMRANGEBYRANK", &k, "0", &n.to_string()])),
+        (key(), score()).prop_map(|(k, s)| cmd(&["ZREMRANGEBYSCORE", &k, "-inf", s])),
+        key().prop_map(|k| cmd(&["ZREMRANGEBYLEX", &k, "-", "[m"])),
+        (key(), key()).prop_map(|(d, s)| cmd(&["ZRANGESTORE", &d, &s, "1", "-1"])),
+        (
+            prop::sample::select(&["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"][..]),
+            key(),
+            key(),
+            key()
+        )
+            .prop_map(|(c, d, a, b)| cmd(&[c, &d, "2", &a, &b])),
         // Databases.
         (0..DBS).prop_map(|db| cmd(&["SELECT", &db.to_string()])),
         (0..DBS, 0..DBS).prop_map(|(a, b)| cmd(&["SWAPDB", &a.to_string(), &b.to_string()])),
@@ -282,6 +323,13 @@ fn canonical(value: &Value) -> String {
             };
             m.sort();
             format!("hash {m:?}")
+        }
+        Value::Zset(z) => {
+            let items: Vec<(String, Vec<u8>)> = z
+                .iter()
+                .map(|i| (format!("{:?}", i.score), i.member.to_vec()))
+                .collect();
+            format!("zset {items:?}")
         }
     }
 }

@@ -47,3 +47,118 @@ pub fn as_str(value: &Value) -> Result<&[u8], CmdError> {
         _ => Err(CmdError::WrongType),
     }
 }
+
+/// C's `isspace`.
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// C's `strtod` over a whole C string (up to a NUL): the value, or `None`
+/// when anything is left over. Leading whitespace is skipped and overflow
+/// gives an infinity, as `strtod` does; an empty string reads as 0.
+pub fn strtod_whole(arg: &[u8]) -> Option<f64> {
+    let text = arg.split(|&b| b == 0).next().unwrap_or_default();
+    if text.is_empty() {
+        return Some(0.0);
+    }
+    let start = text.iter().position(|&b| !is_c_space(b))?;
+    let text = &text[start..];
+    let (negative, digits) = match text {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, text),
+    };
+    if let [b'0', b'x' | b'X', hex @ ..] = digits {
+        return hex_float(hex).map(|v| if negative { -v } else { v });
+    }
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+/// The part of a C hexadecimal float after `0x`: hex digits with an
+/// optional point, then an optional binary exponent (`p-3`).
+fn hex_float(text: &[u8]) -> Option<f64> {
+    let (mut mantissa, mut exp, mut seen) = (0u128, 0i64, false);
+    let mut i = 0;
+    let mut point = false;
+    while i < text.len() {
+        let b = text[i];
+        if b == b'.' && !point {
+            point = true;
+        } else if let Some(d) = (b as char).to_digit(16) {
+            seen = true;
+            if mantissa >> 120 == 0 {
+                mantissa = mantissa << 4 | d as u128;
+                exp -= 4 * point as i64;
+            } else {
+                // Beyond 30 digits only the scale matters.
+                exp += 4 * !point as i64;
+            }
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if !seen {
+        return None;
+    }
+    if let Some(b'p' | b'P') = text.get(i) {
+        let e: i64 = std::str::from_utf8(&text[i + 1..]).ok()?.parse().ok()?;
+        exp = exp.saturating_add(e);
+    } else if i != text.len() {
+        return None;
+    }
+    let scale = exp.clamp(-2200, 2200) as i32;
+    // Two steps, so that neither power of two overflows on its own.
+    Some(mantissa as f64 * 2f64.powi(scale / 2) * 2f64.powi(scale - scale / 2))
+}
+
+/// Redis's `getDoubleFromObject`: the whole argument a double, with no
+/// leading space, no overflow or underflow, and not NaN.
+pub fn double_arg(arg: &[u8]) -> Option<f64> {
+    if arg.first().is_none_or(|&b| is_c_space(b)) || arg.contains(&0) {
+        return None;
+    }
+    let value = strtod_whole(arg)?;
+    let literal_inf = arg.iter().any(|b| b.eq_ignore_ascii_case(&b'i'));
+    let underflow = value == 0.0
+        && arg
+            .iter()
+            .take_while(|b| !b.eq_ignore_ascii_case(&b'e'))
+            .any(|b| (b'1'..=b'9').contains(b));
+    if value.is_nan() || (value.is_infinite() && !literal_inf) || underflow {
+        return None;
+    }
+    Some(value)
+}
+
+/// The MPOP forms' arguments after `numkeys` (LMPOP, ZMPOP and their
+/// blocking versions): the keys, which end to pop from (read by `side`,
+/// before COUNT is looked at, as Redis does) and COUNT (1 by default).
+pub fn mpop_args<T>(
+    args: &crate::resp::Args,
+    numkeys_at: usize,
+    side: impl Fn(&[u8]) -> Result<T, CmdError>,
+) -> Result<(std::ops::Range<usize>, T, usize), CmdError> {
+    let numkeys = ranged_arg(
+        args.get(numkeys_at),
+        1,
+        "ERR numkeys should be greater than 0",
+    )?;
+    let where_at = (numkeys as usize).saturating_add(numkeys_at + 1);
+    if where_at >= args.len() {
+        return Err(CmdError::Syntax);
+    }
+    let side = side(args.get(where_at))?;
+    let mut count = None;
+    let mut i = where_at + 1;
+    while i < args.len() {
+        if count.is_none() && is(args.get(i), "count") && i + 1 < args.len() {
+            let n = ranged_arg(args.get(i + 1), 1, "ERR count should be greater than 0")?;
+            count = Some(n as usize);
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok((numkeys_at + 1..where_at, side, count.unwrap_or(1)))
+}

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 
 use super::flags::*;
-use super::{int_arg, is, positive_arg, ranged_arg, Command, Ctx};
+use super::{int_arg, is, mpop_args, positive_arg, ranged_arg, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Args;
 use crate::store::{Bytes, Value};
@@ -581,24 +581,7 @@ fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Cm
 /// first key holding a list, answering [key, elements]; propagates as the
 /// LPOP or RPOP with a count it amounted to, as Redis does.
 fn lmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let numkeys = ranged_arg(args.get(1), 1, "ERR numkeys should be greater than 0")? as usize;
-    let where_at = numkeys.saturating_add(2);
-    if where_at >= args.len() {
-        return Err(CmdError::Syntax);
-    }
-    let from = end_arg(args.get(where_at))?;
-    let mut count = None;
-    let mut i = where_at + 1;
-    while i < args.len() {
-        if count.is_none() && is(args.get(i), "count") && i + 1 < args.len() {
-            let n = ranged_arg(args.get(i + 1), 1, "ERR count should be greater than 0")?;
-            count = Some(n as usize);
-            i += 2;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
-    let count = count.unwrap_or(1);
+    let (keys, from, count) = mpop_args(&args, 1, end_arg)?;
     // Redis replies, then notifies.
     ctx.journal().after_reply();
     let name = match from {
@@ -606,7 +589,7 @@ fn lmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
         End::Tail => "rpop",
     };
     let (mut db, out) = ctx.db_out();
-    for key in (2..where_at).map(|i| args.get(i)) {
+    for key in keys.map(|i| args.get(i)) {
         let Some(mut value) = db.modify(key, name) else {
             continue;
         };

@@ -15,7 +15,7 @@ use super::server::help_reply;
 use super::{int_arg, is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Args;
-use crate::store::{Bytes, Entry, Hash, Set, Value};
+use crate::store::{Bytes, Entry, Hash, Set, Value, ZSet};
 
 pub const COMMANDS: &[Command] = &[Command::new("memory", -2, 0, super::container)
     .doc(
@@ -105,6 +105,10 @@ fn value_size(value: &Value, samples: usize) -> usize {
             let elements = table.iter().map(|(f, v)| f.heap_size() + v.heap_size());
             table.capacity() * (size_of::<(Bytes, Bytes)>() + 1)
                 + sampled(elements, table.len(), samples)
+        }
+        Value::Zset(zset) => {
+            let members = zset.iter().map(|i| i.member.heap_size());
+            size_of::<ZSet>() + zset.structure_size() + sampled(members, zset.len(), samples)
         }
     }
 }

@@ -34,6 +34,7 @@ mod redis_docs;
 mod server;
 mod sets;
 mod strings;
+mod zsets;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -246,6 +247,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         hashes::COMMANDS,
         pubsub::COMMANDS,
         multi::COMMANDS,
+        zsets::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -10,7 +10,7 @@
 use sha1::{Digest as _, Sha1};
 
 use super::{Db, Set, Value};
-use crate::resp::format_int;
+use crate::resp::{format_g17, format_int};
 
 /// Twenty bytes of SHA1 state.
 pub type Digest = [u8; 20];
@@ -34,6 +34,7 @@ fn type_number(value: &Value) -> u32 {
         Value::Str(_) => 0,
         Value::List(_) => 1,
         Value::Set(_) => 2,
+        Value::Zset(_) => 3,
         Value::Hash(_) => 4,
     }
 }
@@ -56,6 +57,14 @@ pub fn mix_value(digest: &mut Digest, value: &Value, has_ttl: bool) {
                 let mut pair = Digest::default();
                 mix(&mut pair, field);
                 mix(&mut pair, value);
+                xor(digest, &pair);
+            }
+        }
+        Value::Zset(zset) => {
+            for item in zset.iter() {
+                let mut pair = Digest::default();
+                mix(&mut pair, &item.member);
+                mix(&mut pair, format_g17(item.score).as_bytes());
                 xor(digest, &pair);
             }
         }

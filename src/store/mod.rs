@@ -19,12 +19,14 @@ mod glob;
 mod journal;
 mod small_bytes;
 mod value;
+pub mod zset;
 
 pub use db::{Db, DbMut, Entry, Modify};
 pub use glob::glob_match;
 pub use journal::{Event, Journal, KeyChange, KeyEvent, KeyspaceStats, Op, Rewrite};
 pub use small_bytes::SmallBytes;
 pub use value::{Bytes, Hash, Set, Str, Value};
+pub use zset::{Item, ZSet};
 
 use crate::util::Rng;
 

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use super::zset::ZSet;
 use crate::resp::{format_int, parse_i64};
 
 /// Redis 7.0's `hash-max-listpack-entries` / `-value` defaults (512 and
@@ -25,6 +26,9 @@ pub enum Value {
     List(VecDeque<Bytes>),
     Set(Set),
     Hash(Hash),
+    /// Boxed: a sorted set's two structures would make every `Value`
+    /// larger.
+    Zset(Box<ZSet>),
 }
 
 impl Value {
@@ -35,6 +39,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::Hash(_) => "hash",
+            Value::Zset(_) => "zset",
         }
     }
 
@@ -47,6 +52,8 @@ impl Value {
             Value::Set(Set::Table(_)) => "hashtable",
             Value::Hash(Hash::Pairs(_)) => "listpack",
             Value::Hash(Hash::Table(_)) => "hashtable",
+            Value::Zset(z) if z.is_listpack() => "listpack",
+            Value::Zset(_) => "skiplist",
         }
     }
 
@@ -58,6 +65,7 @@ impl Value {
             Value::List(l) => l.is_empty(),
             Value::Set(s) => s.is_empty(),
             Value::Hash(h) => h.is_empty(),
+            Value::Zset(z) => z.is_empty(),
         }
     }
 
