@@ -80,7 +80,10 @@ pub fn observe(store: &mut Store, state: &mut State, observer: Box<dyn Observer>
 pub fn sync_recording(store: &mut Store, state: &State) {
     let flags = state.config.notify_keyspace_events;
     let notify = flags & (crate::notify::KEYSPACE | crate::notify::KEYEVENT) != 0;
-    store.journal.recording = !state.observers.is_empty() || notify || !state.watches.is_empty();
+    store.journal.recording = !state.observers.is_empty()
+        || notify
+        || !state.watches.is_empty()
+        || !state.blocking.is_empty();
     store.journal.record_misses = notify && flags & crate::notify::KEY_MISS != 0;
 }
 
@@ -129,6 +132,7 @@ fn drain(store: &mut Store, state: &mut State, command: Option<(usize, &Args)>) 
     if !state.watches.is_empty() {
         touch_watched(state, &journal.events, &store.dbs);
     }
+    crate::blocking::note_changes(state, &journal.events);
     match &mut state.transaction {
         // Inside EXEC: gathered, delivered as one unit at its end.
         Some(tx) => {

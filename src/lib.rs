@@ -42,6 +42,7 @@
 //!   HINCRBYFLOAT reply byte for byte what Redis's `strtold`/`%.17Lf` do.
 
 pub mod alloc;
+pub mod blocking;
 pub mod commands;
 pub mod config;
 pub mod effects;

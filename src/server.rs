@@ -37,6 +37,9 @@ pub enum Request {
     Close(usize),
     /// This client has output that another produced: send it.
     Flush(usize),
+    /// This client was blocked and has been answered: send its output and
+    /// run the input it held back meanwhile.
+    Resume(usize),
     /// Stop serving (SHUTDOWN).
     Shutdown,
 }
@@ -49,6 +52,8 @@ pub struct State {
     pub pubsub: PubSub,
     /// Who watches which key (WATCH).
     pub watches: Watches,
+    /// Who is blocked on which key (BLPOP and friends).
+    pub blocking: crate::blocking::Blocking,
     /// EXEC's commands' events and operations, while it runs them.
     pub transaction: Option<crate::effects::Transaction>,
     pub stats: Stats,
@@ -141,6 +146,9 @@ pub struct Client {
     pub closing: bool,
     /// CLIENT REPLY: whether this client's commands are answered.
     pub reply: ReplyMode,
+    /// The blocking command it waits in (BLPOP…): it runs nothing else
+    /// until answered.
+    pub blocked: Option<Box<crate::blocking::Blocked>>,
 }
 
 /// CLIENT REPLY's state: Redis's CLIENT_REPLY_OFF, _SKIP and _SKIP_NEXT.
@@ -529,6 +537,7 @@ impl Server {
                 clients: Slab::new(),
                 pubsub: PubSub::default(),
                 watches: Watches::default(),
+                blocking: Default::default(),
                 transaction: None,
                 stats: Stats {
                     start_ms: now_ms(),
@@ -593,6 +602,7 @@ impl State {
             watch_touched: false,
             closing: false,
             reply: ReplyMode::On,
+            blocked: None,
         })
     }
 
@@ -600,6 +610,7 @@ impl State {
     /// held.
     pub fn remove_client(&mut self, key: usize) {
         self.unwatch_all(key);
+        self.unblock(key);
         if let Some(client) = self.clients.try_remove(key) {
             self.pubsub.forget(key, &client.subs);
         }
@@ -689,6 +700,8 @@ pub fn cron(server: &mut Server) {
     let now = server.state.now_ms();
     server.state.note_memory();
     close_idle_clients(&mut server.state, now);
+    // The backends wake for each deadline; this is the safety net.
+    crate::blocking::expire(&mut server.state, now);
     let stats = &mut server.state.stats;
     let totals = [
         stats.commands_processed,

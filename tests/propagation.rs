@@ -90,6 +90,39 @@ rename x x2
 renamenx y x2
 copy x2 x3
 move x3 1
+zadd z 1 a 2 b 3 c
+zadd z xx ch 5 a
+zadd z incr 1 b
+zadd z nx 9 b
+zincrby z 2 c
+zrem z nope
+zrem z a
+zpopmin z
+zadd z 1 a 2 b 3 c 4 d
+zpopmax z 2
+zmpop 2 noz z MIN COUNT 5
+zadd z 1 a 2 b 3 c 4 d 5 e
+zremrangebyrank z 0 0
+zremrangebyscore z 2 2
+zremrangebyscore z 100 200
+zadd zl 0 a 0 b 0 c
+zremrangebylex zl - [a
+zrangestore z2 z 0 -1
+zrangestore z2 z 10 20
+zunionstore z3 2 z zl
+zinterstore z3 2 z z2 weights 2 1
+zdiffstore z3 2 z z2
+rpush bl a b
+blpop nobl bl 0
+brpop bl 0
+rpush bl a b c
+blmove bl bl2 left right 0
+brpoplpush bl bl2 0
+blmpop 0 1 bl left count 5
+zadd bz 1 a 2 b 3 c
+bzpopmin bz 0
+bzpopmax bz 0
+bzmpop 0 1 bz min count 3
 multi
 set tx1 1
 incr tx1

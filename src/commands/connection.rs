@@ -14,7 +14,7 @@ use super::flags::*;
 use super::info::REDIS_VERSION;
 use super::meta;
 use super::server::help_reply;
-use super::{is, Command, Ctx};
+use super::{int_arg, is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{parse_i64, Args, Proto};
 use crate::server::{Client, ReplyMode, Request};
@@ -96,6 +96,13 @@ pub const COMMANDS: &[Command] = &[
                 "2.6.9",
                 "Set the current connection name",
             ),
+            Command::new("unblock", -3, CLIENT_ADMIN, client_unblock)
+                .doc(
+                    "connection",
+                    "5.0.0",
+                    "Unblock a client blocked in a blocking command from a different connection",
+                )
+                .complexity("O(log N) where N is the number of client connections"),
         ]),
 ];
 
@@ -383,6 +390,9 @@ fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
     if c.multi.is_some() {
         flags.push('x');
     }
+    if c.blocked.is_some() {
+        flags.push('b');
+    }
     if c.watch_touched {
         flags.push('d');
     }
@@ -566,6 +576,35 @@ fn client_kill(ctx: &mut Ctx, args: Args) -> CmdResult {
     Ok(())
 }
 
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: answers a client blocked on keys as
+/// if it had timed out, or with an UNBLOCKED error.
+fn client_unblock(ctx: &mut Ctx, args: Args) -> CmdResult {
+    if args.len() > 4 {
+        return Err(CmdError::Syntax);
+    }
+    let error = match args.len() {
+        4 if is(args.get(3), "timeout") => false,
+        4 if is(args.get(3), "error") => true,
+        4 => {
+            return Err(CmdError::err(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+        _ => false,
+    };
+    let id = int_arg(args.get(2))?;
+    let target = ctx
+        .state
+        .clients
+        .iter()
+        .find(|(_, c)| c.id as i64 == id && !c.closing)
+        .map(|(key, _)| key);
+    let message = &b"UNBLOCKED client unblocked via CLIENT UNBLOCK"[..];
+    let done = target.is_some_and(|t| ctx.state.unblock_with(t, error.then_some(message)));
+    ctx.out().int(done as i64);
+    Ok(())
+}
+
 fn client_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
     help_reply(
         ctx.out(),
@@ -605,6 +644,8 @@ fn client_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",
             "    * LIB-VER: the client lib version.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
         ],

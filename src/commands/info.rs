@@ -180,7 +180,7 @@ fn clients(out: &mut String, state: &State) {
         "maxclients" => state.config.maxclients,
         "client_recent_max_input_buffer" => 0,
         "client_recent_max_output_buffer" => max_out,
-        "blocked_clients" => 0,
+        "blocked_clients" => state.blocking.count(),
         "tracking_clients" => 0,
         "clients_in_timeout_table" => 0,
     );

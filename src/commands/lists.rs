@@ -1,5 +1,7 @@
 //! List commands (Redis's `t_list.c`): LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP
-//! LMPOP LRANGE LLEN LINDEX LSET LINSERT LREM LTRIM LPOS LMOVE RPOPLPUSH.
+//! LMPOP LRANGE LLEN LINDEX LSET LINSERT LREM LTRIM LPOS LMOVE RPOPLPUSH,
+//! and the blocking BLPOP BRPOP BLMPOP BLMOVE BRPOPLPUSH (see
+//! [`crate::blocking`]).
 //!
 //! A list is a `VecDeque` of elements; Redis 7.0 always reports its
 //! encoding as `quicklist`. A list is never left empty in the keyspace: the
@@ -9,6 +11,7 @@ use std::collections::VecDeque;
 
 use super::flags::*;
 use super::{int_arg, is, mpop_args, positive_arg, ranged_arg, Command, Ctx};
+use crate::blocking::{deadline_arg, Wants};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Args;
 use crate::store::{Bytes, Value};
@@ -78,6 +81,23 @@ pub const COMMANDS: &[Command] = &[
         .keys(1, 1, 1)
         .doc("list", "1.0.0", "Set the value of an element in a list by its index")
         .complexity("O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1)."),
+    Command::new("blpop", -3, WRITE | NOSCRIPT | BLOCKING, blpop)
+        .keys(1, -2, 1)
+        .doc("list", "2.0.0", "Remove and get the first element in a list, or block until one is available")
+        .complexity("O(N) where N is the number of provided keys."),
+    Command::new("brpop", -3, WRITE | NOSCRIPT | BLOCKING, brpop)
+        .keys(1, -2, 1)
+        .doc("list", "2.0.0", "Remove and get the last element in a list, or block until one is available")
+        .complexity("O(N) where N is the number of provided keys."),
+    Command::new("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, blmove)
+        .keys(1, 2, 1)
+        .doc("list", "6.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available"),
+    Command::new("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, brpoplpush)
+        .keys(1, 2, 1)
+        .doc("list", "2.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available"),
+    Command::new("blmpop", -5, WRITE | BLOCKING, blmpop)
+        .doc("list", "7.0.0", "Pop elements from a list, or block until one is available")
+        .complexity("O(N+M) where N is the number of provided keys and M is the number of elements returned."),
 ];
 
 type List = VecDeque<Bytes>;
@@ -578,10 +598,26 @@ fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Cm
 }
 
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the
-/// first key holding a list, answering [key, elements]; propagates as the
-/// LPOP or RPOP with a count it amounted to, as Redis does.
+/// first key holding a list, answering [key, elements].
 fn lmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (keys, from, count) = mpop_args(&args, 1, end_arg)?;
+    if !pop_first(ctx, &args, keys, from, Some(count))? {
+        ctx.out().null_array();
+    }
+    Ok(())
+}
+
+/// Pops from the first of `keys` (argument indexes) that holds a list:
+/// one element answered as [key, element], or with a count as [key,
+/// [elements]]. It propagates as the LPOP or RPOP it amounted to, as Redis
+/// does for LMPOP and the blocking pops. False when every key was empty.
+fn pop_first(
+    ctx: &mut Ctx,
+    args: &Args,
+    keys: std::ops::Range<usize>,
+    from: End,
+    count: Option<usize>,
+) -> Result<bool, CmdError> {
     // Redis replies, then notifies.
     ctx.journal().after_reply();
     let name = match from {
@@ -596,10 +632,12 @@ fn lmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
         let Value::List(list) = &mut *value else {
             return Err(CmdError::WrongType);
         };
-        let n = count.min(list.len());
+        let n = count.unwrap_or(1).min(list.len());
         out.array(2);
         out.bulk(key);
-        out.array(n);
+        if count.is_some() {
+            out.array(n);
+        }
         for _ in 0..n {
             let element = match from {
                 End::Head => list.pop_front(),
@@ -613,11 +651,93 @@ fn lmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
         drop(value);
         let mut digits = [0; 20];
         let n = crate::resp::format_int(&mut digits, n as i64);
-        db.journal()
-            .rewrite([name.to_ascii_uppercase().as_bytes(), key, n]);
-        return Ok(());
+        let upper = name.to_ascii_uppercase();
+        match count {
+            Some(_) => db.journal().rewrite([upper.as_bytes(), key, n]),
+            None => db.journal().rewrite([upper.as_bytes(), key]),
+        }
+        return Ok(true);
     }
-    out.null_array();
+    Ok(false)
+}
+
+fn blpop(ctx: &mut Ctx, args: Args) -> CmdResult {
+    blocking_pop(ctx, args, End::Head)
+}
+
+fn brpop(ctx: &mut Ctx, args: Args) -> CmdResult {
+    blocking_pop(ctx, args, End::Tail)
+}
+
+/// BLPOP and BRPOP key [key ...] timeout.
+fn blocking_pop(ctx: &mut Ctx, args: Args, from: End) -> CmdResult {
+    let deadline = deadline_arg(args.get(args.len() - 1), ctx.now_ms)?;
+    let keys = 1..args.len() - 1;
+    if !pop_first(ctx, &args, keys.clone(), from, None)? {
+        wait_or_give_up(ctx, &args, keys, deadline);
+    }
+    Ok(())
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count].
+fn blmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (keys, from, count) = mpop_args(&args, 2, end_arg)?;
+    let deadline = deadline_arg(args.get(1), ctx.now_ms)?;
+    if !pop_first(ctx, &args, keys.clone(), from, Some(count))? {
+        wait_or_give_up(ctx, &args, keys, deadline);
+    }
+    Ok(())
+}
+
+/// Blocks on `keys`, or, where blocking is not allowed (inside EXEC),
+/// answers as a timeout does.
+fn wait_or_give_up(ctx: &mut Ctx, args: &Args, keys: std::ops::Range<usize>, deadline: u64) {
+    if ctx.may_block() {
+        ctx.block(args, Wants::List, keys, deadline);
+    } else {
+        ctx.out().null_array();
+    }
+}
+
+fn blmove(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let from = end_arg(args.get(3))?;
+    let to = end_arg(args.get(4))?;
+    let deadline = deadline_arg(args.get(5), ctx.now_ms)?;
+    blocking_move(ctx, args, from, to, deadline)
+}
+
+fn brpoplpush(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let deadline = deadline_arg(args.get(3), ctx.now_ms)?;
+    blocking_move(ctx, args, End::Tail, End::Head, deadline)
+}
+
+/// BLMOVE and BRPOPLPUSH: LMOVE at once when the source holds a list
+/// (propagated as LMOVE or RPOPLPUSH), a wait on the source otherwise.
+fn blocking_move(ctx: &mut Ctx, args: Args, from: End, to: End, deadline: u64) -> CmdResult {
+    let (src, dst) = (args.get(1), args.get(2));
+    let found = match ctx.db().entry(src).map(|e| &e.value) {
+        Some(Value::List(_)) => true,
+        Some(_) => return Err(CmdError::WrongType),
+        None => false,
+    };
+    match found {
+        true => {}
+        false if ctx.may_block() => {
+            ctx.block(&args, Wants::List, 1..2, deadline);
+            return Ok(());
+        }
+        false => {
+            ctx.out().null();
+            return Ok(());
+        }
+    }
+    move_element(ctx, src, dst, from, to)?;
+    match args.len() {
+        6 => ctx
+            .journal()
+            .rewrite([&b"LMOVE"[..], src, dst, args.get(3), args.get(4)]),
+        _ => ctx.journal().rewrite([&b"RPOPLPUSH"[..], src, dst]),
+    }
     Ok(())
 }
 

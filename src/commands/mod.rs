@@ -383,6 +383,10 @@ pub fn execute(ctx: &mut Ctx, args: Args) -> After {
     // Its own replies count toward its output buffer limit too.
     let me = ctx.client;
     ctx.state.check_output_limit(me);
+    // Waiters on the keys it changed (after EXEC, for a transaction).
+    if ctx.state.blocking.has_ready() && ctx.state.transaction.is_none() {
+        crate::blocking::serve_ready(ctx.store, ctx.state, ctx.now_ms);
+    }
     let client = ctx.me();
     if client.closing {
         After::Close
@@ -525,6 +529,11 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: Args) {
     let timed = stats.commands[row].calls.is_multiple_of(TIMING_SAMPLE);
     let start = timed.then(Instant::now);
     let result = (cmd.handler)(ctx, args);
+    // A command that blocked is counted when it is answered.
+    if ctx.blocked_now() {
+        crate::effects::after_command(ctx.store, ctx.state, Some((ctx.client, &args)));
+        return;
+    }
     let stats = &mut ctx.state.stats;
     // CONFIG RESETSTAT empties the table while it runs: look again then.
     let row = match stats.commands.get(row) {

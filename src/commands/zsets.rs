@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use super::flags::*;
 use super::{double_arg, int_arg, is, mpop_args, positive_arg, strtod_whole, Command, Ctx};
+use crate::blocking::{deadline_arg, Wants};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{format_int, parse_i64, Args, Proto, Reply};
 use crate::store::{Bytes, DbMut, Item, Set, Value, ZSet};
@@ -135,6 +136,17 @@ pub const COMMANDS: &[Command] = &[
     Command::new("zintercard", -3, READONLY, zintercard)
         .doc("sorted_set", "7.0.0", "Intersect multiple sorted sets and return the cardinality of the result")
         .complexity("O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets."),
+    Command::new("bzpopmin", -3, WRITE | NOSCRIPT | FAST | BLOCKING, bzpopmin)
+        .keys(1, -2, 1)
+        .doc("sorted_set", "5.0.0", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available")
+        .complexity("O(log(N)) with N being the number of elements in the sorted set."),
+    Command::new("bzpopmax", -3, WRITE | NOSCRIPT | FAST | BLOCKING, bzpopmax)
+        .keys(1, -2, 1)
+        .doc("sorted_set", "5.0.0", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available")
+        .complexity("O(log(N)) with N being the number of elements in the sorted set."),
+    Command::new("bzmpop", -5, WRITE | BLOCKING, bzmpop)
+        .doc("sorted_set", "7.0.0", "Remove and return members with scores in a sorted set or block until one is available")
+        .complexity("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
 ];
 
 fn as_zset(value: Option<&Value>) -> Result<Option<&ZSet>, CmdError> {
@@ -810,9 +822,26 @@ fn min_max(arg: &[u8]) -> Result<bool, CmdError> {
 }
 
 /// ZMPOP numkeys key… MIN|MAX [COUNT n]: pops from the first non-empty
-/// key; propagates as ZPOPMIN/ZPOPMAX key n, as Redis does.
+/// key.
 fn zmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (keys, max, count) = mpop_args(&args, 1, min_max)?;
+    if !pop_first(ctx, &args, keys, max, Some(count))? {
+        ctx.out().null_array();
+    }
+    Ok(())
+}
+
+/// Pops from the first of `keys` (argument indexes) that holds a sorted
+/// set: BZPOPMIN's [key, member, score], or with a count ZMPOP's [key,
+/// [[member, score]…]]. It propagates as the ZPOPMIN or ZPOPMAX it
+/// amounted to, as Redis does. False when no key held one.
+fn pop_first(
+    ctx: &mut Ctx,
+    args: &Args,
+    keys: std::ops::Range<usize>,
+    max: bool,
+    count: Option<usize>,
+) -> Result<bool, CmdError> {
     let (mut db, out) = ctx.db_out();
     for key in keys.map(|i| args.get(i)) {
         let Some(mut value) = db.modify(key, side_name(max)) else {
@@ -821,21 +850,66 @@ fn zmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
         let Value::Zset(z) = &mut *value else {
             return Err(CmdError::WrongType);
         };
-        let items = pop_items(z, count, max);
+        let items = pop_items(z, count.unwrap_or(1), max);
         value.changed(items.len() as u64);
         value.reply_before_delete();
         drop(value);
-        out.array(2);
+        out.array(if count.is_some() { 2 } else { 3 });
         out.bulk(key);
-        reply_nested(out, &items);
+        match count {
+            Some(_) => reply_nested(out, &items),
+            None => {
+                out.bulk(&items[0].member);
+                out.double(items[0].score);
+            }
+        }
         let mut digits = [0; 20];
         let n = format_int(&mut digits, items.len() as i64);
         let name = side_name(max).to_ascii_uppercase();
-        db.journal().rewrite([name.as_bytes(), key, n]);
-        return Ok(());
+        match count {
+            Some(_) => db.journal().rewrite([name.as_bytes(), key, n]),
+            None => db.journal().rewrite([name.as_bytes(), key]),
+        }
+        return Ok(true);
     }
-    out.null_array();
+    Ok(false)
+}
+
+fn bzpopmin(ctx: &mut Ctx, args: Args) -> CmdResult {
+    blocking_pop(ctx, args, false)
+}
+
+fn bzpopmax(ctx: &mut Ctx, args: Args) -> CmdResult {
+    blocking_pop(ctx, args, true)
+}
+
+/// BZPOPMIN and BZPOPMAX key [key ...] timeout.
+fn blocking_pop(ctx: &mut Ctx, args: Args, max: bool) -> CmdResult {
+    let deadline = deadline_arg(args.get(args.len() - 1), ctx.now_ms)?;
+    let keys = 1..args.len() - 1;
+    if !pop_first(ctx, &args, keys.clone(), max, None)? {
+        wait_or_give_up(ctx, &args, keys, deadline);
+    }
     Ok(())
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count].
+fn bzmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (keys, max, count) = mpop_args(&args, 2, min_max)?;
+    let deadline = deadline_arg(args.get(1), ctx.now_ms)?;
+    if !pop_first(ctx, &args, keys.clone(), max, Some(count))? {
+        wait_or_give_up(ctx, &args, keys, deadline);
+    }
+    Ok(())
+}
+
+/// Blocks on `keys`, or inside EXEC answers as a timeout does.
+fn wait_or_give_up(ctx: &mut Ctx, args: &Args, keys: std::ops::Range<usize>, deadline: u64) {
+    if ctx.may_block() {
+        ctx.block(args, Wants::Zset, keys, deadline);
+    } else {
+        ctx.out().null_array();
+    }
 }
 
 /// `[member, score]` pairs in either protocol (ZMPOP's form).

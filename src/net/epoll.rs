@@ -67,6 +67,7 @@ async fn serve(
         ));
     }
     tokio::task::spawn_local(cron(server.clone(), wakers.clone(), shutdown.clone()));
+    tokio::task::spawn_local(timeouts(server.clone(), wakers.clone(), shutdown.clone()));
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
@@ -249,7 +250,7 @@ fn serve_requests(srv: &mut Server, wakers: &Wakers, shutdown: &Notify) {
     } = &mut srv.state;
     for request in requests.drain(..) {
         match request {
-            Request::Close(key) | Request::Flush(key) => {
+            Request::Close(key) | Request::Flush(key) | Request::Resume(key) => {
                 // A killed client closes now, its unsent replies dropped as
                 // Redis drops them: a victim that does not read must not
                 // keep its socket open behind a write that never ends.
@@ -269,6 +270,33 @@ fn serve_requests(srv: &mut Server, wakers: &Wakers, shutdown: &Notify) {
                 }
             }
             Request::Shutdown => shutdown.notify_one(),
+        }
+    }
+}
+
+/// Blocked clients' timeouts, to the millisecond: sleeps until the earliest
+/// deadline, looking again at least every few milliseconds for one that a
+/// command has just set (a blocked client's deadline is at least 1 ms
+/// away when it is set).
+async fn timeouts(server: Rc<RefCell<Server>>, wakers: Wakers, shutdown: Rc<Notify>) {
+    const LOOK: u64 = 5;
+    loop {
+        let (next, now) = {
+            let srv = server.borrow();
+            (srv.state.blocking.next_deadline(), srv.state.now_ms())
+        };
+        let wait = next.map_or(LOOK, |at| at.saturating_sub(now).min(LOOK));
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let mut srv = server.borrow_mut();
+        let now = srv.state.now_ms();
+        if srv
+            .state
+            .blocking
+            .next_deadline()
+            .is_some_and(|at| at <= now)
+        {
+            crate::blocking::expire(&mut srv.state, now);
+            serve_requests(&mut srv, &wakers, &shutdown);
         }
     }
 }

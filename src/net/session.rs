@@ -75,6 +75,11 @@ impl Session {
                 self.stalled = true;
                 break;
             }
+            // A blocked client runs nothing until it is answered; its
+            // input waits.
+            if client.blocked.is_some() {
+                break;
+            }
             // A client killed (or a server shut down) by an earlier command
             // runs nothing more, as in Redis.
             if state.shutdown || client.closing {

@@ -229,6 +229,12 @@ fn serve(
             let ts = types::Timespec::from(Duration::from_millis(100));
             let args = types::SubmitArgs::new().timespec(&ts);
             uring.submitter().submit_with_args(1, &args)
+        } else if let Some(at) = server.borrow().state.blocking.next_deadline() {
+            // A blocked client times out then: wake for it.
+            let wait = at.saturating_sub(crate::util::now_ms());
+            let ts = types::Timespec::from(Duration::from_millis(wait));
+            let args = types::SubmitArgs::new().timespec(&ts);
+            uring.submitter().submit_with_args(1, &args)
         } else {
             uring.submit_and_wait(1)
         };
@@ -245,6 +251,16 @@ fn serve(
         for cqe in uring.completion() {
             core.counts.completions += 1;
             core.complete(srv, bufs, cqe.user_data(), cqe.result(), cqe.flags());
+        }
+        let now = srv.state.now_ms();
+        if srv
+            .state
+            .blocking
+            .next_deadline()
+            .is_some_and(|at| at <= now)
+        {
+            crate::blocking::expire(&mut srv.state, now);
+            core.serve_requests(srv);
         }
         core.end_batch();
     }
@@ -477,6 +493,18 @@ impl Core {
                 Request::Flush(client) => {
                     if let Some(&key) = self.by_client.get(&client) {
                         if self.conns[key].phase != Phase::Closing {
+                            self.collect_output(srv, key, client);
+                        }
+                    }
+                }
+                // Answered after blocking: what it pipelined meanwhile
+                // runs now.
+                Request::Resume(client) => {
+                    if let Some(&key) = self.by_client.get(&client) {
+                        let conn = &self.conns[key];
+                        if conn.phase == Phase::Open && !conn.paused && !conn.input.is_empty() {
+                            self.run_input(srv, key);
+                        } else if conn.phase != Phase::Closing {
                             self.collect_output(srv, key, client);
                         }
                     }

@@ -1,0 +1,155 @@
+//! Blocking pops on the real binary, on every backend: many waiters served
+//! in arrival order, waiters that disconnect, CLIENT UNBLOCK, timeouts kept
+//! to the millisecond rather than the cron's tick, and INFO's count.
+//! (Replies byte for byte are the differential suite's:
+//! tests/diff/blocking.redis.)
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Conn, ServerProc};
+
+fn info_field(c: &mut Conn, field: &str) -> i64 {
+    let reply = c.line("INFO clients");
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    text.split("\r\n")
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in INFO"))
+}
+
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn blocked(server: &ServerProc, n: i64) {
+    let mut c = server.conn();
+    eventually(&format!("{n} blocked clients"), || {
+        info_field(&mut c, "blocked_clients") == n
+    });
+}
+
+fn pair(key: &str, value: &str) -> Vec<u8> {
+    format!(
+        "*2\r\n${}\r\n{key}\r\n${}\r\n{value}\r\n",
+        key.len(),
+        value.len()
+    )
+    .into_bytes()
+}
+
+/// Fifty waiters on one list are served one element each, in the order
+/// they blocked, by pushes that come in several batches; some of them
+/// disconnect first and leave nothing behind.
+#[test]
+fn waiters_are_served_in_arrival_order() {
+    for io in common::backends() {
+        let server = common::rizzler(io, &[]);
+        let mut waiters: Vec<Option<Conn>> = Vec::new();
+        for i in 0..50 {
+            let mut c = server.conn();
+            c.send(&[b"BLPOP", b"jobs", b"0"]);
+            waiters.push(Some(c));
+            blocked(&server, i + 1);
+        }
+        // Every fifth waiter goes away.
+        for w in waiters.iter_mut().step_by(5) {
+            *w = None;
+        }
+        blocked(&server, 40);
+        let mut pusher = server.conn();
+        let mut next = 0;
+        for batch in [1usize, 9, 30] {
+            let args: Vec<String> = (next..next + batch).map(|i| format!("j{i}")).collect();
+            let mut cmd: Vec<&[u8]> = vec![b"RPUSH", b"jobs"];
+            cmd.extend(args.iter().map(|a| a.as_bytes()));
+            assert_eq!(
+                pusher.cmd(&cmd),
+                format!(":{batch}\r\n").into_bytes(),
+                "{io}"
+            );
+            next += batch;
+        }
+        let mut served = 0;
+        for w in waiters.iter_mut().flatten() {
+            assert_eq!(w.read_reply(), pair("jobs", &format!("j{served}")), "{io}");
+            served += 1;
+        }
+        assert_eq!(served, 40);
+        assert_eq!(pusher.line("EXISTS jobs"), b":0\r\n", "{io}");
+        blocked(&server, 0);
+    }
+}
+
+/// CLIENT UNBLOCK answers a waiter as a timeout would, or with an error,
+/// and its pipelined commands run after; an unknown or unblocked id is 0.
+#[test]
+fn client_unblock() {
+    for io in common::backends() {
+        let server = common::rizzler(io, &[]);
+        let mut w = server.conn();
+        let id = w.line("CLIENT ID");
+        let id = std::str::from_utf8(&id[1..id.len() - 2])
+            .unwrap_or("0")
+            .to_string();
+        let mut admin = server.conn();
+        assert_eq!(
+            admin.cmd(&[b"CLIENT", b"UNBLOCK", id.as_bytes()]),
+            b":0\r\n"
+        );
+        w.send(&[b"BLPOP", b"k", b"0"]);
+        w.send(&[b"PING"]);
+        blocked(&server, 1);
+        let list = admin.line("CLIENT LIST");
+        assert!(
+            String::from_utf8_lossy(&list).contains("flags=b "),
+            "{io}: {}",
+            String::from_utf8_lossy(&list)
+        );
+        assert_eq!(
+            admin.cmd(&[b"CLIENT", b"UNBLOCK", id.as_bytes()]),
+            b":1\r\n"
+        );
+        assert_eq!(w.read_frames(2), b"*-1\r\n+PONG\r\n", "{io}");
+        w.send(&[b"BZPOPMIN", b"z", b"0"]);
+        blocked(&server, 1);
+        let reply = admin.cmd(&[b"CLIENT", b"UNBLOCK", id.as_bytes(), b"ERROR"]);
+        assert_eq!(reply, b":1\r\n");
+        assert_eq!(
+            w.read_reply(),
+            b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n",
+            "{io}"
+        );
+        assert_eq!(
+            admin.cmd(&[b"CLIENT", b"UNBLOCK", id.as_bytes(), b"MAYBE"]),
+            b"-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n"
+        );
+        blocked(&server, 0);
+    }
+}
+
+/// A timeout of 30 ms with the cron at 1 Hz still answers in well under a
+/// cron tick: the backend wakes for the deadline itself.
+#[test]
+fn timeouts_do_not_wait_for_the_cron() {
+    for io in common::backends() {
+        let server = common::rizzler(io, &["--hz", "1"]);
+        let mut w = server.conn();
+        for _ in 0..5 {
+            let start = Instant::now();
+            assert_eq!(w.cmd(&[b"BLPOP", b"k", b"0.03"]), b"*-1\r\n", "{io}");
+            let took = start.elapsed();
+            assert!(
+                // Deadlines are whole milliseconds from a clock read in
+                // whole milliseconds, as Redis's: up to 1 ms early.
+                took >= Duration::from_millis(29) && took < Duration::from_millis(400),
+                "{io}: a 30 ms timeout took {took:?}"
+            );
+        }
+    }
+}
