@@ -278,12 +278,22 @@ impl Reply {
     /// A double: `,` in RESP3, a bulk string in RESP2, formatted as Redis's
     /// `%.17g`-based human form.
     pub fn double(&mut self, v: f64) {
-        let text = format_double(v);
+        // Integral values (most scores) print as integers under `%.17g`
+        // below 1e17: no formatting machinery, no allocation.
+        let mut digits = [0u8; 20];
+        let integral = v.fract() == 0.0 && v.abs() < 1e17 && !(v == 0.0 && v.is_sign_negative());
+        let owned;
+        let text: &[u8] = if integral {
+            format_int(&mut digits, v as i64)
+        } else {
+            owned = format_double(v);
+            owned.as_bytes()
+        };
         match self.proto {
-            Proto::Resp2 => self.bulk(text.as_bytes()),
+            Proto::Resp2 => self.bulk(text),
             Proto::Resp3 => {
                 self.buf.push(b',');
-                self.buf.extend_from_slice(text.as_bytes());
+                self.buf.extend_from_slice(text);
                 self.buf.extend_from_slice(b"\r\n");
             }
         }
@@ -429,6 +439,30 @@ mod tests {
         o.append(&mut r);
         let all: Vec<u8> = o.slices().flat_map(|s| s.to_vec()).collect();
         assert_eq!(all, b"+OK\r\n<m>");
+    }
+
+    #[test]
+    fn doubles_format_as_percent_17g() {
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (3.0, "3"),
+            (-42.0, "-42"),
+            (1.5, "1.5"),
+            (0.1, "0.10000000000000001"),
+            (1e16, "10000000000000000"),
+            (99999999999999984.0, "99999999999999984"),
+            (1e17, "1e+17"),
+            (-1e17, "-1e+17"),
+            (1e-5, "1.0000000000000001e-05"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+        ];
+        for &(v, text) in cases {
+            let mut r = Reply::default();
+            r.double(v);
+            assert_eq!(r.buf, format!("${}\r\n{text}\r\n", text.len()).into_bytes(), "{v}");
+        }
     }
 
     #[test]
