@@ -21,9 +21,19 @@ pub fn now_us() -> u64 {
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
 
+impl Default for Rng {
+    fn default() -> Self {
+        Rng(0x9E37_79B9_7F4A_7C15)
+    }
+}
+
 impl Rng {
     pub fn seeded() -> Self {
         let seed = now_us() ^ (std::process::id() as u64).rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;
+        Rng(seed | 1)
+    }
+
+    pub fn from_seed(seed: u64) -> Self {
         Rng(seed | 1)
     }
 

@@ -162,3 +162,111 @@ pub fn mpop_args<T>(
     }
     Ok((numkeys_at + 1..where_at, side, count.unwrap_or(1)))
 }
+
+/// ZRANDMEMBER's and HRANDFIELD's `[count [WITH…]]` after the key: the
+/// count if given, and whether the option (`with`) followed it, with
+/// Redis's checks in its order.
+pub fn rand_count_args(
+    args: &crate::resp::Args,
+    with: &str,
+) -> Result<(Option<i64>, bool), CmdError> {
+    if args.len() < 3 {
+        return Ok((None, false));
+    }
+    let n = match parse_i64(args.get(2)) {
+        Some(i64::MIN) => {
+            return Err(CmdError::err(
+                "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+            ))
+        }
+        Some(n) => n,
+        None => return Err(CmdError::NotInteger),
+    };
+    if args.len() > 4 || (args.len() == 4 && !is(args.get(3), with)) {
+        return Err(CmdError::Syntax);
+    }
+    let with = args.len() == 4;
+    if with && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
+        return Err(CmdError::err("ERR value is out of range"));
+    }
+    Ok((Some(n), with))
+}
+
+/// Which of `len` elements a random pick returns, as positions: one for
+/// no count; for a negative count (or 1) that many with repeats, drawn
+/// as they are read (a count of -10^18 must not allocate up front); for a
+/// count covering them all, every position in order (`descending` for a
+/// sorted set, which Redis walks from the top); otherwise that many
+/// distinct ones.
+pub fn random_picks(
+    db: &mut crate::store::DbMut<'_>,
+    len: usize,
+    count: Option<i64>,
+    descending: bool,
+) -> Picks {
+    let listed = Picks::listed;
+    match count {
+        None => listed(vec![db.random_below(len)]),
+        Some(0) => listed(Vec::new()),
+        Some(n) if n < 0 || n == 1 => Picks {
+            listed: Vec::new().into_iter(),
+            repeats: n.unsigned_abs() as usize,
+            len,
+            rng: db.fork_rng(),
+        },
+        Some(n) if n as usize >= len && descending => listed((0..len).rev().collect()),
+        Some(n) if n as usize >= len => listed((0..len).collect()),
+        Some(n) => {
+            // A partial Fisher-Yates shuffle.
+            let mut all: Vec<usize> = (0..len).collect();
+            for i in 0..n as usize {
+                let j = i + db.random_below(len - i);
+                all.swap(i, j);
+            }
+            all.truncate(n as usize);
+            listed(all)
+        }
+    }
+}
+
+/// The positions [`random_picks`] chose.
+pub struct Picks {
+    listed: std::vec::IntoIter<usize>,
+    /// Positions still to draw, with repeats, below `len`.
+    repeats: usize,
+    len: usize,
+    rng: crate::util::Rng,
+}
+
+impl Picks {
+    /// These positions, in this order.
+    pub fn listed(positions: Vec<usize>) -> Picks {
+        Picks {
+            listed: positions.into_iter(),
+            repeats: 0,
+            len: 0,
+            rng: crate::util::Rng::default(),
+        }
+    }
+}
+
+impl Iterator for Picks {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        if let Some(i) = self.listed.next() {
+            return Some(i);
+        }
+        if self.repeats == 0 {
+            return None;
+        }
+        self.repeats -= 1;
+        Some(self.rng.below(self.len as u64) as usize)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.listed.len() + self.repeats;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Picks {}

@@ -8,10 +8,10 @@
 //! arbitrary. A hash is never left empty in the keyspace.
 
 use super::flags::*;
-use super::{int_arg, Command, Ctx};
+use super::{int_arg, rand_count_args, random_picks, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::ldouble::LongDouble;
-use crate::resp::{format_int, parse_i64, Args};
+use crate::resp::{format_int, parse_i64, Args, Proto};
 use crate::store::{Hash, Value};
 
 pub const COMMANDS: &[Command] = &[
@@ -64,6 +64,10 @@ pub const COMMANDS: &[Command] = &[
     Command::new("hlen", 2, READONLY | FAST, hlen)
         .keys(1, 1, 1)
         .doc("hash", "2.0.0", "Get the number of fields in a hash"),
+    Command::new("hrandfield", -2, READONLY, hrandfield)
+        .keys(1, 1, 1)
+        .doc("hash", "6.2.0", "Get one or multiple random fields from a hash")
+        .complexity("O(N) where N is the number of fields returned"),
 ];
 
 /// The hash in `value`, or WRONGTYPE.
@@ -286,5 +290,50 @@ fn hlen(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (value, out) = ctx.read(args.get(1));
     let len = as_hash(value)?.map_or(0, |hash| hash.len());
     out.int(len as i64);
+    Ok(())
+}
+
+/// HRANDFIELD key [count [WITHVALUES]]: distinct fields for a positive
+/// count (the whole hash, in its order, when it asks for as many), that
+/// many with repeats for a negative one.
+fn hrandfield(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let (count, values) = rand_count_args(&args, "withvalues")?;
+    let (mut db, out) = ctx.db_out();
+    let len = match db.read(args.get(1)) {
+        None => {
+            match count {
+                None => out.null(),
+                Some(_) => out.array(0),
+            }
+            return Ok(());
+        }
+        Some(Value::Hash(h)) => h.len(),
+        Some(_) => return Err(CmdError::WrongType),
+    };
+    let picks = random_picks(&mut db, len, count, false);
+    // Looked up again, uncounted: the random numbers needed the database.
+    let Some(Value::Hash(hash)) = db.entry(args.get(1)).map(|e| &e.value) else {
+        return Ok(());
+    };
+    let pairs: Vec<(&[u8], &[u8])> = hash.iter().collect();
+    let len = picks.len();
+    let mut picked = picks.filter_map(|i| pairs.get(i));
+    if count.is_none() {
+        if let Some((field, _)) = picked.next() {
+            out.bulk(field);
+        }
+        return Ok(());
+    }
+    let nested = values && out.proto == Proto::Resp3;
+    out.array(if values && !nested { len * 2 } else { len });
+    for (field, value) in picked {
+        if nested {
+            out.array(2);
+        }
+        out.bulk(field);
+        if values {
+            out.bulk(value);
+        }
+    }
     Ok(())
 }

@@ -96,13 +96,18 @@ fn keys(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 /// SCAN's options.
-struct ScanOpts<'a> {
-    count: usize,
-    pattern: Option<&'a [u8]>,
-    type_name: Option<&'a [u8]>,
+pub(super) struct ScanOpts<'a> {
+    pub count: usize,
+    pub pattern: Option<&'a [u8]>,
+    pub type_name: Option<&'a [u8]>,
 }
 
-fn parse_scan_opts<'a>(args: &Args<'a>, from: usize) -> Result<ScanOpts<'a>, CmdError> {
+/// SCAN's options from argument `from` on; TYPE only for the keyspace.
+pub(super) fn parse_scan_opts<'a>(
+    args: &Args<'a>,
+    from: usize,
+    keyspace: bool,
+) -> Result<ScanOpts<'a>, CmdError> {
     let mut opts = ScanOpts {
         count: SCAN_DEFAULT_COUNT,
         pattern: None,
@@ -124,7 +129,7 @@ fn parse_scan_opts<'a>(args: &Args<'a>, from: usize) -> Result<ScanOpts<'a>, Cmd
         } else if is(opt, "match") {
             // `*` matches everything, so it is the same as no pattern.
             opts.pattern = (value != b"*").then_some(value);
-        } else if is(opt, "type") {
+        } else if keyspace && is(opt, "type") {
             opts.type_name = Some(value);
         } else {
             return Err(CmdError::Syntax);
@@ -163,7 +168,7 @@ pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
 
 fn scan(ctx: &mut Ctx, args: Args) -> CmdResult {
     let cursor = parse_cursor(args.get(1))?;
-    let opts = parse_scan_opts(&args, 2)?;
+    let opts = parse_scan_opts(&args, 2, true)?;
     let (mut db, out) = ctx.db_out();
     let mut found: Vec<Bytes> = Vec::new();
     // The slot cursor gives SCAN's guarantee: a key present for the whole

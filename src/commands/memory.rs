@@ -93,9 +93,8 @@ fn value_size(value: &Value, samples: usize) -> usize {
         }
         Value::Set(Set::Ints(ints)) => ints.capacity() * size_of::<i64>(),
         Value::Set(Set::Table(table)) => {
-            // hashbrown: a bucket and a control byte per slot.
-            let table_size = table.capacity() * (size_of::<Bytes>() + 1);
-            table_size + sampled(table.iter().map(Bytes::heap_size), table.len(), samples)
+            table.structure_size()
+                + sampled(table.iter().map(Bytes::heap_size), table.len(), samples)
         }
         Value::Hash(Hash::Pairs(pairs)) => {
             let elements = pairs.iter().map(|(f, v)| f.heap_size() + v.heap_size());

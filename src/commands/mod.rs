@@ -31,6 +31,7 @@ mod multi;
 mod pubsub;
 #[rustfmt::skip]
 mod redis_docs;
+mod scans;
 mod server;
 mod sets;
 mod strings;
@@ -248,6 +249,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         pubsub::COMMANDS,
         multi::COMMANDS,
         zsets::COMMANDS,
+        scans::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -8,10 +8,10 @@
 //! in Redis, is arbitrary. A set is never left empty in the keyspace.
 
 use super::flags::*;
-use super::{is, positive_arg, ranged_arg, Command, Ctx};
+use super::{is, positive_arg, random_picks, ranged_arg, Command, Ctx, Picks};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{parse_i64, Args};
-use crate::store::{Set, Value};
+use crate::store::{Bytes, DbMut, Set, Value};
 
 pub const COMMANDS: &[Command] = &[
     Command::new("sadd", -3, WRITE | DENYOOM | FAST, sadd)
@@ -353,16 +353,25 @@ fn store_op(ctx: &mut Ctx, args: Args, op: Op, name: &'static str) -> CmdResult 
     Ok(())
 }
 
-/// `count` members of `all` chosen at random, without repeats (a partial
-/// Fisher-Yates shuffle).
-fn pick(
-    db: &mut crate::store::DbMut<'_>,
-    mut all: Vec<crate::store::Bytes>,
-    count: usize,
-) -> Vec<crate::store::Bytes> {
-    let count = count.min(all.len());
+/// `count` distinct positions below `len`, at random, in O(count): by
+/// rejection while they are few, by a partial Fisher-Yates shuffle of
+/// all positions when they are most of them.
+fn distinct_positions(db: &mut DbMut<'_>, len: usize, count: usize) -> Vec<usize> {
+    let count = count.min(len);
+    if count * 4 < len {
+        let mut chosen = std::collections::HashSet::with_capacity(count);
+        let mut picks = Vec::with_capacity(count);
+        while picks.len() < count {
+            let i = db.random_below(len);
+            if chosen.insert(i) {
+                picks.push(i);
+            }
+        }
+        return picks;
+    }
+    let mut all: Vec<usize> = (0..len).collect();
     for i in 0..count {
-        let j = i + db.random_below(all.len() - i);
+        let j = i + db.random_below(len - i);
         all.swap(i, j);
     }
     all.truncate(count);
@@ -371,7 +380,8 @@ fn pick(
 
 /// SPOP key [count]. Each member taken propagates as its own SREM, as
 /// Redis does, and a pop of the whole set as DEL. Redis announces `spop`
-/// before its reply and the emptied set's deletion after it.
+/// before its reply and the emptied set's deletion after it. A member is
+/// picked in O(1) (a random position), so a pop costs O(count).
 fn spop(ctx: &mut Ctx, args: Args) -> CmdResult {
     let count = match args.len() {
         2 => None,
@@ -381,7 +391,7 @@ fn spop(ctx: &mut Ctx, args: Args) -> CmdResult {
     let key = args.get(1);
     let db_index = ctx.db_index();
     let (mut db, out) = ctx.db_out();
-    let all = match db.entry(key).map(|e| &e.value) {
+    let len = match db.entry(key).map(|e| &e.value) {
         None => {
             match count {
                 None => out.null(),
@@ -389,18 +399,23 @@ fn spop(ctx: &mut Ctx, args: Args) -> CmdResult {
             }
             return Ok(());
         }
-        Some(Value::Set(set)) => set.members(),
+        Some(Value::Set(set)) => set.len(),
         Some(_) => return Err(CmdError::WrongType),
     };
     if count == Some(0) {
         out.set(0);
         return Ok(());
     }
-    let whole = count.is_some_and(|n| n >= all.len());
-    let taken = if whole {
-        all
+    let whole = count.is_some_and(|n| n >= len);
+    let picks = if whole {
+        Vec::new()
     } else {
-        pick(&mut db, all, count.unwrap_or(1))
+        distinct_positions(&mut db, len, count.unwrap_or(1))
+    };
+    let taken: Vec<Bytes> = match db.entry(key).map(|e| &e.value) {
+        Some(Value::Set(set)) if whole => set.members(),
+        Some(Value::Set(set)) => picks.iter().filter_map(|&i| set.nth(i)).collect(),
+        _ => Vec::new(),
     };
     if let Some(mut value) = db.modify(key, "spop") {
         if let Value::Set(set) = &mut *value {
@@ -450,7 +465,7 @@ fn srandmember(ctx: &mut Ctx, args: Args) -> CmdResult {
         _ => return Err(CmdError::Syntax),
     };
     let (mut db, out) = ctx.db_out();
-    let all = match db.read(args.get(1)) {
+    let len = match db.read(args.get(1)) {
         None => {
             match count {
                 None => out.null(),
@@ -458,32 +473,33 @@ fn srandmember(ctx: &mut Ctx, args: Args) -> CmdResult {
             }
             return Ok(());
         }
-        Some(Value::Set(set)) => set.members(),
+        Some(Value::Set(set)) => set.len(),
         Some(_) => return Err(CmdError::WrongType),
     };
+    // A count below the set's size asks for distinct members, drawn in
+    // O(count); anything else as ZRANDMEMBER and HRANDFIELD draw.
+    let picks = match count {
+        Some(n) if n > 1 && (n as usize) < len => {
+            Picks::listed(distinct_positions(&mut db, len, n as usize))
+        }
+        _ => random_picks(&mut db, len, count, false),
+    };
+    // Looked up again, uncounted: the random numbers needed the database.
+    let Some(Value::Set(set)) = db.entry(args.get(1)).map(|e| &e.value) else {
+        return Ok(());
+    };
+    let n = picks.len();
+    let mut chosen = picks.filter_map(|i| set.nth(i));
     match count {
         None => {
-            let i = db.random_below(all.len());
-            out.bulk(&all[i]);
-        }
-        Some(n) if n < 0 => {
-            let n = n.unsigned_abs() as usize;
-            out.array(n);
-            for _ in 0..n {
-                let i = db.random_below(all.len());
-                out.bulk(&all[i]);
+            if let Some(m) = chosen.next() {
+                out.bulk(&m);
             }
         }
-        Some(n) => {
-            let n = n as usize;
-            let chosen = if n >= all.len() {
-                all
-            } else {
-                pick(&mut db, all, n)
-            };
-            out.array(chosen.len());
-            for m in &chosen {
-                out.bulk(m);
+        Some(_) => {
+            out.array(n);
+            for m in chosen {
+                out.bulk(&m);
             }
         }
     }

@@ -12,7 +12,10 @@
 use std::collections::HashMap;
 
 use super::flags::*;
-use super::{double_arg, int_arg, is, mpop_args, positive_arg, strtod_whole, Command, Ctx};
+use super::{
+    double_arg, int_arg, is, mpop_args, positive_arg, rand_count_args, random_picks, strtod_whole,
+    Command, Ctx,
+};
 use crate::blocking::{deadline_arg, Wants};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{format_int, parse_i64, Args, Proto, Reply};
@@ -344,13 +347,14 @@ impl By<'_> {
 
 /// Members, with their scores if asked: flat in RESP2, `[member, score]`
 /// pairs in RESP3.
-fn reply_items<'a>(out: &mut Reply, items: impl ExactSizeIterator<Item = &'a Item>, scores: bool) {
+fn reply_items<'a>(
+    out: &mut Reply,
+    len: usize,
+    items: impl Iterator<Item = &'a Item>,
+    scores: bool,
+) {
     let pairs = scores && out.proto == Proto::Resp3;
-    out.array(if scores && !pairs {
-        items.len() * 2
-    } else {
-        items.len()
-    });
+    out.array(if scores && !pairs { len * 2 } else { len });
     for item in items {
         if pairs {
             out.array(2);
@@ -700,7 +704,10 @@ fn range(
     }
     match as_zset(db.read(args.get(src)))? {
         None => out.array(0),
-        Some(z) => reply_items(out, by.select(z, rev, offset, limit).into_iter(), scores),
+        Some(z) => {
+            let items = by.select(z, rev, offset, limit);
+            reply_items(out, items.len(), items.into_iter(), scores)
+        }
     }
     Ok(())
 }
@@ -800,7 +807,7 @@ fn pop(ctx: &mut Ctx, args: Args, max: bool) -> CmdResult {
     drop(value);
     let scores_paired = count.is_some();
     if scores_paired && out.proto == Proto::Resp3 {
-        reply_items(out, items.iter(), true);
+        reply_items(out, items.len(), items.iter(), true);
     } else {
         out.array(items.len() * 2);
         for item in &items {
@@ -926,29 +933,7 @@ fn reply_nested(out: &mut Reply, items: &[Item]) {
 /// count (the whole set, highest first, when it asks for as many), that many
 /// with repeats for a negative one.
 fn zrandmember(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let mut count = None;
-    let mut scores = false;
-    if args.len() >= 3 {
-        let n = match parse_i64(args.get(2)) {
-            Some(i64::MIN) => {
-                return Err(CmdError::err(
-                    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-                ))
-            }
-            Some(n) => n,
-            None => return Err(CmdError::NotInteger),
-        };
-        if args.len() > 4 || (args.len() == 4 && !is(args.get(3), "withscores")) {
-            return Err(CmdError::Syntax);
-        }
-        if args.len() == 4 {
-            scores = true;
-            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
-                return Err(CmdError::err("ERR value is out of range"));
-            }
-        }
-        count = Some(n);
-    }
+    let (count, scores) = rand_count_args(&args, "withscores")?;
     let (mut db, out) = ctx.db_out();
     let len = match db.read(args.get(1)) {
         None => {
@@ -961,33 +946,21 @@ fn zrandmember(ctx: &mut Ctx, args: Args) -> CmdResult {
         Some(Value::Zset(z)) => z.len(),
         Some(_) => return Err(CmdError::WrongType),
     };
-    let picks: Vec<usize> = match count {
-        None => vec![db.random_below(len)],
-        Some(0) => Vec::new(),
-        Some(n) if n < 0 || n == 1 => {
-            let n = n.unsigned_abs() as usize;
-            (0..n).map(|_| db.random_below(len)).collect()
-        }
-        // The whole set, highest first: Redis walks it from the top.
-        Some(n) if n as usize >= len => (0..len).rev().collect(),
-        Some(n) => {
-            let mut ranks: Vec<usize> = (0..len).collect();
-            for i in 0..n as usize {
-                let j = i + db.random_below(len - i);
-                ranks.swap(i, j);
-            }
-            ranks.truncate(n as usize);
-            ranks
-        }
-    };
+    let picks = random_picks(&mut db, len, count, true);
     // Looked up again, uncounted: the random numbers needed the database.
     let Some(Value::Zset(z)) = db.entry(args.get(1)).map(|e| &e.value) else {
         return Ok(());
     };
-    let items: Vec<&Item> = picks.iter().filter_map(|&r| z.get(r)).collect();
+    let len = picks.len();
+    let mut items = picks.filter_map(|r| z.get(r));
     match count {
-        None => out.bulk(&items[0].member),
-        Some(_) => reply_items(out, items.into_iter(), scores),
+        None => {
+            if let Some(item) = items.next() {
+                out.bulk(&item.member);
+            }
+        }
+        // Every position is below the length: none is skipped.
+        Some(_) => reply_items(out, len, items, scores),
     }
     Ok(())
 }
@@ -1189,7 +1162,7 @@ fn set_op(
     drop(sources);
     match dst {
         Some(d) => store(&mut db, out, args.get(d), result, name),
-        None => reply_items(out, result.iter().collect::<Vec<_>>().into_iter(), scores),
+        None => reply_items(out, result.len(), result.iter(), scores),
     }
     Ok(())
 }

@@ -461,7 +461,11 @@ mod tests {
         for &(v, text) in cases {
             let mut r = Reply::default();
             r.double(v);
-            assert_eq!(r.buf, format!("${}\r\n{text}\r\n", text.len()).into_bytes(), "{v}");
+            assert_eq!(
+                r.buf,
+                format!("${}\r\n{text}\r\n", text.len()).into_bytes(),
+                "{v}"
+            );
         }
     }
 

@@ -525,6 +525,12 @@ impl<'a> DbMut<'a> {
         self.rng.below(n as u64) as usize
     }
 
+    /// A generator seeded from the store's, to draw from while a value is
+    /// borrowed.
+    pub fn fork_rng(&mut self) -> crate::util::Rng {
+        crate::util::Rng::from_seed(self.rng.next_u64())
+    }
+
     /// The journal this database records into, for a handler that
     /// decides something about its events while it holds the database
     /// (see [`Journal::after_reply`]).

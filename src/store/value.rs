@@ -3,7 +3,9 @@
 //! are an insertion-ordered list (Redis's listpack), small all-integer sets
 //! are a sorted array (intset). An encoding only ever grows, as in Redis.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
+
+use super::members::Members;
 
 use super::zset::ZSet;
 use crate::resp::{format_int, parse_i64};
@@ -104,7 +106,7 @@ impl Str {
 pub enum Set {
     Ints(Vec<i64>),
     /// Boxed, so that a large set does not make every `Value` larger.
-    Table(Box<HashSet<Bytes>>),
+    Table(Box<Members>),
 }
 
 impl Default for Set {
@@ -148,7 +150,7 @@ impl Set {
             }
         }
         match self {
-            Set::Table(t) => t.insert(member.into()),
+            Set::Table(t) => t.insert(member),
             Set::Ints(_) => unreachable!("upgraded above"),
         }
     }
@@ -163,6 +165,15 @@ impl Set {
                 _ => false,
             },
             Set::Table(t) => t.remove(member),
+        }
+    }
+
+    /// The member at position `at` (0..len), in O(1): a random member is
+    /// a random position.
+    pub fn nth(&self, at: usize) -> Option<Bytes> {
+        match self {
+            Set::Ints(v) => v.get(at).map(|&n| Bytes::from(format_int(&mut [0; 20], n))),
+            Set::Table(t) => t.get(at).cloned(),
         }
     }
 
