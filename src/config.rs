@@ -52,6 +52,13 @@ pub struct Config {
     pub output_limits: [OutputLimit; 3],
     /// `notify-keyspace-events` as flag bits ([`crate::notify`]).
     pub notify_keyspace_events: u32,
+    /// When collections leave their compact encodings.
+    pub encodings: crate::store::encoding::Limits,
+    /// `list-max-listpack-size` and `list-compress-depth`: kept and
+    /// reported; a list is one structure whatever they say (and Redis 7.0
+    /// reports every list as `quicklist`).
+    pub list_max_listpack_size: i64,
+    pub list_compress_depth: i64,
 }
 
 /// One class's `client-output-buffer-limit`: a client whose unsent output
@@ -163,6 +170,9 @@ impl Default for Config {
             lazyfree_lazy_user_flush: false,
             output_limits: OUTPUT_LIMITS,
             notify_keyspace_events: 0,
+            encodings: Default::default(),
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
         }
     }
 }
@@ -204,6 +214,9 @@ pub enum Access {
 /// One configuration parameter.
 pub struct Param {
     pub name: &'static str,
+    /// The older name Redis still accepts (`hash-max-ziplist-entries`),
+    /// or "".
+    pub alias: &'static str,
     pub get: Getter,
     pub set: Setter,
     pub access: Access,
@@ -338,8 +351,12 @@ fn strtoll_whole(s: &str) -> Option<i64> {
 
 macro_rules! param {
     ($name:literal, $access:ident, |$c:ident| $get:expr, |$sc:ident, $v:ident| $set:expr) => {
+        param!($name | "", $access, |$c| $get, |$sc, $v| $set)
+    };
+    ($name:literal | $alias:literal, $access:ident, |$c:ident| $get:expr, |$sc:ident, $v:ident| $set:expr) => {
         Param {
             name: $name,
+            alias: $alias,
             get: |$c| $get,
             set: |$sc, $v| $set,
             access: Access::$access,
@@ -526,6 +543,7 @@ pub static PARAMS: &[Param] = &[
     ),
     Param {
         name: "client-output-buffer-limit",
+        alias: "",
         get: format_output_limits,
         set: parse_output_limits,
         access: Access::Mutable,
@@ -538,6 +556,69 @@ pub static PARAMS: &[Param] = &[
             c.notify_keyspace_events = crate::notify::parse_flags(v).ok_or_else(|| {
                 BadValue("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into())
             })?;
+            Ok(())
+        }
+    ),
+    param!(
+        "hash-max-listpack-entries" | "hash-max-ziplist-entries",
+        Mutable,
+        |c| c.encodings.hash_entries.to_string(),
+        |c, v| {
+            c.encodings.hash_entries = int_in(v, 0, i64::MAX)? as usize;
+            Ok(())
+        }
+    ),
+    param!(
+        "hash-max-listpack-value" | "hash-max-ziplist-value",
+        Mutable,
+        |c| c.encodings.hash_value.to_string(),
+        |c, v| {
+            c.encodings.hash_value = memory_in(v, 0, i64::MAX as u64)? as usize;
+            Ok(())
+        }
+    ),
+    param!(
+        "set-max-intset-entries",
+        Mutable,
+        |c| c.encodings.set_intset_entries.to_string(),
+        |c, v| {
+            c.encodings.set_intset_entries = int_in(v, 0, i64::MAX)? as usize;
+            Ok(())
+        }
+    ),
+    param!(
+        "zset-max-listpack-entries" | "zset-max-ziplist-entries",
+        Mutable,
+        |c| c.encodings.zset_entries.to_string(),
+        |c, v| {
+            c.encodings.zset_entries = int_in(v, 0, i64::MAX)? as usize;
+            Ok(())
+        }
+    ),
+    param!(
+        "zset-max-listpack-value" | "zset-max-ziplist-value",
+        Mutable,
+        |c| c.encodings.zset_value.to_string(),
+        |c, v| {
+            c.encodings.zset_value = memory_in(v, 0, i64::MAX as u64)? as usize;
+            Ok(())
+        }
+    ),
+    param!(
+        "list-max-listpack-size" | "list-max-ziplist-size",
+        Mutable,
+        |c| c.list_max_listpack_size.to_string(),
+        |c, v| {
+            c.list_max_listpack_size = int_in(v, i32::MIN.into(), i32::MAX.into())?;
+            Ok(())
+        }
+    ),
+    param!(
+        "list-compress-depth",
+        Mutable,
+        |c| c.list_compress_depth.to_string(),
+        |c, v| {
+            c.list_compress_depth = int_in(v, 0, i32::MAX.into())?;
             Ok(())
         }
     ),
@@ -554,7 +635,10 @@ fn os_error_text(e: &std::io::Error) -> String {
 
 /// The parameter called `name`, in any case.
 pub fn find_param(name: &str) -> Option<&'static Param> {
-    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    PARAMS.iter().find(|p| {
+        p.name.eq_ignore_ascii_case(name)
+            || (!p.alias.is_empty() && p.alias.eq_ignore_ascii_case(name))
+    })
 }
 
 impl Config {

@@ -561,6 +561,7 @@ impl Server {
             },
         };
         crate::effects::sync_recording(&mut server.store, &server.state);
+        crate::store::encoding::set_limits(server.state.config.encodings);
         server
     }
 }

@@ -197,8 +197,12 @@ fn config_get(ctx: &mut Ctx, args: Args) -> CmdResult {
     for pattern in args.tail(2).iter() {
         if pattern.iter().any(|c| b"[*?".contains(c)) {
             for p in PARAMS {
-                if !seen(&matches, p) && glob_match(pattern, p.name.as_bytes(), true) {
-                    matches.push((p.name.as_bytes(), p));
+                // A parameter once, under its name or else its alias.
+                let name = [p.name, p.alias]
+                    .into_iter()
+                    .find(|n| !n.is_empty() && glob_match(pattern, n.as_bytes(), true));
+                if let Some(name) = name.filter(|_| !seen(&matches, p)) {
+                    matches.push((name.as_bytes(), p));
                 }
             }
         } else if let Some(p) = std::str::from_utf8(pattern).ok().and_then(find_param) {
@@ -258,6 +262,7 @@ fn config_set(ctx: &mut Ctx, args: Args) -> CmdResult {
         (param.set)(&mut config, &String::from_utf8_lossy(value))
             .map_err(|e| CmdError::config_set_failed(param.name.as_bytes(), &e.0))?;
     }
+    crate::store::encoding::set_limits(config.encodings);
     ctx.state.config = config;
     crate::effects::sync_recording(ctx.store, ctx.state);
     ctx.out().ok();

@@ -15,6 +15,7 @@
 
 mod db;
 pub mod digest;
+pub mod encoding;
 mod glob;
 mod journal;
 mod members;

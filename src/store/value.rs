@@ -5,17 +5,12 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::encoding::limits;
 use super::members::Members;
 
 use super::zset::ZSet;
 use crate::resp::{format_int, parse_i64};
 
-/// Redis 7.0's `hash-max-listpack-entries` / `-value` defaults (512 and
-/// 64, as `config.c` sets them; 128 is the zset limit, not the hash one).
-pub const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
-pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
-/// Redis's `set-max-intset-entries` default.
-pub const SET_MAX_INTSET_ENTRIES: usize = 512;
 /// Strings up to this length are `embstr` in Redis.
 const EMBSTR_MAX: usize = 44;
 
@@ -140,7 +135,7 @@ impl Set {
             match as_int(member) {
                 Some(n) => match v.binary_search(&n) {
                     Ok(_) => return false,
-                    Err(at) if v.len() < SET_MAX_INTSET_ENTRIES => {
+                    Err(at) if v.len() < limits().set_intset_entries => {
                         v.insert(at, n);
                         return true;
                     }
@@ -256,14 +251,14 @@ impl Hash {
     /// Sets `field`; true when it is new.
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
         if let Hash::Pairs(pairs) = self {
-            let small =
-                field.len() <= HASH_MAX_LISTPACK_VALUE && value.len() <= HASH_MAX_LISTPACK_VALUE;
+            let limits = limits();
+            let small = field.len() <= limits.hash_value && value.len() <= limits.hash_value;
             if let Some(slot) = pairs.iter_mut().find(|(f, _)| &**f == field) {
                 if small {
                     slot.1 = value.into();
                     return false;
                 }
-            } else if small && pairs.len() < HASH_MAX_LISTPACK_ENTRIES {
+            } else if small && pairs.len() < limits.hash_entries {
                 pairs.push((field.into(), value.into()));
                 return true;
             }

@@ -32,11 +32,6 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::value::Bytes;
 
-/// Redis 7.0's `zset-max-listpack-entries` default.
-pub const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
-/// Redis 7.0's `zset-max-listpack-value` default.
-pub const ZSET_MAX_LISTPACK_VALUE: usize = 64;
-
 /// A block splits when it grows past this many items.
 const BLOCK_MAX: usize = 256;
 /// A block this small merges with a neighbour.
@@ -128,9 +123,9 @@ impl ZSet {
                 }
             }
             None => {
+                let limits = super::encoding::limits();
                 if self.index.is_none()
-                    && (self.len() >= ZSET_MAX_LISTPACK_ENTRIES
-                        || member.len() > ZSET_MAX_LISTPACK_VALUE)
+                    && (self.len() >= limits.zset_entries || member.len() > limits.zset_value)
                 {
                     self.build_index();
                 }
@@ -562,8 +557,9 @@ mod tests {
             }
             prop_assert_eq!(z.iter_from(expect.len()).count(), 0);
             prop_assert_eq!(z.iter_down_from(expect.len()).count(), 0);
-            if model.len() > ZSET_MAX_LISTPACK_ENTRIES
-                || model.keys().any(|m| m.len() > ZSET_MAX_LISTPACK_VALUE)
+            let limits = crate::store::encoding::limits();
+            if model.len() > limits.zset_entries
+                || model.keys().any(|m| m.len() > limits.zset_value)
             {
                 prop_assert!(!z.is_listpack());
             }
