@@ -91,7 +91,8 @@ pub fn flags_to_string(flags: u32) -> String {
 pub fn class_of(name: &str) -> u32 {
     match name {
         "set" | "setrange" | "incrby" | "incrbyfloat" | "append" => STRING,
-        "lpush" | "rpush" | "lpop" | "rpop" | "linsert" | "lset" | "lrem" | "ltrim" => LIST,
+        "lpush" | "rpush" | "lpop" | "rpop" | "linsert" | "lset" | "lrem" | "ltrim"
+        | "sortstore" => LIST,
         "sadd" | "srem" | "spop" | "sinterstore" | "sunionstore" | "sdiffstore" => SET,
         "hset" | "hdel" | "hincrby" | "hincrbyfloat" => HASH,
         "expired" => EXPIRED,
@@ -100,7 +101,7 @@ pub fn class_of(name: &str) -> u32 {
         "keymiss" => KEY_MISS,
         n if n.starts_with('z') => ZSET,
         n if n.starts_with('x') => STREAM,
-        // del, expire, persist, rename_*, move_*, copy_to, restore, sortstore
+        // del, expire, persist, rename_*, move_*, copy_to, restore
         _ => GENERIC,
     }
 }

@@ -112,6 +112,9 @@ zrangestore z2 z 10 20
 zunionstore z3 2 z zl
 zinterstore z3 2 z z2 weights 2 1
 zdiffstore z3 2 z z2
+sort l2 store sorted
+sort l2 alpha limit 0 1 store sorted
+sort nolist store sorted
 rpush bl a b
 blpop nobl bl 0
 brpop bl 0

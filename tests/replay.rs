@@ -241,6 +241,7 @@ fn command() -> impl Strategy<Value = Vec<String>> {
         (key(), score()).prop_map(|(k, s)| cmd(&["ZREMRANGEBYSCORE", &k, "-inf", s])),
         key().prop_map(|k| cmd(&["ZREMRANGEBYLEX", &k, "-", "[m"])),
         (key(), key()).prop_map(|(d, s)| cmd(&["ZRANGESTORE", &d, &s, "1", "-1"])),
+        (key(), key()).prop_map(|(s, d)| cmd(&["SORT", &s, "ALPHA", "STORE", &d])),
         (
             prop::sample::select(&["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"][..]),
             key(),

@@ -119,16 +119,23 @@ pub fn double_arg(arg: &[u8]) -> Option<f64> {
         return None;
     }
     let value = strtod_whole(arg)?;
-    let literal_inf = arg.iter().any(|b| b.eq_ignore_ascii_case(&b'i'));
-    let underflow = value == 0.0
-        && arg
-            .iter()
-            .take_while(|b| !b.eq_ignore_ascii_case(&b'e'))
-            .any(|b| (b'1'..=b'9').contains(b));
-    if value.is_nan() || (value.is_infinite() && !literal_inf) || underflow {
+    if value.is_nan() || strtod_erange(arg, value) {
         return None;
     }
     Some(value)
+}
+
+/// Whether C's `strtod` sets ERANGE reading `text` as `value`: an
+/// overflow to infinity (`inf` itself is no overflow) or an underflow to
+/// zero.
+pub fn strtod_erange(text: &[u8], value: f64) -> bool {
+    let literal_inf = text.iter().any(|b| b.eq_ignore_ascii_case(&b'i'));
+    let underflow = value == 0.0
+        && text
+            .iter()
+            .take_while(|b| !b.eq_ignore_ascii_case(&b'e'))
+            .any(|b| (b'1'..=b'9').contains(b));
+    (value.is_infinite() && !literal_inf) || underflow
 }
 
 /// The MPOP forms' arguments after `numkeys` (LMPOP, ZMPOP and their

@@ -34,6 +34,7 @@ mod redis_docs;
 mod scans;
 mod server;
 mod sets;
+mod sort;
 mod strings;
 mod zsets;
 
@@ -250,6 +251,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         multi::COMMANDS,
         zsets::COMMANDS,
         scans::COMMANDS,
+        sort::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -454,16 +454,29 @@ impl<'a> DbMut<'a> {
     /// value and its TTL (Redis's `setKey`). An old value whose time has
     /// passed counts as expired, as Redis's write lookup counts it.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>, name: &'static str) {
-        self.store(key, value, Some(expire_at), name);
+        self.store(key, value, Some(expire_at), name, 1);
+    }
+
+    /// [`DbMut::set`] without a TTL, counting `changes` changes (SORT …
+    /// STORE counts each element stored, as Redis does).
+    pub fn set_counted(&mut self, key: &[u8], value: Value, name: &'static str, changes: u64) {
+        self.store(key, value, Some(None), name, changes);
     }
 
     /// Stores `value`, keeping the key's TTL if it has one (and is live).
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, name: &'static str) {
-        self.store(key, value, None, name);
+        self.store(key, value, None, name, 1);
     }
 
     /// `expire`: `Some` sets (or clears) the TTL, `None` keeps it.
-    fn store(&mut self, key: &[u8], value: Value, expire: Option<Option<u64>>, name: &'static str) {
+    fn store(
+        &mut self,
+        key: &[u8],
+        value: Value,
+        expire: Option<Option<u64>>,
+        name: &'static str,
+        changes: u64,
+    ) {
         let found = self.find(key);
         let before = allocated();
         let created = match found {
@@ -483,7 +496,7 @@ impl<'a> DbMut<'a> {
                 true
             }
         };
-        self.record(key, KeyChange::Changed, name, 1, created, before);
+        self.record(key, KeyChange::Changed, name, changes, created, before);
     }
 
     /// A live key's value, to change in place. The change is recorded when
