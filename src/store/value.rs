@@ -291,3 +291,85 @@ impl Hash {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// Members that are canonical integers (an intset can hold them), and
+    /// some that are not.
+    fn member() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (-700i64..700).prop_map(|n| n.to_string()),
+            (0..50u8).prop_map(|n| format!("m{n}")),
+            Just("007".to_string()),
+        ]
+    }
+
+    proptest! {
+        /// A set behaves as a set of byte strings across its conversion
+        /// from intset (past 512 integers or at the first non-integer),
+        /// and stays ordered while it is an intset.
+        #[test]
+        fn sets_match_a_model(ops in proptest::collection::vec((any::<bool>(), member()), 1..1500)) {
+            let mut set = Set::default();
+            let mut model = BTreeSet::new();
+            for (add, m) in ops {
+                if add {
+                    prop_assert_eq!(set.insert(m.as_bytes()), model.insert(m.clone()));
+                } else {
+                    prop_assert_eq!(set.remove(m.as_bytes()), model.remove(&m));
+                }
+                prop_assert_eq!(set.len(), model.len());
+                prop_assert!(model.iter().all(|m| set.contains(m.as_bytes())));
+            }
+            let got: BTreeSet<String> =
+                set.members().iter().map(|m| String::from_utf8_lossy(m).into_owned()).collect();
+            prop_assert_eq!(&got, &model);
+            let ints = model.iter().all(|m| as_int(m.as_bytes()).is_some());
+            if let Set::Ints(v) = &set {
+                prop_assert!(ints && v.windows(2).all(|w| w[0] < w[1]));
+            }
+            for i in 0..set.len() {
+                prop_assert!(set.nth(i).is_some_and(|m| set.contains(&m)));
+            }
+        }
+
+        /// A hash behaves as a map across its conversion from listpack
+        /// (past 512 fields, or a field or value over 64 bytes), and keeps
+        /// insertion order while it is a listpack.
+        #[test]
+        fn hashes_match_a_model(
+            ops in proptest::collection::vec((any::<bool>(), 0..600u16, 0..70usize), 1..1500)
+        ) {
+            let mut hash = Hash::default();
+            let mut model = BTreeMap::new();
+            let mut order: Vec<String> = Vec::new();
+            for (set, f, len) in ops {
+                let field = format!("f{f}");
+                if set {
+                    let value = "v".repeat(len);
+                    let new = hash.insert(field.as_bytes(), value.as_bytes());
+                    prop_assert_eq!(new, model.insert(field.clone(), value).is_none());
+                    if new {
+                        order.push(field);
+                    }
+                } else {
+                    prop_assert_eq!(hash.remove(field.as_bytes()), model.remove(&field).is_some());
+                    order.retain(|o| *o != field);
+                }
+                prop_assert_eq!(hash.len(), model.len());
+            }
+            for (f, v) in &model {
+                prop_assert_eq!(hash.get(f.as_bytes()), Some(v.as_bytes()));
+            }
+            if let Hash::Pairs(pairs) = &hash {
+                let fields: Vec<String> =
+                    pairs.iter().map(|(f, _)| String::from_utf8_lossy(f).into_owned()).collect();
+                prop_assert_eq!(fields, order);
+            }
+        }
+    }
+}
