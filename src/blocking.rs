@@ -18,7 +18,7 @@
 //! not to the cron's tick. A client that disconnects, is killed or is
 //! unblocked by CLIENT UNBLOCK leaves no trace here.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::Range;
 
 use crate::commands::{Command, Ctx};
@@ -76,7 +76,14 @@ impl Blocked {
         Blocked {
             wants,
             db,
-            keys: keys.map(|i| Bytes::from(args.get(i))).collect(),
+            keys: {
+                // Each key once (BLPOP k k 0 waits in one queue).
+                let mut seen = HashSet::new();
+                keys.map(|i| args.get(i))
+                    .filter(|k| seen.insert(*k))
+                    .map(Bytes::from)
+                    .collect()
+            },
             deadline,
             cmd,
             buf,
@@ -92,8 +99,10 @@ pub struct Blocking {
     waiting: HashMap<(usize, Bytes), VecDeque<usize>>,
     /// (deadline, client) of the waiters that have one.
     deadlines: BTreeSet<(u64, usize)>,
-    /// Keys with waiters that changed since they were last served.
-    ready: Vec<(usize, Bytes)>,
+    /// Keys with waiters that changed since they were last served, in
+    /// order, and the same as a set (a write of many keys stays linear).
+    ready: VecDeque<(usize, Bytes)>,
+    ready_set: HashSet<(usize, Bytes)>,
     count: usize,
     /// The waiter whose command is running again, and whether it found
     /// nothing and stays blocked.
@@ -122,8 +131,8 @@ impl Blocking {
 
     fn mark_ready(&mut self, db: usize, key: &[u8]) {
         let id = (db, Bytes::from(key));
-        if self.waiting.contains_key(&id) && !self.ready.contains(&id) {
-            self.ready.push(id);
+        if self.waiting.contains_key(&id) && self.ready_set.insert(id.clone()) {
+            self.ready.push_back(id);
         }
     }
 }
@@ -152,10 +161,11 @@ impl Ctx<'_> {
         let blocked = Blocked::new(cmd, args, wants, db, keys, deadline);
         let blocking = &mut self.state.blocking;
         for key in &blocked.keys {
-            let queue = blocking.waiting.entry((db, key.clone())).or_default();
-            if !queue.contains(&me) {
-                queue.push_back(me);
-            }
+            blocking
+                .waiting
+                .entry((db, key.clone()))
+                .or_default()
+                .push_back(me);
         }
         if deadline > 0 {
             blocking.deadlines.insert((deadline, me));
@@ -214,6 +224,7 @@ impl State {
         self.stats.commands_processed += 1;
         if let Some(c) = self.clients.get_mut(client) {
             match error {
+                _ if c.reply == crate::server::ReplyMode::Off => {}
                 Some(message) => c.out.error(message),
                 None => c.out.null_array(),
             }
@@ -262,9 +273,9 @@ pub fn note_changes(state: &mut State, events: &[Event]) {
 /// the key holds what they want. Runs after a command has finished (never
 /// inside EXEC); what serving changes can make more keys ready.
 pub fn serve_ready(store: &mut Store, state: &mut State, now_ms: u64) {
-    while !state.blocking.ready.is_empty() {
-        // In the order the keys became ready.
-        let (db, key) = state.blocking.ready.remove(0);
+    // In the order the keys became ready.
+    while let Some((db, key)) = state.blocking.ready.pop_front() {
+        state.blocking.ready_set.remove(&(db, key.clone()));
         let waiters: Vec<usize> = state
             .blocking
             .waiting
@@ -272,17 +283,26 @@ pub fn serve_ready(store: &mut Store, state: &mut State, now_ms: u64) {
             .map(|q| q.iter().copied().collect())
             .unwrap_or_default();
         for client in waiters {
-            let wants = match state.clients.get(client).and_then(|c| c.blocked.as_ref()) {
-                Some(b) => b.wants,
+            // A killed client is on its way out: it takes nothing.
+            let wants = match state.clients.get(client).filter(|c| !c.closing) {
+                Some(c) => match &c.blocked {
+                    Some(b) => b.wants,
+                    None => continue,
+                },
                 None => continue,
             };
-            let has_data = store.dbs[db]
+            let Some(value) = store.dbs[db]
                 .get_raw(&key)
-                .is_some_and(|e| !e.is_expired(now_ms) && wants.accepts(&e.value));
-            if !has_data {
+                .filter(|e| !e.is_expired(now_ms))
+                .map(|e| &e.value)
+            else {
                 break;
+            };
+            // A list waiter skips a sorted set, and the other way round,
+            // without holding up those behind it.
+            if wants.accepts(value) {
+                rerun(store, state, client, now_ms);
             }
-            rerun(store, state, client, now_ms);
         }
     }
 }
@@ -294,9 +314,10 @@ fn rerun(store: &mut Store, state: &mut State, client: usize, now_ms: u64) {
     };
     state.blocking.rerun = Some(client);
     state.blocking.still_blocked = false;
+    let start = state.clients[client].out.mark();
     let running = state.running.replace(Running {
         client,
-        reply_start: state.clients[client].out.mark(),
+        reply_start: start,
         after_reply: false,
     });
     let mut ctx = Ctx {
@@ -312,6 +333,12 @@ fn rerun(store: &mut Store, state: &mut State, client: usize, now_ms: u64) {
     );
     state.running = running;
     state.blocking.rerun = None;
+    // CLIENT REPLY OFF holds for an answer that comes late too.
+    if let Some(c) = state.clients.get_mut(client) {
+        if c.reply == crate::server::ReplyMode::Off {
+            c.out.discard_since(start);
+        }
+    }
     if std::mem::take(&mut state.blocking.still_blocked) {
         state.clients[client].blocked = Some(blocked);
         return;

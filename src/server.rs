@@ -729,8 +729,9 @@ fn close_idle_clients(state: &mut State, now: u64) {
         return;
     }
     for (key, client) in state.clients.iter_mut() {
-        let subscribed = client.subs.total() > 0;
-        if !client.closing && !subscribed && now.saturating_sub(client.last_ms) > limit_ms {
+        // Subscribers only listen; a blocked client has its own timeout.
+        let waiting = client.subs.total() > 0 || client.blocked.is_some();
+        if !client.closing && !waiting && now.saturating_sub(client.last_ms) > limit_ms {
             client.closing = true;
             state.requests.push(Request::Close(key));
         }

@@ -153,3 +153,106 @@ fn timeouts_do_not_wait_for_the_cron() {
         }
     }
 }
+
+fn resp(args: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend(format!("${}\r\n{a}\r\n", a.len()).into_bytes());
+    }
+    out
+}
+
+/// A wake-up that wakes another, whose pipelined command wakes the first:
+/// every pipelined command still runs, in order, on both sides.
+#[test]
+fn a_chain_of_wake_ups_runs_every_pipelined_command() {
+    for io in common::backends() {
+        let server = common::rizzler(io, &[]);
+        let mut b = server.conn();
+        b.send_raw(&[resp(&["BLPOP", "k", "0"]), resp(&["LPUSH", "x", "y"])].concat());
+        blocked(&server, 1);
+        let mut a = server.conn();
+        a.send_raw(
+            &[
+                resp(&["LPUSH", "k", "v"]),
+                resp(&["BLPOP", "x", "0"]),
+                resp(&["PING"]),
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            a.read_frames(3),
+            [&b":1\r\n"[..], &pair("x", "y"), b"+PONG\r\n"].concat(),
+            "{io}"
+        );
+        assert_eq!(
+            b.read_frames(2),
+            [pair("k", "v"), b":1\r\n".to_vec()].concat(),
+            "{io}"
+        );
+        blocked(&server, 0);
+    }
+}
+
+/// A sorted-set waiter ahead of list waiters does not keep them waiting
+/// for a list; a killed waiter takes nothing; `timeout` spares waiters;
+/// CLIENT REPLY OFF holds for a late answer.
+#[test]
+fn waiters_that_must_not_be_served() {
+    for io in common::backends() {
+        let server = common::rizzler(io, &[]);
+        let mut admin = server.conn();
+        let mut z = server.conn();
+        z.send(&[b"BZPOPMIN", b"k", b"0"]);
+        blocked(&server, 1);
+        let mut l = server.conn();
+        l.send(&[b"BLPOP", b"k", b"0"]);
+        blocked(&server, 2);
+        assert_eq!(admin.cmd(&[b"RPUSH", b"k", b"a"]), b":1\r\n");
+        assert_eq!(l.read_reply(), pair("k", "a"), "{io}");
+        blocked(&server, 1);
+
+        // Killed, then data: the element stays.
+        let list = String::from_utf8_lossy(&admin.line("CLIENT LIST")).into_owned();
+        let zid = list
+            .lines()
+            .find(|l| l.contains("cmd=bzpopmin"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|f| f.strip_prefix("id="))
+            .unwrap_or("0")
+            .to_string();
+        admin.send_raw(
+            &[
+                resp(&["CLIENT", "KILL", "ID", &zid]),
+                resp(&["ZADD", "k2", "1", "m"]),
+                resp(&["DEL", "k"]),
+                resp(&["ZADD", "k", "1", "m"]),
+            ]
+            .concat(),
+        );
+        assert_eq!(admin.read_frames(4), b":1\r\n:1\r\n:0\r\n:1\r\n", "{io}");
+        assert_eq!(admin.line("ZCARD k"), b":1\r\n", "{io}");
+        blocked(&server, 0);
+
+        // `timeout` does not close a waiter; CLIENT REPLY OFF drops its
+        // late answer.
+        assert_eq!(admin.line("CONFIG SET timeout 1"), b"+OK\r\n");
+        let mut w = server.conn();
+        w.send_raw(
+            &[
+                resp(&["CLIENT", "REPLY", "OFF"]),
+                resp(&["BLPOP", "q", "0"]),
+            ]
+            .concat(),
+        );
+        blocked(&server, 1);
+        std::thread::sleep(Duration::from_millis(2500));
+        // (The idle admin connection was closed by `timeout` meanwhile.)
+        let mut admin = server.conn();
+        assert_eq!(admin.line("RPUSH q a"), b":1\r\n");
+        blocked(&server, 0);
+        assert_eq!(admin.line("LLEN q"), b":0\r\n", "{io}");
+        w.send_raw(&[resp(&["CLIENT", "REPLY", "ON"]), resp(&["PING"])].concat());
+        assert_eq!(w.read_frames(2), b"+OK\r\n+PONG\r\n", "{io}");
+    }
+}

@@ -76,8 +76,12 @@ impl Session {
                 break;
             }
             // A blocked client runs nothing until it is answered; its
-            // input waits.
+            // input waits, up to the query buffer limit.
             if client.blocked.is_some() {
+                if input.len() - pos > state.config.client_query_buffer_limit {
+                    tracing::warn!("closing client: query buffer over client-query-buffer-limit");
+                    status = Status::Close;
+                }
                 break;
             }
             // A client killed (or a server shut down) by an earlier command

@@ -109,6 +109,10 @@ struct Core {
     sqes: Vec<squeue::Entry>,
     /// Connections with replies to send at the end of this batch.
     to_send: Vec<usize>,
+    /// Connections whose client was answered after blocking: their held-
+    /// back input runs once the current completion is done, not nested
+    /// inside whatever command answered them.
+    to_resume: Vec<usize>,
     /// Connections whose recv must be (re-)armed at the end of this batch,
     /// after the buffers are back on the ring.
     rearm: Vec<usize>,
@@ -164,6 +168,7 @@ pub fn run(
         signals,
         sqes: Vec::with_capacity(1024),
         to_send: Vec::new(),
+        to_resume: Vec::new(),
         rearm: Vec::new(),
         release: Vec::new(),
         outstanding: 0,
@@ -251,6 +256,7 @@ fn serve(
         for cqe in uring.completion() {
             core.counts.completions += 1;
             core.complete(srv, bufs, cqe.user_data(), cqe.result(), cqe.flags());
+            core.resume_unblocked(srv);
         }
         let now = srv.state.now_ms();
         if srv
@@ -261,6 +267,7 @@ fn serve(
         {
             crate::blocking::expire(&mut srv.state, now);
             core.serve_requests(srv);
+            core.resume_unblocked(srv);
         }
         core.end_batch();
     }
@@ -465,6 +472,20 @@ impl Core {
         used
     }
 
+    /// Runs the held-back input of clients answered after blocking. Each
+    /// may answer others in turn; they queue here too, so a chain of
+    /// waiters is a loop, not a recursion.
+    fn resume_unblocked(&mut self, srv: &mut Server) {
+        while let Some(key) = self.to_resume.pop() {
+            let Some(conn) = self.conns.get(key) else {
+                continue;
+            };
+            if conn.phase == Phase::Open && !conn.paused && !conn.input.is_empty() {
+                self.run_input(srv, key);
+            }
+        }
+    }
+
     /// Moves the replies in `State` for `client` into the connection.
     fn collect_output(&mut self, srv: &mut Server, key: usize, client: usize) {
         let Some(c) = srv.state.clients.get_mut(client) else {
@@ -497,15 +518,13 @@ impl Core {
                         }
                     }
                 }
-                // Answered after blocking: what it pipelined meanwhile
-                // runs now.
+                // Answered after blocking: its reply goes out, and what
+                // it pipelined meanwhile runs after this completion.
                 Request::Resume(client) => {
                     if let Some(&key) = self.by_client.get(&client) {
-                        let conn = &self.conns[key];
-                        if conn.phase == Phase::Open && !conn.paused && !conn.input.is_empty() {
-                            self.run_input(srv, key);
-                        } else if conn.phase != Phase::Closing {
+                        if self.conns[key].phase != Phase::Closing {
                             self.collect_output(srv, key, client);
+                            self.to_resume.push(key);
                         }
                     }
                 }
@@ -811,6 +830,7 @@ impl Core {
         crate::server::cron(srv);
         // The cron closes idle clients (`timeout`) the way CLIENT KILL does.
         self.serve_requests(srv);
+        self.resume_unblocked(srv);
         self.arm_tick(srv.state.config.hz);
     }
 
