@@ -22,7 +22,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::Range;
 
 use crate::commands::{Command, Ctx};
-use crate::resp::Args;
+use crate::resp::{Args, OwnedArgs};
 use crate::server::{Request, Running, State};
 use crate::store::{Bytes, Event, KeyChange, Store, Value};
 
@@ -51,8 +51,7 @@ pub struct Blocked {
     /// Unix ms; 0 waits forever.
     pub deadline: u64,
     pub cmd: &'static Command,
-    buf: Vec<u8>,
-    spans: Vec<Range<usize>>,
+    args: OwnedArgs,
 }
 
 impl Blocked {
@@ -64,15 +63,6 @@ impl Blocked {
         keys: Range<usize>,
         deadline: u64,
     ) -> Blocked {
-        let mut buf = Vec::with_capacity(args.iter().map(<[u8]>::len).sum());
-        let spans = args
-            .iter()
-            .map(|a| {
-                let start = buf.len();
-                buf.extend_from_slice(a);
-                start..buf.len()
-            })
-            .collect();
         Blocked {
             wants,
             db,
@@ -86,8 +76,7 @@ impl Blocked {
             },
             deadline,
             cmd,
-            buf,
-            spans,
+            args: OwnedArgs::copy(args),
         }
     }
 }
@@ -173,6 +162,23 @@ impl Ctx<'_> {
         blocking.count += 1;
         self.state.clients[me].blocked = Some(Box::new(blocked));
         crate::effects::sync_recording(self.store, self.state);
+    }
+
+    /// Blocks on `keys`, or where blocking is not allowed (inside EXEC)
+    /// answers as a timeout does: the common end of every blocking pop
+    /// that found nothing.
+    pub fn wait_or_give_up(
+        &mut self,
+        args: &Args,
+        wants: Wants,
+        keys: Range<usize>,
+        deadline: u64,
+    ) {
+        if self.may_block() {
+            self.block(args, wants, keys, deadline);
+        } else {
+            self.out().null_array();
+        }
     }
 
     /// Whether the running command left its client blocked (it is not
@@ -326,11 +332,7 @@ fn rerun(store: &mut Store, state: &mut State, client: usize, now_ms: u64) {
         client,
         now_ms,
     };
-    crate::commands::call(
-        &mut ctx,
-        blocked.cmd,
-        Args::new(&blocked.buf, &blocked.spans),
-    );
+    crate::commands::call(&mut ctx, blocked.cmd, blocked.args.args());
     state.running = running;
     state.blocking.rerun = None;
     // CLIENT REPLY OFF holds for an answer that comes late too.

@@ -674,7 +674,7 @@ fn blocking_pop(ctx: &mut Ctx, args: Args, from: End) -> CmdResult {
     let deadline = deadline_arg(args.get(args.len() - 1), ctx.now_ms)?;
     let keys = 1..args.len() - 1;
     if !pop_first(ctx, &args, keys.clone(), from, None)? {
-        wait_or_give_up(ctx, &args, keys, deadline);
+        ctx.wait_or_give_up(&args, Wants::List, keys, deadline);
     }
     Ok(())
 }
@@ -684,19 +684,9 @@ fn blmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (keys, from, count) = mpop_args(&args, 2, end_arg)?;
     let deadline = deadline_arg(args.get(1), ctx.now_ms)?;
     if !pop_first(ctx, &args, keys.clone(), from, Some(count))? {
-        wait_or_give_up(ctx, &args, keys, deadline);
+        ctx.wait_or_give_up(&args, Wants::List, keys, deadline);
     }
     Ok(())
-}
-
-/// Blocks on `keys`, or, where blocking is not allowed (inside EXEC),
-/// answers as a timeout does.
-fn wait_or_give_up(ctx: &mut Ctx, args: &Args, keys: std::ops::Range<usize>, deadline: u64) {
-    if ctx.may_block() {
-        ctx.block(args, Wants::List, keys, deadline);
-    } else {
-        ctx.out().null_array();
-    }
 }
 
 fn blmove(ctx: &mut Ctx, args: Args) -> CmdResult {

@@ -9,12 +9,10 @@
 //! change to a watched key, its expiry included, marks its watchers
 //! (`crate::server::Watches`).
 
-use std::ops::Range;
-
 use super::flags::*;
 use super::{Command, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::Args;
+use crate::resp::{Args, OwnedArgs};
 
 const TX: u32 = NOSCRIPT | LOADING | STALE;
 
@@ -53,13 +51,11 @@ pub const COMMANDS: &[Command] = &[
     ),
 ];
 
-/// A queued command: its row, its arguments in one buffer, and where
-/// each argument is in it.
+/// A queued command: its row and a copy of its arguments.
 #[derive(Debug)]
 pub struct Queued {
     cmd: &'static Command,
-    buf: Vec<u8>,
-    spans: Vec<Range<usize>>,
+    args: OwnedArgs,
 }
 
 /// A transaction being queued.
@@ -79,16 +75,10 @@ impl Multi {
 
     /// Queues a command (its arguments copied).
     pub fn queue(&mut self, cmd: &'static Command, args: &Args) {
-        let mut buf = Vec::with_capacity(args.iter().map(<[u8]>::len).sum());
-        let spans = args
-            .iter()
-            .map(|a| {
-                let start = buf.len();
-                buf.extend_from_slice(a);
-                start..buf.len()
-            })
-            .collect();
-        self.queued.push(Queued { cmd, buf, spans });
+        self.queued.push(Queued {
+            cmd,
+            args: OwnedArgs::copy(args),
+        });
     }
 }
 
@@ -160,7 +150,7 @@ fn exec(ctx: &mut Ctx, _args: Args) -> CmdResult {
         if let Some(running) = ctx.state.running.as_mut().filter(|r| r.client == me) {
             running.reply_start = here;
         }
-        super::call(ctx, q.cmd, Args::new(&q.buf, &q.spans));
+        super::call(ctx, q.cmd, q.args.args());
     }
     crate::effects::end_transaction(ctx.state);
     if let (Some(running), Some(start)) = (ctx.state.running.as_mut(), exec_start) {

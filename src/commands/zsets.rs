@@ -895,7 +895,7 @@ fn blocking_pop(ctx: &mut Ctx, args: Args, max: bool) -> CmdResult {
     let deadline = deadline_arg(args.get(args.len() - 1), ctx.now_ms)?;
     let keys = 1..args.len() - 1;
     if !pop_first(ctx, &args, keys.clone(), max, None)? {
-        wait_or_give_up(ctx, &args, keys, deadline);
+        ctx.wait_or_give_up(&args, Wants::Zset, keys, deadline);
     }
     Ok(())
 }
@@ -905,18 +905,9 @@ fn bzmpop(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (keys, max, count) = mpop_args(&args, 2, min_max)?;
     let deadline = deadline_arg(args.get(1), ctx.now_ms)?;
     if !pop_first(ctx, &args, keys.clone(), max, Some(count))? {
-        wait_or_give_up(ctx, &args, keys, deadline);
+        ctx.wait_or_give_up(&args, Wants::Zset, keys, deadline);
     }
     Ok(())
-}
-
-/// Blocks on `keys`, or inside EXEC answers as a timeout does.
-fn wait_or_give_up(ctx: &mut Ctx, args: &Args, keys: std::ops::Range<usize>, deadline: u64) {
-    if ctx.may_block() {
-        ctx.block(args, Wants::Zset, keys, deadline);
-    } else {
-        ctx.out().null_array();
-    }
 }
 
 /// `[member, score]` pairs in either protocol (ZMPOP's form).

@@ -7,7 +7,8 @@ mod parse;
 mod reply;
 
 pub use parse::{
-    parse_i64, split_args, Args, Parsed, Parser, ProtocolError, DEFAULT_MAX_BULK, INLINE_MAX,
+    parse_i64, split_args, Args, OwnedArgs, Parsed, Parser, ProtocolError, DEFAULT_MAX_BULK,
+    INLINE_MAX,
 };
 /// A command as a RESP multibulk request, as clients send it (tests,
 /// benchmarks and tools build requests with this).

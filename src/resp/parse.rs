@@ -105,6 +105,33 @@ impl Default for Parser {
     }
 }
 
+/// A command's arguments copied out of the input, to run later (a command
+/// queued by MULTI, a blocked command run again when its key is ready).
+#[derive(Clone, Debug, Default)]
+pub struct OwnedArgs {
+    buf: Vec<u8>,
+    spans: Vec<Range<usize>>,
+}
+
+impl OwnedArgs {
+    pub fn copy(args: &Args) -> OwnedArgs {
+        let mut buf = Vec::with_capacity(args.iter().map(<[u8]>::len).sum());
+        let spans = args
+            .iter()
+            .map(|a| {
+                let start = buf.len();
+                buf.extend_from_slice(a);
+                start..buf.len()
+            })
+            .collect();
+        OwnedArgs { buf, spans }
+    }
+
+    pub fn args(&self) -> Args<'_> {
+        Args::new(&self.buf, &self.spans)
+    }
+}
+
 /// The arguments of one command, borrowed from the input or the inline
 /// scratch buffer.
 #[derive(Clone, Copy, Debug)]
