@@ -199,6 +199,29 @@ pub fn rand_count_args(
     Ok((Some(n), with))
 }
 
+/// The size of the collection a random pick reads (SRANDMEMBER,
+/// ZRANDMEMBER, HRANDFIELD), looked up as a read; `None` once a missing
+/// key is answered (a null, or an empty array when a count was given).
+/// WRONGTYPE when `size` does not take the value.
+pub fn random_source(
+    db: &mut crate::store::DbMut<'_>,
+    out: &mut crate::resp::Reply,
+    key: &[u8],
+    count: Option<i64>,
+    size: impl Fn(&Value) -> Option<usize>,
+) -> Result<Option<usize>, CmdError> {
+    match db.read(key) {
+        None => {
+            match count {
+                None => out.null(),
+                Some(_) => out.array(0),
+            }
+            Ok(None)
+        }
+        Some(value) => size(value).map(Some).ok_or(CmdError::WrongType),
+    }
+}
+
 /// Which of `len` elements a random pick returns, as positions: one for
 /// no count; for a negative count (or 1) that many with repeats, drawn
 /// as they are read (a count of -10^18 must not allocate up front); for a

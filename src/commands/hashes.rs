@@ -8,7 +8,7 @@
 //! arbitrary. A hash is never left empty in the keyspace.
 
 use super::flags::*;
-use super::{int_arg, rand_count_args, random_picks, Command, Ctx};
+use super::{int_arg, rand_count_args, random_picks, random_source, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::ldouble::LongDouble;
 use crate::resp::{format_int, parse_i64, Args, Proto};
@@ -299,16 +299,12 @@ fn hlen(ctx: &mut Ctx, args: Args) -> CmdResult {
 fn hrandfield(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (count, values) = rand_count_args(&args, "withvalues")?;
     let (mut db, out) = ctx.db_out();
-    let len = match db.read(args.get(1)) {
-        None => {
-            match count {
-                None => out.null(),
-                Some(_) => out.array(0),
-            }
-            return Ok(());
-        }
-        Some(Value::Hash(h)) => h.len(),
-        Some(_) => return Err(CmdError::WrongType),
+    let size = |v: &Value| match v {
+        Value::Hash(h) => Some(h.len()),
+        _ => None,
+    };
+    let Some(len) = random_source(&mut db, out, args.get(1), count, size)? else {
+        return Ok(());
     };
     let picks = random_picks(&mut db, len, count, false);
     // Looked up again, uncounted: the random numbers needed the database.

@@ -8,7 +8,7 @@
 //! in Redis, is arbitrary. A set is never left empty in the keyspace.
 
 use super::flags::*;
-use super::{is, positive_arg, random_picks, ranged_arg, Command, Ctx, Picks};
+use super::{is, positive_arg, random_picks, random_source, ranged_arg, Command, Ctx, Picks};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{parse_i64, Args};
 use crate::store::{Bytes, DbMut, Set, Value};
@@ -465,16 +465,12 @@ fn srandmember(ctx: &mut Ctx, args: Args) -> CmdResult {
         _ => return Err(CmdError::Syntax),
     };
     let (mut db, out) = ctx.db_out();
-    let len = match db.read(args.get(1)) {
-        None => {
-            match count {
-                None => out.null(),
-                Some(_) => out.array(0),
-            }
-            return Ok(());
-        }
-        Some(Value::Set(set)) => set.len(),
-        Some(_) => return Err(CmdError::WrongType),
+    let size = |v: &Value| match v {
+        Value::Set(set) => Some(set.len()),
+        _ => None,
+    };
+    let Some(len) = random_source(&mut db, out, args.get(1), count, size)? else {
+        return Ok(());
     };
     // A count below the set's size asks for distinct members, drawn in
     // O(count); anything else as ZRANDMEMBER and HRANDFIELD draw.

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 
 use super::flags::*;
 use super::{
-    double_arg, int_arg, is, mpop_args, positive_arg, rand_count_args, random_picks, strtod_whole,
-    Command, Ctx,
+    double_arg, int_arg, is, mpop_args, positive_arg, rand_count_args, random_picks, random_source,
+    strtod_whole, Command, Ctx,
 };
 use crate::blocking::{deadline_arg, Wants};
 use crate::error::{CmdError, CmdResult};
@@ -926,16 +926,12 @@ fn reply_nested(out: &mut Reply, items: &[Item]) {
 fn zrandmember(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (count, scores) = rand_count_args(&args, "withscores")?;
     let (mut db, out) = ctx.db_out();
-    let len = match db.read(args.get(1)) {
-        None => {
-            match count {
-                None => out.null(),
-                Some(_) => out.array(0),
-            }
-            return Ok(());
-        }
-        Some(Value::Zset(z)) => z.len(),
-        Some(_) => return Err(CmdError::WrongType),
+    let size = |v: &Value| match v {
+        Value::Zset(z) => Some(z.len()),
+        _ => None,
+    };
+    let Some(len) = random_source(&mut db, out, args.get(1), count, size)? else {
+        return Ok(());
     };
     let picks = random_picks(&mut db, len, count, true);
     // Looked up again, uncounted: the random numbers needed the database.
