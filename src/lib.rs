@@ -50,6 +50,7 @@ pub mod error;
 pub mod ldouble;
 pub mod net;
 pub mod notify;
+pub mod persist;
 pub mod pubsub;
 pub mod resp;
 pub mod server;

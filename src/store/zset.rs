@@ -84,6 +84,17 @@ impl ZSet {
         self.order.len == 0
     }
 
+    /// An empty set already in the indexed encoding (Redis's `skiplist`),
+    /// as Redis builds one it loads from a file with more members, or
+    /// longer ones, than the listpack limits: its members keep their
+    /// scores exactly (`-0` included).
+    pub fn indexed() -> Self {
+        ZSet {
+            order: Ranked::default(),
+            index: Some(Index::default()),
+        }
+    }
+
     /// Whether it is still in the small encoding (Redis's `listpack`).
     pub fn is_listpack(&self) -> bool {
         self.index.is_none()

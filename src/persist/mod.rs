@@ -1,0 +1,6 @@
+//! Persistence formats.
+
+mod crc64;
+mod lzf;
+mod packed;
+pub mod rdb;
