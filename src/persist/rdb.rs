@@ -1151,6 +1151,32 @@ mod tests {
         assert!(read_value(&[TYPE_SET, 0]).is_err());
     }
 
+    /// Redis 7.0 stores an element of 1 GiB or more as a plain node.
+    #[test]
+    fn plain_quicklist_nodes_load() {
+        let mut lp = ListpackWriter::default();
+        lp.push(b"a");
+        let mut out = vec![TYPE_LIST_QUICKLIST_2, 3, 2];
+        write_string(&mut out, &lp.finish());
+        let plain_at = out.len();
+        out.push(1);
+        write_string(&mut out, b"plain element");
+        out.push(2);
+        let mut lp = ListpackWriter::default();
+        lp.push(b"7");
+        write_string(&mut out, &lp.finish());
+        match read_value(&out) {
+            Ok(Value::List(l)) => assert_eq!(
+                l.iter().map(|e| e.to_vec()).collect::<Vec<_>>(),
+                [b"a".to_vec(), b"plain element".to_vec(), b"7".to_vec()]
+            ),
+            other => panic!("{other:?}"),
+        }
+        out[plain_at] = 3;
+        let e = read_value(&out).expect_err("unknown container");
+        assert!(e.reason.contains("container"), "{e}");
+    }
+
     #[test]
     fn quicklist_nodes_hold_about_8k() {
         let list: VecDeque<Bytes> = (0..2000)
