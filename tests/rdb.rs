@@ -525,3 +525,34 @@ fn corrupt_files_are_refused_with_an_offset() {
     .expect("loads");
     assert_eq!(n, h.server.store.total_keys());
 }
+
+/// Small files Redis 7.0 saved (also the fuzzer's seeds): default
+/// settings, compressed quicklist nodes of 4 entries, and no compression
+/// nor checksum.
+#[test]
+fn saved_seed_files_load() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/rdb");
+    for (name, checksummed) in [
+        ("seed1.rdb", true),
+        ("seed2.rdb", true),
+        ("seed3.rdb", false),
+    ] {
+        let data = std::fs::read(dir.join(name)).expect("seed file");
+        let mut keys = Vec::new();
+        let summary = rdb::load(&data, |l| {
+            keys.push((l.db, l.key.to_vec(), l.value.encoding()));
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(summary.checksum.is_some(), checksummed, "{name}");
+        assert_eq!(summary.end, data.len());
+        assert_eq!(keys.len(), 14, "{name}");
+        keys.sort();
+        let find = |k: &[u8]| keys.iter().find(|(_, key, _)| key == k).map(|e| e.2);
+        assert_eq!(find(b"si"), Some("intset"));
+        assert_eq!(find(b"hh"), Some("hashtable"));
+        assert_eq!(find(b"zz"), Some("skiplist"));
+        assert_eq!(find(b"z"), Some("listpack"));
+        assert!(keys.iter().any(|(db, key, _)| *db == 2 && key == b"a"));
+    }
+}
