@@ -41,8 +41,13 @@ pub struct Config {
     pub save: String,
     pub appendonly: bool,
     pub appendfsync: String,
+    pub appendfilename: String,
+    pub appenddirname: String,
     pub dir: String,
+    /// Empty: the snapshot format's own name (`db.json`, `dump.rdb`).
     pub dbfilename: String,
+    pub snapshot_format: crate::persist::Format,
+    pub stop_writes_on_bgsave_error: bool,
     pub loglevel: String,
     pub daemonize: bool,
     pub logfile: String,
@@ -159,11 +164,16 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
             requirepass: String::new(),
-            save: String::new(),
+            // Redis's default save points.
+            save: "3600 1 300 100 60 10000".into(),
             appendonly: false,
             appendfsync: "everysec".into(),
+            appendfilename: "appendonly.aof".into(),
+            appenddirname: "appendonlydir".into(),
             dir: ".".into(),
-            dbfilename: "dump.rdb".into(),
+            dbfilename: String::new(),
+            snapshot_format: crate::persist::Format::Json,
+            stop_writes_on_bgsave_error: true,
             loglevel: "notice".into(),
             daemonize: false,
             logfile: String::new(),
@@ -178,6 +188,15 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The snapshot's file name: `dbfilename`, or the format's default.
+    pub fn effective_dbfilename(&self) -> &str {
+        if self.dbfilename.is_empty() {
+            self.snapshot_format.persister().default_file()
+        } else {
+            &self.dbfilename
+        }
+    }
+
     /// Whether `maxmemory-policy` is one of the LFU policies (OBJECT FREQ
     /// works, OBJECT IDLETIME refuses).
     pub fn lfu_policy(&self) -> bool {
@@ -491,6 +510,34 @@ pub static PARAMS: &[Param] = &[
         c.appendfsync = one_of(v, &["everysec", "always", "no"])?;
         Ok(())
     }),
+    param!(
+        "appendfilename",
+        Immutable,
+        |c| c.appendfilename.clone(),
+        |c, v| {
+            if v.is_empty() || v.contains('/') || v.contains(' ') {
+                return Err(BadValue(
+                    "appendfilename can't be a path, just a filename".into(),
+                ));
+            }
+            c.appendfilename = v.to_string();
+            Ok(())
+        }
+    ),
+    param!(
+        "appenddirname",
+        Immutable,
+        |c| c.appenddirname.clone(),
+        |c, v| {
+            if v.is_empty() || v.contains('/') {
+                return Err(BadValue(
+                    "appenddirname can't be a path, just a dirname".into(),
+                ));
+            }
+            c.appenddirname = v.to_string();
+            Ok(())
+        }
+    ),
     param!("dir", Protected, |c| c.dir.clone(), |c, v| {
         // Redis chdir()s and reports strerror on failure; rizzler keeps the
         // working directory and stores the absolute path instead.
@@ -501,15 +548,40 @@ pub static PARAMS: &[Param] = &[
         c.dir = path.to_string_lossy().into_owned();
         Ok(())
     }),
-    param!("dbfilename", Protected, |c| c.dbfilename.clone(), |c, v| {
-        if v.contains('/') {
-            return Err(BadValue(
-                "dbfilename can't be a path, just a filename".into(),
-            ));
+    param!(
+        "snapshot-format",
+        Mutable,
+        |c| c.snapshot_format.persister().name().into(),
+        |c, v| {
+            c.snapshot_format = crate::persist::Format::parse(v).ok_or_else(|| {
+                BadValue("argument(s) must be one of the following: json, rdb".into())
+            })?;
+            Ok(())
         }
-        c.dbfilename = v.to_string();
-        Ok(())
-    }),
+    ),
+    param!(
+        "stop-writes-on-bgsave-error",
+        Mutable,
+        |c| yes_no_str(c.stop_writes_on_bgsave_error),
+        |c, v| {
+            c.stop_writes_on_bgsave_error = yes_no(v)?;
+            Ok(())
+        }
+    ),
+    param!(
+        "dbfilename",
+        Protected,
+        |c| c.effective_dbfilename().into(),
+        |c, v| {
+            if v.contains('/') {
+                return Err(BadValue(
+                    "dbfilename can't be a path, just a filename".into(),
+                ));
+            }
+            c.dbfilename = v.to_string();
+            Ok(())
+        }
+    ),
     param!("loglevel", Mutable, |c| c.loglevel.clone(), |c, v| {
         c.loglevel = one_of(v, &["debug", "verbose", "notice", "warning"])?;
         Ok(())

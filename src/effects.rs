@@ -48,6 +48,12 @@ pub trait Observer {
     /// The key events of one command (or cron step), in order, and the
     /// unit it propagates (no operations when it propagates nothing).
     fn observe(&mut self, events: &[Event], unit: Unit);
+
+    /// Whether it has stopped reading (the AOF turned off): it is dropped
+    /// when the next observer registers.
+    fn retired(&self) -> bool {
+        false
+    }
 }
 
 /// Records every propagated unit and event (tests, and a model of what an
@@ -70,6 +76,7 @@ impl Observer for Recorder {
 /// Registers an observer; from now on events are recorded and the
 /// propagation stream is built.
 pub fn observe(store: &mut Store, state: &mut State, observer: Box<dyn Observer>) {
+    state.observers.retain(|o| !o.retired());
     state.observers.push(observer);
     store.journal.propagating = true;
     sync_recording(store, state);

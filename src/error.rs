@@ -57,6 +57,20 @@ pub enum CmdError {
     GetkeysArity,
     GetkeysInvalidArgs,
     DecrementOverflow,
+    /// Redis's bare `-ERR` (`shared.err`): SAVE or BGSAVE failed; the log
+    /// says why.
+    Err,
+    BgsaveInProgress,
+    ShutdownFailed,
+    DebugReloadOptions,
+    DebugReloadFailed,
+    /// Writes refused after a failed background save
+    /// (`stop-writes-on-bgsave-error`).
+    MisconfRdb,
+    Loading,
+    AofOff,
+    AofRewriteInProgress,
+    BgsaveBusy,
     /// A pre-formatted `ERR …` (or other code) line for the few errors whose
     /// text carries arguments: build it with the constructors below.
     Custom(Vec<u8>),
@@ -119,6 +133,20 @@ impl CmdError {
             CmdError::GetkeysArity => "ERR Invalid number of arguments specified for command",
             CmdError::GetkeysInvalidArgs => "ERR Invalid arguments specified for command",
             CmdError::DecrementOverflow => "ERR decrement would overflow",
+            CmdError::Err => "ERR",
+            CmdError::BgsaveInProgress => "ERR Background save already in progress",
+            CmdError::ShutdownFailed => "ERR Errors trying to SHUTDOWN. Check logs.",
+            CmdError::DebugReloadOptions => {
+                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+            }
+            CmdError::DebugReloadFailed => "ERR Error trying to load the RDB dump",
+            CmdError::MisconfRdb => "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
+            CmdError::Loading => "LOADING Redis is loading the dataset in memory",
+            CmdError::AofOff => "ERR Background append only file rewriting needs appendonly yes in rizzler",
+            CmdError::AofRewriteInProgress => {
+                "ERR Background append only file rewriting already in progress"
+            }
+            CmdError::BgsaveBusy => "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
             CmdError::Custom(s) => return s,
         };
         text.as_bytes()

@@ -91,7 +91,14 @@ fn run(config: Config) -> Result<(), String> {
             .join(", "),
         std::process::id()
     );
-    let server = Rc::new(RefCell::new(Server::new(config, name)));
+    let mut server = Server::new(config, name);
+    // With appendonly on, the AOF is what loads, as in Redis.
+    if server.state.config.appendonly {
+        rizzler::persist::aof::open_at_boot(&mut server)?;
+    } else {
+        rizzler::persist::snapshot::load_at_boot(&mut server)?;
+    }
+    let server = Rc::new(RefCell::new(server));
     match backend {
         Backend::Uring(ring) => net::uring::run(*ring, server, listeners),
         Backend::Epoll => net::epoll::run(server, listeners),

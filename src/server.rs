@@ -84,6 +84,10 @@ pub struct State {
     /// Unix time of the last successful save (LASTSAVE); start-up until
     /// persistence saves.
     pub lastsave: u64,
+    /// Snapshots: the save in progress and what INFO persistence reports.
+    pub persistence: crate::persist::snapshot::Persistence,
+    /// The append-only file, while `appendonly` is on.
+    pub aof: Option<crate::persist::aof::Aof>,
     /// This process's random 40-hex-digit identity (INFO `run_id`).
     pub run_id: String,
     /// The replication ID INFO reports (`master_replid`).
@@ -556,6 +560,8 @@ impl Server {
                 startup_memory: crate::alloc::allocated(),
                 fixed_time_ms: None,
                 lastsave: now_ms() / 1000,
+                persistence: crate::persist::snapshot::Persistence::new(),
+                aof: None,
                 run_id,
                 replid,
             },
@@ -710,6 +716,7 @@ pub fn cron(server: &mut Server) {
         stats.net_output_bytes,
     ];
     stats.inst.track(now, totals);
+    crate::persist::snapshot::check_save_points(&mut server.store, &mut server.state);
     if !server.state.active_expire {
         return;
     }

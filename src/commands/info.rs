@@ -327,6 +327,12 @@ fn memory(out: &mut String, store: &Store, state: &State) {
 
 fn persistence(out: &mut String, state: &State) {
     out.push_str("# Persistence\r\n");
+    let p = &state.persistence;
+    let saving = p.saving.as_ref();
+    let (processed, total, secs) = saving.map_or((0, 0, -1), |s| s.progress());
+    let status = |ok: bool| if ok { "ok" } else { "err" };
+    let aof = state.aof.as_ref();
+    let rewriting = aof.and_then(|a| a.rewrite_started);
     fields!(out,
         "loading" => 0,
         "async_loading" => 0,
@@ -334,31 +340,41 @@ fn persistence(out: &mut String, state: &State) {
         "current_cow_size" => 0,
         "current_cow_size_age" => 0,
         "current_fork_perc" => "0.00",
-        "current_save_keys_processed" => 0,
-        "current_save_keys_total" => 0,
+        "current_save_keys_processed" => processed,
+        "current_save_keys_total" => total,
         "rdb_changes_since_last_save" => state.changes_since_save,
-        "rdb_bgsave_in_progress" => 0,
+        "rdb_bgsave_in_progress" => u8::from(saving.is_some()),
         "rdb_last_save_time" => state.lastsave,
-        "rdb_last_bgsave_status" => "ok",
-        "rdb_last_bgsave_time_sec" => -1,
-        "rdb_current_bgsave_time_sec" => -1,
-        "rdb_saves" => 0,
+        "rdb_last_bgsave_status" => status(p.last_bgsave_ok),
+        "rdb_last_bgsave_time_sec" => p.last_bgsave_secs,
+        "rdb_current_bgsave_time_sec" => secs,
+        "rdb_saves" => p.saves,
         "rdb_last_cow_size" => 0,
-        "rdb_last_load_keys_expired" => 0,
-        "rdb_last_load_keys_loaded" => 0,
-        "aof_enabled" => u8::from(state.config.appendonly),
-        "aof_rewrite_in_progress" => 0,
-        "aof_rewrite_scheduled" => 0,
-        "aof_last_rewrite_time_sec" => -1,
-        "aof_current_rewrite_time_sec" => -1,
-        "aof_last_bgrewrite_status" => "ok",
-        "aof_rewrites" => 0,
+        "rdb_last_load_keys_expired" => p.loaded_expired,
+        "rdb_last_load_keys_loaded" => p.loaded_keys,
+        "aof_enabled" => u8::from(aof.is_some()),
+        "aof_rewrite_in_progress" => u8::from(rewriting.is_some()),
+        "aof_rewrite_scheduled" => u8::from(aof.is_some_and(|a| a.rewrite_scheduled)),
+        "aof_last_rewrite_time_sec" => aof.map_or(-1, |a| a.last_rewrite_secs),
+        "aof_current_rewrite_time_sec" => rewriting.map_or(-1, |t| t.elapsed().as_secs() as i64),
+        "aof_last_bgrewrite_status" => status(aof.is_none_or(|a| a.last_rewrite_ok)),
+        "aof_rewrites" => aof.map_or(0, |a| a.rewrites),
         "aof_rewrites_consecutive_failures" => 0,
-        "aof_last_write_status" => "ok",
+        "aof_last_write_status" => status(aof.is_none_or(|a| a.write_error.is_none())),
         "aof_last_cow_size" => 0,
         "module_fork_in_progress" => 0,
         "module_fork_last_cow_size" => 0,
     );
+    if let Some((size, base, buffered)) = crate::persist::aof::info_sizes(state) {
+        fields!(out,
+            "aof_current_size" => size + base,
+            "aof_base_size" => base,
+            "aof_pending_rewrite" => 0,
+            "aof_buffer_length" => buffered,
+            "aof_pending_bio_fsync" => 0,
+            "aof_delayed_fsync" => 0,
+        );
+    }
 }
 
 fn stats(out: &mut String, store: &Store, state: &State) {

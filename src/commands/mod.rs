@@ -22,7 +22,7 @@ pub mod args;
 mod connection;
 mod expire;
 mod hashes;
-mod info;
+pub mod info;
 mod keys;
 mod lists;
 mod memory;
@@ -475,6 +475,18 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
             client.multi.is_some() && !matches!(cmd.name, "exec" | "discard" | "quit" | "reset");
         if denyoom || queueing {
             return Err(refuse(CmdError::Oom));
+        }
+    }
+    // After a failed background save, with stop-writes-on-bgsave-error,
+    // writes (and PING, so monitoring notices) are refused until a save
+    // succeeds.
+    if let Some(error) = crate::persist::snapshot::writes_refused(ctx.state) {
+        let client = ctx.me();
+        let writes = cmd.flags & flags::WRITE != 0
+            || cmd.name == "ping"
+            || (cmd.name == "exec" && client.multi.as_ref().is_some_and(Multi::writes));
+        if writes {
+            return Err(refuse(error));
         }
     }
     // A subscribed RESP2 connection carries messages, not replies: only

@@ -73,6 +73,11 @@ impl Multi {
         self.queued.iter().any(|q| q.cmd.flags & DENYOOM != 0)
     }
 
+    /// Whether a queued command writes (EXEC counts as a write then).
+    pub fn writes(&self) -> bool {
+        self.queued.iter().any(|q| q.cmd.flags & WRITE != 0)
+    }
+
     /// Queues a command (its arguments copied).
     pub fn queue(&mut self, cmd: &'static Command, args: &Args) {
         self.queued.push(Queued {

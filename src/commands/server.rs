@@ -11,6 +11,7 @@ use super::meta::{self, ListFilter};
 use super::{is, Command, Ctx};
 use crate::config::{find_param, Access, Param, PARAMS};
 use crate::error::{CmdError, CmdResult};
+use crate::persist::snapshot;
 use crate::resp::{Args, Reply};
 use crate::server::{Request, State};
 use crate::store::{digest, glob_match, Value};
@@ -52,6 +53,15 @@ pub const COMMANDS: &[Command] = &[
         ]),
     Command::new("time", 1, STATS | FAST, time)
         .doc("server", "2.6.0", "Return the current server time"),
+    Command::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI | NO_ASYNC_LOADING, save)
+        .doc("server", "1.0.0", "Synchronously save the dataset to disk")
+        .complexity("O(N) where N is the total number of keys in all databases"),
+    Command::new("bgsave", -1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, bgsave)
+        .doc("server", "1.0.0", "Asynchronously save the dataset to disk")
+        .complexity("O(1)"),
+    Command::new("bgrewriteaof", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, bgrewriteaof)
+        .doc("server", "1.0.0", "Asynchronously rewrite the append-only file")
+        .complexity("O(1)"),
     Command::new("lastsave", 1, STATS | FAST, lastsave)
         .doc("server", "1.0.0", "Get the UNIX time stamp of the last successful save to disk"),
     Command::new("shutdown", -1, ADMIN_CMD | NO_MULTI | ALLOW_BUSY, shutdown)
@@ -171,10 +181,19 @@ fn flushdb(ctx: &mut Ctx, args: Args) -> CmdResult {
 
 fn flushall(ctx: &mut Ctx, args: Args) -> CmdResult {
     let lazy = flush_mode(ctx, &args)?;
-    // Redis also saves an RDB here when save points are configured; that
-    // belongs to persistence.
     ctx.store.flush_all(lazy);
     ctx.journal().force_propagation();
+    // With save points, Redis replaces the snapshot with the empty
+    // dataset at once (a background save in progress is dropped), so a
+    // restart does not bring the flushed keys back.
+    if !ctx.state.config.save.is_empty() {
+        snapshot::abandon(ctx.store, ctx.state);
+        let changes = ctx.state.changes_since_save;
+        let _ = snapshot::save_now(ctx.store, ctx.state);
+        // The flush itself still counts as a change (it is drained after
+        // the command), as Redis counts it after its save.
+        ctx.state.changes_since_save = ctx.state.changes_since_save.min(changes);
+    }
     ctx.out().ok();
     Ok(())
 }
@@ -263,7 +282,22 @@ fn config_set(ctx: &mut Ctx, args: Args) -> CmdResult {
             .map_err(|e| CmdError::config_set_failed(param.name.as_bytes(), &e.0))?;
     }
     crate::store::encoding::set_limits(config.encodings);
+    let aof_was = ctx.state.config.appendonly;
     ctx.state.config = config;
+    if ctx.state.config.appendonly != aof_was {
+        // Turning the AOF on writes it whole first (Redis's
+        // startAppendOnly); off closes it.
+        let result = if aof_was {
+            crate::persist::aof::stop(ctx.store, ctx.state);
+            Ok(())
+        } else {
+            crate::persist::aof::start(ctx.store, ctx.state)
+        };
+        if let Err(why) = result {
+            ctx.state.config.appendonly = aof_was;
+            return Err(CmdError::config_set_failed(b"appendonly", &why));
+        }
+    }
     crate::effects::sync_recording(ctx.store, ctx.state);
     ctx.out().ok();
     Ok(())
@@ -315,6 +349,65 @@ fn lastsave(ctx: &mut Ctx, _args: Args) -> CmdResult {
     Ok(())
 }
 
+fn save(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    if ctx.state.persistence.saving.is_some() {
+        return Err(CmdError::BgsaveInProgress);
+    }
+    snapshot::save_now(ctx.store, ctx.state).map_err(|_| CmdError::Err)?;
+    ctx.out().ok();
+    Ok(())
+}
+
+fn bgsave(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let schedule = match args.len() {
+        1 => false,
+        2 if is(args.get(1), "schedule") => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    let rewriting = ctx
+        .state
+        .aof
+        .as_ref()
+        .is_some_and(|a| a.rewriting.is_some());
+    if ctx.state.persistence.saving.is_some() && !rewriting {
+        return Err(CmdError::BgsaveInProgress);
+    }
+    // One background job at a time: after an AOF rewrite if asked (or
+    // inside EXEC), as Redis schedules it after its other child.
+    if rewriting || ctx.state.transaction.is_some() {
+        if !schedule && ctx.state.transaction.is_none() {
+            return Err(CmdError::BgsaveBusy);
+        }
+        ctx.state.persistence.scheduled = true;
+        ctx.out().simple(b"Background saving scheduled");
+        return Ok(());
+    }
+    snapshot::bgsave(ctx.store, ctx.state).map_err(|_| CmdError::Err)?;
+    ctx.out().simple(b"Background saving started");
+    Ok(())
+}
+
+fn bgrewriteaof(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    let Some(aof) = ctx.state.aof.as_mut() else {
+        // Redis with appendonly no writes a one-off AOF here; rizzler
+        // rewrites only the AOF it keeps.
+        return Err(CmdError::AofOff);
+    };
+    if aof.rewriting.is_some() {
+        return Err(CmdError::AofRewriteInProgress);
+    }
+    if ctx.state.persistence.saving.is_some() || ctx.state.transaction.is_some() {
+        aof.rewrite_scheduled = true;
+        ctx.out()
+            .simple(b"Background append only file rewriting scheduled");
+        return Ok(());
+    }
+    crate::persist::aof::start_rewrite(ctx.store, ctx.state).map_err(|_| CmdError::Err)?;
+    ctx.out()
+        .simple(b"Background append only file rewriting started");
+    Ok(())
+}
+
 fn shutdown(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (mut nosave, mut save, mut now, mut force, mut abort) = (false, false, false, false, false);
     for arg in args.tail(1).iter() {
@@ -336,13 +429,21 @@ fn shutdown(ctx: &mut Ctx, args: Args) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     if abort {
-        // Shutdown is immediate (nothing to wait for: no replicas, no
-        // save in progress), so there is never one to abort.
+        // Shutdown is immediate (nothing to wait for: no replicas), so
+        // there is never one to abort.
         return Err(CmdError::NoShutdown);
     }
     // Redis answers nothing on success: the connection closes as the
-    // server exits. Saving on the way out belongs to persistence.
+    // server exits.
     tracing::warn!("User requested shutdown...");
+    let save = if nosave {
+        Some(false)
+    } else {
+        save.then_some(true)
+    };
+    if !snapshot::prepare_shutdown(ctx.store, ctx.state, save, force) {
+        return Err(CmdError::ShutdownFailed);
+    }
     ctx.state.shutdown = true;
     ctx.state.requests.push(Request::Shutdown);
     Ok(())
@@ -536,12 +637,44 @@ fn debug(ctx: &mut Ctx, args: Args) -> CmdResult {
         for d in digests {
             out.simple(d.as_bytes());
         }
+    } else if is(sub, "reload") {
+        debug_reload(ctx, &args)?;
     } else if is(sub, "set-active-expire") && args.len() == 3 {
         ctx.state.active_expire = atoi(args.get(2)) != 0;
         ctx.out().ok();
     } else {
         return Err(CmdError::subcommand_syntax(sub, "debug"));
     }
+    Ok(())
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load the file
+/// back.
+fn debug_reload(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (mut flush, mut save, mut merge) = (true, true, false);
+    for opt in args.tail(2).iter() {
+        if is(opt, "merge") {
+            merge = true;
+        } else if is(opt, "noflush") {
+            flush = false;
+        } else if is(opt, "nosave") {
+            save = false;
+        } else {
+            return Err(CmdError::DebugReloadOptions);
+        }
+    }
+    if save {
+        snapshot::save_now(ctx.store, ctx.state).map_err(|_| CmdError::Err)?;
+    }
+    if flush {
+        snapshot::abandon(ctx.store, ctx.state);
+        ctx.store
+            .dbs
+            .iter_mut()
+            .for_each(|db| *db = Default::default());
+    }
+    snapshot::reload(ctx.store, ctx.state, merge).map_err(|_| CmdError::DebugReloadFailed)?;
+    ctx.out().ok();
     Ok(())
 }
 

@@ -68,14 +68,44 @@ async fn serve(
     }
     tokio::task::spawn_local(cron(server.clone(), wakers.clone(), shutdown.clone()));
     tokio::task::spawn_local(timeouts(server.clone(), wakers.clone(), shutdown.clone()));
+    tokio::task::spawn_local(background(server.clone()));
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = shutdown.notified() => tracing::info!("SHUTDOWN received, exiting"),
-        _ = term.recv() => tracing::info!("SIGTERM received, exiting"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received, exiting"),
+    loop {
+        let why = tokio::select! {
+            _ = shutdown.notified() => {
+                tracing::info!("SHUTDOWN received, exiting");
+                return Ok(());
+            }
+            _ = term.recv() => "SIGTERM received, exiting",
+            _ = tokio::signal::ctrl_c() => "SIGINT received, exiting",
+        };
+        tracing::info!("{why}");
+        let mut guard = server.borrow_mut();
+        let srv = &mut *guard;
+        // As Redis: a final save that fails keeps the server up.
+        if crate::persist::snapshot::prepare_shutdown(&mut srv.store, &mut srv.state, None, false) {
+            return Ok(());
+        }
     }
-    Ok(())
+}
+
+/// Persistence's share of the loop: a background save's slices, as often
+/// as it asks, between the connections' turns.
+async fn background(server: Rc<RefCell<Server>>) {
+    const IDLE: Duration = Duration::from_millis(5);
+    loop {
+        let next = {
+            let mut guard = server.borrow_mut();
+            let srv = &mut *guard;
+            crate::persist::snapshot::background(&mut srv.store, &mut srv.state)
+        };
+        match next {
+            Some(Duration::ZERO) => tokio::task::yield_now().await,
+            Some(wait) => tokio::time::sleep(wait).await,
+            None => tokio::time::sleep(IDLE).await,
+        }
+    }
 }
 
 async fn accept_loop(
@@ -174,6 +204,8 @@ async fn connection(
             let mut srv = server.borrow_mut();
             let (used, status) = session.process(&mut srv, &input);
             input.drain(..used);
+            // Writes reach the AOF before their replies leave.
+            crate::persist::aof::flush(&mut srv.state);
             let state = &mut srv.state;
             if let Some(client) = state.clients.get_mut(key) {
                 client.flush_queued = false;

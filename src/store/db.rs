@@ -68,6 +68,61 @@ pub struct Db {
     free: Vec<u32>,
     volatile: Vec<u32>,
     hasher: RandomState,
+    /// A background save's bookkeeping while it has not finished with this
+    /// database (see [`Frozen`]).
+    frozen: Option<Box<Frozen>>,
+}
+
+/// How a background save keeps its point in time without fork.
+///
+/// When a save starts, every database notes how many slots it has and
+/// which of them the save has dealt with (none yet). The save walks the
+/// slots in order; everything else that touches a slot it has not reached
+/// first hands the save the entry as it was (the value moved out when a
+/// SET replaces it, cloned when a command changes it in place or removes
+/// it), and marks the slot dealt with. A key created after the start lands
+/// either past the noted length or in a slot the save then marks, so it is
+/// never saved. FLUSHDB hands the whole old table over. So the file holds
+/// exactly the keyspace of the moment the save started, and the cost of a
+/// write during a save is one copy of the value it changes, at most once
+/// per key: Redis's fork pays the same, per 4 KiB page, in the kernel.
+///
+/// The marks travel with the database, so SWAPDB during a save is safe:
+/// `origin` says which database the entries belonged to at the start.
+#[derive(Debug)]
+pub struct Frozen {
+    /// The database's number when the save started.
+    pub origin: usize,
+    /// Keys and keys with a TTL at the start (RDB's RESIZEDB).
+    pub keys: usize,
+    pub expires: usize,
+    /// Slots at the start; slots past it were created later.
+    len: usize,
+    /// One bit per slot below `len`: the save has it, or it was empty.
+    done: Vec<u64>,
+    /// The save's position in the slots.
+    cursor: usize,
+    /// Entries as they were when something changed them first, and those
+    /// of a table FLUSHDB emptied before the save was through it.
+    kept: Vec<(Bytes, Value, Option<u64>)>,
+}
+
+fn bit(bits: &[u64], i: usize) -> bool {
+    bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+}
+
+fn set_bit(bits: &mut [u64], i: usize) {
+    if let Some(w) = bits.get_mut(i / 64) {
+        *w |= 1 << (i % 64);
+    }
+}
+
+impl Frozen {
+    /// Whether the save still needs slot `slot`.
+    fn wants(&self, slot: u32) -> bool {
+        let slot = slot as usize;
+        slot < self.len && !bit(&self.done, slot)
+    }
 }
 
 fn secs(now_ms: u64) -> u32 {
@@ -78,6 +133,127 @@ fn secs(now_ms: u64) -> u32 {
 const LAZYFREE_THRESHOLD: usize = 64;
 
 impl Db {
+    /// Starts a background save's watch over this database, which it will
+    /// save as database `origin`. An empty database needs none.
+    pub(super) fn freeze(&mut self, origin: usize) {
+        if self.is_empty() {
+            return;
+        }
+        let len = self.slots.len();
+        self.frozen = Some(Box::new(Frozen {
+            origin,
+            keys: self.len(),
+            expires: self.expires_len(),
+            len,
+            done: vec![0; len.div_ceil(64)],
+            cursor: 0,
+            kept: Vec::new(),
+        }));
+    }
+
+    /// Inserts a key read from a file; one there already is replaced with
+    /// `replace`, else refused (false).
+    pub(super) fn load(
+        &mut self,
+        key: Bytes,
+        value: Value,
+        at: Option<u64>,
+        now_ms: u64,
+        replace: bool,
+    ) -> bool {
+        let hash = self.hash(&key);
+        if let Some(slot) = self.find_slot(hash, &key) {
+            if !replace {
+                return false;
+            }
+            self.remove_slot(slot);
+        }
+        self.insert_hashed(hash, key, value, at, now_ms);
+        true
+    }
+
+    /// The save's bookkeeping, if a save has not finished with this
+    /// database.
+    pub fn frozen(&self) -> Option<&Frozen> {
+        self.frozen.as_deref()
+    }
+
+    /// Drops the save's watch (the save finished or was abandoned).
+    pub fn thaw(&mut self) {
+        self.frozen = None;
+    }
+
+    /// Hands the save up to `budget` entries of the snapshot, in order:
+    /// those kept aside, then the slots it has not reached.
+    /// Returns whether the database is complete.
+    pub fn save_step(
+        &mut self,
+        budget: &mut usize,
+        mut each: impl FnMut(&[u8], &Value, Option<u64>),
+    ) -> bool {
+        let Some(f) = self.frozen.as_deref_mut() else {
+            return true;
+        };
+        while *budget > 0 {
+            if let Some((key, value, at)) = f.kept.pop() {
+                each(&key, &value, at);
+            } else if f.cursor < f.len {
+                let slot = f.cursor;
+                f.cursor += 1;
+                if bit(&f.done, slot) {
+                    continue;
+                }
+                set_bit(&mut f.done, slot);
+                match self.slots.get(slot) {
+                    Some(Some(e)) => each(&e.key, &e.value, e.expire_at()),
+                    _ => continue,
+                }
+            } else {
+                return true;
+            }
+            *budget -= 1;
+        }
+        false
+    }
+
+    /// Whether a save still needs slot `slot`, which is about to change;
+    /// if so, the caller must hand it the entry as it is now
+    /// ([`Db::keep`]).
+    fn claim(&mut self, slot: u32) -> bool {
+        match self.frozen.as_deref_mut() {
+            Some(f) if f.wants(slot) => {
+                set_bit(&mut f.done, slot as usize);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn keep(&mut self, key: Bytes, value: Value, expire_at: Option<u64>) {
+        if let Some(f) = self.frozen.as_deref_mut() {
+            f.kept.push((key, value, expire_at));
+        }
+    }
+
+    /// Before slot `slot` changes in place: if the save still needs it,
+    /// it gets a copy of the entry as it is now.
+    fn preserve(&mut self, slot: u32) {
+        if !self.claim(slot) {
+            return;
+        }
+        if let Some(Some(e)) = self.slots.get(slot as usize) {
+            let copy = (e.key.clone(), e.value.clone(), e.expire_at());
+            self.keep(copy.0, copy.1, copy.2);
+        }
+    }
+
+    /// A key was created in `slot`: not part of the snapshot.
+    fn created(&mut self, slot: u32) {
+        if let Some(f) = self.frozen.as_deref_mut() {
+            set_bit(&mut f.done, slot as usize);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.index.len()
     }
@@ -140,6 +316,7 @@ impl Db {
                 (self.slots.len() - 1) as u32
             }
         };
+        self.created(slot);
         let (slots, hasher) = (&self.slots, &self.hasher);
         self.index.insert_unique(hash, slot, |&s| {
             slots[s as usize]
@@ -151,6 +328,7 @@ impl Db {
     }
 
     fn remove_slot(&mut self, slot: u32) -> Option<Entry> {
+        self.preserve(slot);
         let hash = self.hash(&self.slots[slot as usize].as_ref()?.key);
         if let Ok(found) = self.index.find_entry(hash, |&s| s == slot) {
             found.remove();
@@ -176,6 +354,7 @@ impl Db {
     }
 
     fn set_expire_slot(&mut self, slot: u32, expire_at: Option<u64>) {
+        self.preserve(slot);
         let Some(entry) = self.slots[slot as usize].as_mut() else {
             return;
         };
@@ -240,7 +419,21 @@ impl Db {
     /// from the store, so no other thread ever touches live data.
     pub(super) fn empty(&mut self, lazy: bool) -> usize {
         let n = self.len();
+        let frozen = self.frozen.take();
         let old = std::mem::take(self);
+        if let Some(mut f) = frozen {
+            // A save still needs some of these: it gets them (moved, not
+            // copied), and the new, empty table is all after its time.
+            for (slot, entry) in old.slots.into_iter().enumerate() {
+                if let Some(e) = entry.filter(|_| f.wants(slot as u32)) {
+                    let at = e.expire_at();
+                    f.kept.push((e.key, e.value, at));
+                }
+            }
+            (f.len, f.cursor, f.done) = (0, 0, Vec::new());
+            self.frozen = Some(f);
+            return n;
+        }
         if lazy && n > LAZYFREE_THRESHOLD {
             if let Err(e) = std::thread::Builder::new()
                 .name("lazyfree".into())
@@ -481,13 +674,20 @@ impl<'a> DbMut<'a> {
         let before = allocated();
         let created = match found {
             Ok(slot) => {
+                let saving = self.db.claim(slot);
                 let entry = self.db.slot_mut(slot);
+                let old_at = entry.expire_at();
                 let old = std::mem::replace(&mut entry.value, value);
                 entry.access = secs(self.now);
                 if let Some(at) = expire {
                     self.db.set_expire_slot(slot, at);
                 }
-                drop(old);
+                if saving {
+                    // The save gets the old value itself: no copy.
+                    self.db.keep(key.into(), old, old_at);
+                } else {
+                    drop(old);
+                }
                 false
             }
             Err(hash) => {
@@ -505,6 +705,7 @@ impl<'a> DbMut<'a> {
     /// list, set or hash.
     pub fn modify(&mut self, key: &[u8], name: &'static str) -> Option<Modify<'_>> {
         let slot = self.find(key).ok()?;
+        self.db.preserve(slot);
         self.db.slot_mut(slot).access = secs(self.now);
         Some(Modify::new(self, slot, name, false))
     }
@@ -519,6 +720,7 @@ impl<'a> DbMut<'a> {
     ) -> Modify<'_> {
         let (slot, created) = match self.find(key) {
             Ok(slot) => {
+                self.db.preserve(slot);
                 self.db.slot_mut(slot).access = secs(self.now);
                 (slot, false)
             }

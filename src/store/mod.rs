@@ -23,7 +23,7 @@ mod small_bytes;
 mod value;
 pub mod zset;
 
-pub use db::{Db, DbMut, Entry, Modify};
+pub use db::{Db, DbMut, Entry, Frozen, Modify};
 pub use glob::glob_match;
 pub use journal::{Event, Journal, KeyChange, KeyEvent, KeyspaceStats, Op, Rewrite};
 pub use members::Members;
@@ -128,6 +128,33 @@ impl Store {
         }
         self.expire_next_db = (self.expire_next_db + 1) % count.max(1);
         total
+    }
+
+    /// Starts a background save's point in time (see [`Frozen`]).
+    pub fn freeze(&mut self) {
+        for (i, db) in self.dbs.iter_mut().enumerate() {
+            db.freeze(i);
+        }
+    }
+
+    /// Ends a background save's watch over every database.
+    pub fn thaw(&mut self) {
+        self.dbs.iter_mut().for_each(Db::thaw);
+    }
+
+    /// Puts a key read from a file into database `db`, recording nothing
+    /// (loading is not a change). A key there already is replaced with
+    /// `replace`, refused (false) without.
+    pub fn load_entry(
+        &mut self,
+        db: usize,
+        key: Bytes,
+        value: Value,
+        expire_at: Option<u64>,
+        now_ms: u64,
+        replace: bool,
+    ) -> bool {
+        self.dbs[db].load(key, value, expire_at, now_ms, replace)
     }
 
     pub fn total_keys(&self) -> usize {

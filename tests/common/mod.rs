@@ -134,7 +134,14 @@ pub fn rizzler(io: &str, extra: &[&str]) -> ServerProc {
     }
 }
 
-/// The command line [`rizzler`] runs.
+/// The directory [`rizzler_command`] gives the server on `port` (its
+/// snapshot files go there).
+pub fn rizzler_dir(port: u16) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("rizzler-test-{port}"))
+}
+
+/// The command line [`rizzler`] runs: persistence off and a fresh
+/// directory of its own, unless `extra` says otherwise (later options win).
 pub fn rizzler_command(io: &str, port: u16, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rizzler"));
     cmd.args([
@@ -144,9 +151,16 @@ pub fn rizzler_command(io: &str, port: u16, extra: &[&str]) -> Command {
         "127.0.0.1",
         "--io",
         io,
-    ])
-    .args(extra)
-    .stdin(Stdio::null());
+        "--save",
+        "",
+    ]);
+    if !extra.contains(&"--dir") {
+        let dir = rizzler_dir(port);
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::create_dir_all(&dir);
+        cmd.arg("--dir").arg(dir);
+    }
+    cmd.args(extra).stdin(Stdio::null());
     cmd
 }
 

@@ -215,6 +215,9 @@ fn serve(
     server: &RefCell<Server>,
 ) -> io::Result<()> {
     let mut deadline = None;
+    // How soon persistence wants the loop back (a background save's next
+    // slice), from the last iteration.
+    let mut background: Option<Duration> = None;
     loop {
         bufs.publish();
         core.submit_queued(uring)?;
@@ -234,14 +237,22 @@ fn serve(
             let ts = types::Timespec::from(Duration::from_millis(100));
             let args = types::SubmitArgs::new().timespec(&ts);
             uring.submitter().submit_with_args(1, &args)
-        } else if let Some(at) = server.borrow().state.blocking.next_deadline() {
-            // A blocked client times out then: wake for it.
-            let wait = at.saturating_sub(crate::util::now_ms());
-            let ts = types::Timespec::from(Duration::from_millis(wait));
-            let args = types::SubmitArgs::new().timespec(&ts);
-            uring.submitter().submit_with_args(1, &args)
         } else {
-            uring.submit_and_wait(1)
+            // A blocked client times out at its deadline: wake for it.
+            let blocked = server
+                .borrow()
+                .state
+                .blocking
+                .next_deadline()
+                .map(|at| Duration::from_millis(at.saturating_sub(crate::util::now_ms())));
+            match blocked.into_iter().chain(background).min() {
+                Some(wait) => {
+                    let ts = types::Timespec::from(wait);
+                    let args = types::SubmitArgs::new().timespec(&ts);
+                    uring.submitter().submit_with_args(1, &args)
+                }
+                None => uring.submit_and_wait(1),
+            }
         };
         if let Err(e) = waited {
             match e.raw_os_error() {
@@ -269,6 +280,9 @@ fn serve(
             core.serve_requests(srv);
             core.resume_unblocked(srv);
         }
+        background = crate::persist::snapshot::background(&mut srv.store, &mut srv.state);
+        // The batch's writes reach the AOF before its replies leave.
+        crate::persist::aof::flush(&mut srv.state);
         core.end_batch();
     }
 }
@@ -861,6 +875,13 @@ impl Core {
         } else {
             "SIGTERM received, exiting"
         };
+        tracing::info!("{why}");
+        if !crate::persist::snapshot::prepare_shutdown(&mut srv.store, &mut srv.state, None, false)
+        {
+            // As Redis: a final save that fails keeps the server up.
+            self.arm_signal();
+            return;
+        }
         self.stop(srv, why);
     }
 
