@@ -122,6 +122,9 @@ pub struct Client {
     /// The row of the last command run, for CLIENT LIST's `cmd=`.
     pub last_cmd: Option<&'static Command>,
     pub no_evict: bool,
+    /// The client that replays an AOF at boot: what it runs was accepted
+    /// once, so memory and persistence-error refusals do not apply.
+    pub aof_loader: bool,
     pub authenticated: bool,
     /// Replies waiting to be written, in the client's protocol.
     pub out: Reply,
@@ -597,6 +600,7 @@ impl State {
             last_ms: now,
             last_cmd: None,
             no_evict: false,
+            aof_loader: false,
             authenticated: self.config.requirepass.is_empty(),
             out: Reply::new(Proto::Resp2),
             backlog: 0,
@@ -717,6 +721,8 @@ pub fn cron(server: &mut Server) {
     ];
     stats.inst.track(now, totals);
     crate::persist::snapshot::check_save_points(&mut server.store, &mut server.state);
+    // Once a second, everysec's fsync, even with no command to flush.
+    crate::persist::aof::flush(&mut server.state);
     if !server.state.active_expire {
         return;
     }

@@ -318,10 +318,16 @@ fn the_aof_survives_restarts_and_rewrites() {
         let server = start(io, &dir, &aof);
         let mut c = server.conn();
         assert_eq!(digest(&mut c), before, "{io}: after a restart");
+        // The rewrite starts a new file while database 7 is selected: the
+        // new file must say so again.
+        ok(&mut c, "SELECT 7");
+        ok(&mut c, "SET seven 7");
         assert_eq!(
             text(&c.line("BGREWRITEAOF")),
             "+Background append only file rewriting started\r\n"
         );
+        ok(&mut c, "SET seven-after 7");
+        ok(&mut c, "SELECT 0");
         ok(&mut c, "SET after rewrite");
         eventually("the rewrite", || {
             field(&mut c, "persistence", "aof_rewrite_in_progress") == "0"
@@ -414,6 +420,59 @@ fn a_truncated_aof_tail_is_cut_and_corruption_refuses_to_start() {
         err.contains("appendonly.aof.1.incr.aof") && err.contains("at byte"),
         "{err}"
     );
+}
+
+/// Clients that connect while a large snapshot loads get -LOADING (INFO
+/// works and says `loading:1`), then the data.
+#[test]
+fn clients_get_loading_while_the_snapshot_loads() {
+    let io = common::backends()[0];
+    let dir = scratch("loading");
+    let mut json = String::from("{\"format\":\"rizzler\",\"version\":1,\"databases\":{\"0\":[\n");
+    let n = 400_000;
+    for i in 0..n {
+        let sep = if i + 1 < n { "," } else { "" };
+        json.push_str(&format!(
+            "{{\"key\":\"k{i}\",\"type\":\"string\",\"value\":\"v{i}\"}}{sep}\n"
+        ));
+    }
+    json.push_str("]}}\n");
+    std::fs::write(dir.join("db.json"), json).unwrap();
+    let port = common::free_port();
+    let mut child = common::rizzler_command(io, port, &["--dir", dir.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start rizzler");
+    let mut c = loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            drop(s);
+            break Conn::open(port);
+        }
+        assert!(child.try_wait().unwrap().is_none(), "rizzler exited");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let (mut loading, mut info_loading) = (0, false);
+    loop {
+        let reply = text(&c.line("GET k399999"));
+        if reply == "-LOADING Redis is loading the dataset in memory\r\n" {
+            loading += 1;
+            info_loading |= field(&mut c, "persistence", "loading") == "1";
+            continue;
+        }
+        assert_eq!(reply, "$7\r\nv399999\r\n");
+        break;
+    }
+    assert!(
+        loading > 0 && info_loading,
+        "never saw the load ({loading} LOADING replies)"
+    );
+    assert_eq!(text(&c.line("DBSIZE")), ":400000\r\n");
+    assert_eq!(
+        field(&mut c, "persistence", "rdb_last_load_keys_loaded"),
+        "400000"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 #[test]

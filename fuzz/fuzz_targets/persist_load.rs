@@ -48,9 +48,9 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         _ => {
-            if let Ok((valid, _)) = scan_commands(data) {
+            if let Ok((valid, _)) = scan_commands(data, |_| true) {
                 assert!(valid <= data.len());
-                assert_eq!(scan_commands(&data[..valid]).map(|r| r.0), Ok(valid));
+                assert_eq!(scan_commands(&data[..valid], |_| true).map(|r| r.0), Ok(valid));
             }
         }
     }

@@ -334,7 +334,7 @@ fn persistence(out: &mut String, state: &State) {
     let aof = state.aof.as_ref();
     let rewriting = aof.and_then(|a| a.rewrite_started);
     fields!(out,
-        "loading" => 0,
+        "loading" => u8::from(p.loading.is_some()),
         "async_loading" => 0,
         "current_cow_peak" => 0,
         "current_cow_size" => 0,
@@ -365,6 +365,13 @@ fn persistence(out: &mut String, state: &State) {
         "module_fork_in_progress" => 0,
         "module_fork_last_cow_size" => 0,
     );
+    if let Some(l) = &p.loading {
+        fields!(out,
+            "loading_start_time" => l.started_unix,
+            "loading_total_bytes" => l.bytes,
+            "loading_loaded_keys" => l.keys,
+        );
+    }
     if let Some((size, base, buffered)) = crate::persist::aof::info_sizes(state) {
         fields!(out,
             "aof_current_size" => size + base,

@@ -462,10 +462,25 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
     if client.multi.is_some() && cmd.flags & flags::NO_MULTI != 0 {
         return Err(refuse(CmdError::NotInMulti));
     }
+    // While the dataset loads, only commands flagged for it run (INFO,
+    // PING, CONFIG, …), as in Redis.
+    if ctx.state.persistence.loading.is_some() {
+        let client = ctx.me();
+        let denied = cmd.flags & flags::LOADING == 0
+            || (cmd.name == "exec"
+                && client
+                    .multi
+                    .as_ref()
+                    .is_some_and(|m| !m.runs_while_loading()));
+        if denied {
+            return Err(refuse(CmdError::Loading));
+        }
+    }
     // Over maxmemory, commands that may grow the dataset are refused.
     // (No eviction yet: every policy behaves as noeviction.)
     let limit = ctx.state.config.maxmemory;
-    if limit > 0 && crate::alloc::allocated() > limit {
+    let loader = ctx.me().aof_loader;
+    if limit > 0 && !loader && crate::alloc::allocated() > limit {
         let client = ctx.me();
         let denyoom = cmd.flags & flags::DENYOOM != 0
             || (cmd.name == "exec" && client.multi.as_ref().is_some_and(Multi::denies_oom));
@@ -480,7 +495,7 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
     // After a failed background save, with stop-writes-on-bgsave-error,
     // writes (and PING, so monitoring notices) are refused until a save
     // succeeds.
-    if let Some(error) = crate::persist::snapshot::writes_refused(ctx.state) {
+    if let Some(error) = crate::persist::snapshot::writes_refused(ctx.state).filter(|_| !loader) {
         let client = ctx.me();
         let writes = cmd.flags & flags::WRITE != 0
             || cmd.name == "ping"

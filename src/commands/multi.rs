@@ -73,6 +73,11 @@ impl Multi {
         self.queued.iter().any(|q| q.cmd.flags & DENYOOM != 0)
     }
 
+    /// Whether every queued command may run while the dataset loads.
+    pub fn runs_while_loading(&self) -> bool {
+        self.queued.iter().all(|q| q.cmd.flags & LOADING != 0)
+    }
+
     /// Whether a queued command writes (EXEC counts as a write then).
     pub fn writes(&self) -> bool {
         self.queued.iter().any(|q| q.cmd.flags & WRITE != 0)

@@ -297,9 +297,15 @@ impl Aof {
         sync_dir(&self.dir)
     }
 
-    /// Opens (creating) incremental file `name` for appending.
-    fn open_incr(dir: &Path, name: &str) -> Result<(Arc<File>, u64), String> {
+    /// Opens incremental file `name` for appending. A `fresh` one starts
+    /// empty: a file of that name that no manifest lists (left by a
+    /// rewrite that never finished) must not bring its old commands along.
+    fn open_incr(dir: &Path, name: &str, fresh: bool) -> Result<(Arc<File>, u64), String> {
         let path = dir.join(name);
+        if fresh {
+            File::create(&path)
+                .map_err(|e| format!("can't create {}: {}", path.display(), io_text(&e)))?;
+        }
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -434,7 +440,8 @@ pub fn open_at_boot(server: &mut Server) -> Result<(), String> {
             if m.incrs.is_empty() {
                 m.incrs.push((name.clone(), 1));
             }
-            let (file, size) = Aof::open_incr(&dir, &name)?;
+            let fresh = m.incrs.last().is_none_or(|(n, _)| *n != name);
+            let (file, size) = Aof::open_incr(&dir, &name, fresh)?;
             let Server { store, state } = server;
             install(store, state, dir, prefix, m.clone(), file, size)?;
             let aof = state.aof.as_ref().expect("installed");
@@ -449,7 +456,7 @@ pub fn open_at_boot(server: &mut Server) -> Result<(), String> {
                 base: None,
                 incrs: vec![(format!("{prefix}.1.incr.aof"), 1)],
             };
-            let (file, size) = Aof::open_incr(&dir, &m.incrs[0].0)?;
+            let (file, size) = Aof::open_incr(&dir, &m.incrs[0].0, true)?;
             let Server { store, state } = server;
             install(store, state, dir, prefix, m, file, size)?;
             write_first_base(server)?;
@@ -511,27 +518,38 @@ pub fn start(store: &mut Store, state: &mut State) -> Result<(), String> {
         base: None,
         incrs: vec![(format!("{prefix}.{seq}.incr.aof"), seq)],
     };
-    let (file, size) = Aof::open_incr(&dir, &manifest.incrs[0].0)?;
+    let (file, size) = Aof::open_incr(&dir, &manifest.incrs[0].0, true)?;
     install(store, state, dir, prefix, manifest, file, size)?;
     if let Some(aof) = state.aof.as_mut() {
         aof.next_base_seq = old.next_base_seq();
-        if state.persistence.saving.is_some() {
+        // A save running, or a transaction (whose earlier commands reach
+        // the AOF only at its end): the cron starts the rewrite after.
+        if state.persistence.saving.is_some() || state.transaction.is_some() {
             aof.rewrite_scheduled = true;
             return Ok(());
         }
     }
-    start_rewrite(store, state)
+    let started = start_rewrite(store, state);
+    if started.is_err() {
+        close(state);
+    }
+    started
+}
+
+/// Closes the AOF: its feed stops and nothing more is written.
+fn close(state: &mut State) {
+    if let Some(aof) = state.aof.take() {
+        aof.pending.borrow_mut().closed = true;
+    }
 }
 
 /// CONFIG SET appendonly no: the AOF is synced and closed.
 pub fn stop(store: &mut Store, state: &mut State) {
     sync_now(state);
-    if let Some(aof) = state.aof.take() {
-        aof.pending.borrow_mut().closed = true;
-        if aof.rewriting.is_some() {
-            super::snapshot::abandon(store, state);
-        }
+    if state.aof.as_ref().is_some_and(|a| a.rewriting.is_some()) {
+        super::snapshot::abandon(store, state);
     }
+    close(state);
 }
 
 /// The first base, in the foreground: the AOF is created at start-up as
@@ -560,9 +578,16 @@ pub fn start_rewrite(store: &mut Store, state: &mut State) -> Result<(), String>
     let Some(aof) = state.aof.as_mut() else {
         return Err("the AOF is off".into());
     };
+    if !aof.pending.borrow().buf.is_empty() {
+        // Writes are failing: those commands belong before the new base,
+        // in the old file, and are not there yet.
+        return Err("the AOF has commands it cannot write yet".into());
+    }
     let seq = aof.manifest.next_incr_seq();
     let name = aof.incr_name(seq);
-    let (file, size) = Aof::open_incr(&aof.dir, &name)?;
+    let (file, size) = Aof::open_incr(&aof.dir, &name, true)?;
+    // The new file replays from a fresh client on database 0.
+    aof.pending.borrow_mut().db = None;
     if let Err(e) = aof.file.sync_data() {
         tracing::warn!("Fail to fsync the AOF file: {}.", io_text(&e));
     }
@@ -640,6 +665,10 @@ pub fn rewrite_done(state: &mut State, result: Result<u64, String>) {
         Err(why) => {
             aof.last_rewrite_ok = false;
             tracing::warn!("Background AOF rewrite failed: {why}");
+            // Without a base the AOF is not usable yet: try again.
+            if aof.manifest.base.is_none() {
+                aof.rewrite_scheduled = true;
+            }
         }
     }
 }
@@ -656,7 +685,9 @@ fn load(server: &mut Server, dir: &Path, m: &Manifest) -> Result<u64, String> {
             std::fs::read(&path).map_err(|e| format!("can't read {}: {e}", path.display()))?;
         if data.starts_with(b"REDIS") {
             let Server { store, state } = &mut *server;
-            super::snapshot::load_into(store, state, &data, Format::Rdb, false)
+            // Keys whose time has passed stay: the incremental files that
+            // follow may still act on them (as Redis loads an AOF base).
+            super::snapshot::load_into(store, state, &data, Format::Rdb, false, true)
                 .map_err(|e| format!("Bad AOF base file {} {e}", path.display()))?;
         } else {
             replay(server, &path, &data, false)?;
@@ -678,7 +709,10 @@ fn load(server: &mut Server, dir: &Path, m: &Manifest) -> Result<u64, String> {
 
 /// Where the commands of an AOF end: the end of the last whole command
 /// outside an unfinished MULTI. `Err` for bytes that are no command.
-pub fn scan_commands(data: &[u8]) -> Result<(usize, bool), LoadError> {
+pub fn scan_commands(
+    data: &[u8],
+    known: impl Fn(&[u8]) -> bool,
+) -> Result<(usize, bool), LoadError> {
     let mut parser = crate::resp::Parser::new(usize::MAX);
     let (mut pos, mut valid) = (0, 0);
     let mut multi_at = None;
@@ -697,6 +731,11 @@ pub fn scan_commands(data: &[u8]) -> Result<(usize, bool), LoadError> {
                 } else {
                     args.get(0)
                 };
+                if !known(name) {
+                    let name = String::from_utf8_lossy(name);
+                    let why = format!("Unknown command '{name}' reading the append only file");
+                    return Err(LoadError::at(pos, why));
+                }
                 if name.eq_ignore_ascii_case(b"multi") {
                     multi_at = Some(pos);
                 } else if name.eq_ignore_ascii_case(b"exec") {
@@ -723,8 +762,13 @@ pub fn scan_commands(data: &[u8]) -> Result<(usize, bool), LoadError> {
 /// client that may do anything. `last`: a truncated tail is cut (with a
 /// warning) rather than refused.
 fn replay(server: &mut Server, path: &Path, data: &[u8], last: bool) -> Result<(), String> {
+    let names: std::collections::HashSet<Vec<u8>> = crate::commands::all()
+        .iter()
+        .map(|c| c.name.as_bytes().to_vec())
+        .collect();
+    let known = |name: &[u8]| names.contains(&name.to_ascii_lowercase());
     let (valid, truncated) =
-        scan_commands(data).map_err(|e| format!("Bad AOF file {} {e}", path.display()))?;
+        scan_commands(data, known).map_err(|e| format!("Bad AOF file {} {e}", path.display()))?;
     if truncated {
         if !last {
             return Err(format!(
@@ -748,7 +792,10 @@ fn replay(server: &mut Server, path: &Path, data: &[u8], last: bool) -> Result<(
     let client = server
         .state
         .add_client("aof-loader".into(), String::new(), -1);
-    server.state.clients[client].authenticated = true;
+    let c = &mut server.state.clients[client];
+    c.authenticated = true;
+    // What the file holds was accepted once: no memory limit, no MISCONF.
+    c.aof_loader = true;
     server.store.expire_on_access = false;
     let mut session = crate::net::session::Session::new(client, usize::MAX);
     let mut pos = 0;
@@ -814,18 +861,29 @@ mod tests {
     #[test]
     fn scanning_finds_the_last_whole_command() {
         let set = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
-        assert_eq!(scan_commands(set).unwrap(), (set.len(), false));
+        let scan = |data: &[u8]| scan_commands(data, |n| n != b"NOPE");
+        assert_eq!(scan(set).unwrap(), (set.len(), false));
         let mut cut = set.to_vec();
         cut.extend_from_slice(&set[..10]);
-        assert_eq!(scan_commands(&cut).unwrap(), (set.len(), true));
+        assert_eq!(scan(&cut).unwrap(), (set.len(), true));
         let mut multi = set.to_vec();
         multi.extend_from_slice(b"*1\r\n$5\r\nMULTI\r\n");
         multi.extend_from_slice(set);
-        assert_eq!(scan_commands(&multi).unwrap(), (set.len(), true));
+        assert_eq!(scan(&multi).unwrap(), (set.len(), true));
         multi.extend_from_slice(b"*1\r\n$4\r\nEXEC\r\n");
-        assert_eq!(scan_commands(&multi).unwrap(), (multi.len(), false));
+        assert_eq!(scan(&multi).unwrap(), (multi.len(), false));
         let mut bad = set.to_vec();
         bad.extend_from_slice(b"garbage");
-        assert_eq!(scan_commands(&bad).unwrap_err().offset, set.len());
+        assert_eq!(scan(&bad).unwrap_err().offset, set.len());
+        let mut unknown = set.to_vec();
+        unknown.extend_from_slice(b"*1\r\n$4\r\nNOPE\r\n");
+        let e = scan(&unknown).unwrap_err();
+        assert_eq!(
+            (e.offset, e.reason.as_str()),
+            (
+                set.len(),
+                "Unknown command 'NOPE' reading the append only file"
+            )
+        );
     }
 }

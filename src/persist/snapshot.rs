@@ -43,6 +43,8 @@ const RETRY_DELAY_SECS: u64 = 5;
 #[derive(Default)]
 pub struct Persistence {
     pub saving: Option<Save>,
+    /// The load at boot, while it runs.
+    pub loading: Option<Loading>,
     /// BGSAVE SCHEDULE asked for a save while another ran.
     pub scheduled: bool,
     pub last_bgsave_ok: bool,
@@ -80,6 +82,8 @@ pub struct Save {
     in_db: bool,
     databases: usize,
     serialized: bool,
+    /// The commit mark is queued (in `writer.held` until sent).
+    committing: bool,
     /// Everything, the commit mark included, is with the writer.
     handed_over: bool,
     writer: Writer,
@@ -128,6 +132,7 @@ impl Save {
             in_db: false,
             databases: store.dbs.len(),
             serialized: false,
+            committing: false,
             handed_over: false,
             writer,
             started: Instant::now(),
@@ -147,14 +152,16 @@ impl Save {
             if !self.writer.send_held(slice.is_none()) {
                 return false;
             }
-            if self.handed_over || self.writer.tx.is_none() {
+            // Nothing is held now: a queued commit mark has gone (or the
+            // writer failed, and says why when asked).
+            if self.committing || self.writer.tx.is_none() {
                 self.handed_over = true;
                 return true;
             }
             if self.serialized {
                 // The empty chunk is the commit mark.
                 self.writer.held = Some(Vec::new());
-                self.handed_over = true;
+                self.committing = true;
                 continue;
             }
             self.serialize(store);
@@ -238,7 +245,11 @@ impl Writer {
         let (done_tx, done) = mpsc::channel();
         let path = path.to_path_buf();
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let tmp = dir.join(format!("temp-{}.rizzler-save", std::process::id()));
+        // One name per save: an abandoned save's thread may still be
+        // writing (then removing) its file while the next one starts.
+        static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!("temp-{}-{n}.rizzler-save", std::process::id()));
         std::thread::Builder::new()
             .name("rizzler-save".into())
             .spawn(move || {
@@ -347,6 +358,7 @@ pub fn start_aof_base(store: &mut Store, state: &mut State, path: &Path) -> Resu
 pub fn save_now(store: &mut Store, state: &mut State) -> Result<(), String> {
     let path = snapshot_path(state);
     let format = state.config.snapshot_format;
+    state.persistence.saves += 1;
     match write_now(store, state, &path, format, Purpose::Snapshot) {
         Ok(_) => {
             tracing::info!("DB saved on disk");
@@ -411,6 +423,17 @@ pub fn prepare_shutdown(
     save: Option<bool>,
     force: bool,
 ) -> bool {
+    let first_base = state
+        .aof
+        .as_ref()
+        .is_some_and(|a| a.manifest.base.is_none());
+    if first_base {
+        if !force {
+            tracing::warn!("Writing initial AOF, can't exit.");
+            return false;
+        }
+        tracing::warn!("Writing initial AOF. Exit anyway.");
+    }
     if state.persistence.saving.is_some() {
         tracing::warn!("There is a background save in progress. Dropping it!");
         abandon(store, state);
@@ -436,7 +459,7 @@ pub fn prepare_shutdown(
 pub fn reload(store: &mut Store, state: &mut State, merge: bool) -> Result<(), String> {
     let path = snapshot_path(state);
     let data = std::fs::read(&path).map_err(|e| format!("can't read {}: {e}", path.display()))?;
-    load_into(store, state, &data, Format::sniff(&data), merge)
+    load_into(store, state, &data, Format::sniff(&data), merge, false)
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
@@ -445,6 +468,9 @@ pub fn reload(store: &mut Store, state: &mut State, merge: bool) -> Result<(), S
 /// background save, its end, and the save points. Returns how soon the
 /// loop should call again (`None`: nothing to do until the next tick).
 pub fn background(store: &mut Store, state: &mut State) -> Option<Duration> {
+    if state.persistence.loading.is_some() {
+        return load_step(store, state).then_some(Duration::ZERO);
+    }
     let save = state.persistence.saving.as_mut()?;
     if !save.handed_over && !save.step(store, Some(SLICE)) {
         // Waiting for room in the writer's channel: no hurry.
@@ -460,6 +486,9 @@ pub fn background(store: &mut Store, state: &mut State) -> Option<Duration> {
         Err(TryRecvError::Disconnected) => Err("the save thread stopped".into()),
     };
     let save = state.persistence.saving.take().expect("looked at above");
+    // A writer that failed early leaves databases unserialized: their
+    // marks go, or later writes would keep copying for nobody.
+    store.thaw();
     if save.purpose == Purpose::AofBase {
         super::aof::rewrite_done(state, result);
         after_background(store, state);
@@ -474,7 +503,6 @@ pub fn background(store: &mut Store, state: &mut State) -> Option<Duration> {
                 save.started.elapsed().as_secs_f64()
             );
             p.last_bgsave_ok = true;
-            p.saves += 1;
             state.lastsave = crate::util::now_ms() / 1000;
             state.changes_since_save = state
                 .changes_since_save
@@ -485,6 +513,7 @@ pub fn background(store: &mut Store, state: &mut State) -> Option<Duration> {
             p.last_bgsave_ok = false;
         }
     }
+    p.saves += 1;
     after_background(store, state);
     None
 }
@@ -505,7 +534,17 @@ fn after_background(store: &mut Store, state: &mut State) {
 /// The save points (`save 3600 1 300 100 …`), checked by the cron: a
 /// background save starts when one is due, as in Redis's `serverCron`.
 pub fn check_save_points(store: &mut Store, state: &mut State) {
-    if state.persistence.saving.is_some() || state.config.save.is_empty() {
+    let p = &state.persistence;
+    if p.saving.is_some() || p.loading.is_some() {
+        return;
+    }
+    // What BGSAVE or BGREWRITEAOF scheduled (inside EXEC, or while the
+    // other ran) starts as soon as nothing runs.
+    if state.persistence.scheduled || state.aof.as_ref().is_some_and(|a| a.rewrite_scheduled) {
+        after_background(store, state);
+        return;
+    }
+    if state.config.save.is_empty() {
         return;
     }
     let now = crate::util::now_ms() / 1000;
@@ -542,9 +581,12 @@ pub fn writes_refused(state: &State) -> Option<crate::error::CmdError> {
     ))
 }
 
-/// Loads the snapshot at boot, if there is one. A file that cannot be read
-/// whole stops the start-up with its name and the offset: starting empty
-/// by mistake would lose the data at the next save.
+/// Starts loading the snapshot at boot, if there is one: a thread parses
+/// the file and hands keys over in batches, which the loop inserts a slice
+/// at a time ([`background`]) while clients get `-LOADING`, as Redis
+/// answers them during its load. A file that cannot be read whole stops
+/// the server with its name and the offset: starting empty by mistake
+/// would lose the data at the next save.
 pub fn load_at_boot(server: &mut crate::server::Server) -> Result<(), String> {
     let path = snapshot_path(&server.state);
     let data = match std::fs::read(&path) {
@@ -552,24 +594,131 @@ pub fn load_at_boot(server: &mut crate::server::Server) -> Result<(), String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(format!("can't read {}: {e}", path.display())),
     };
-    let started = Instant::now();
     let format = Format::sniff(&data);
-    let (store, state) = (&mut server.store, &mut server.state);
-    let (keys, expired) = load_into(store, state, &data, format, false).map_err(|e| {
-        format!(
-            "Bad snapshot {} ({} format) {e}",
-            path.display(),
-            format.persister().name()
-        )
-    })?;
+    let databases = server.store.dbs.len();
+    let (tx, rx) = mpsc::sync_channel::<Batch>(4);
+    let bytes = data.len() as u64;
+    std::thread::Builder::new()
+        .name("rizzler-load".into())
+        .spawn(move || parse_batches(&data, format, databases, &tx))
+        .map_err(|e| format!("can't start the loading thread: {e}"))?;
+    tracing::info!(
+        "Loading {} ({} format, {bytes} bytes)",
+        path.display(),
+        format.persister().name()
+    );
+    server.state.persistence.loading = Some(Loading {
+        rx,
+        path,
+        format,
+        started: Instant::now(),
+        started_unix: crate::util::now_ms() / 1000,
+        bytes,
+        keys: 0,
+        expired: 0,
+    });
+    Ok(())
+}
+
+/// Keys read from a file, handed from the loading thread to the loop.
+enum Batch {
+    Keys(Vec<Loaded>),
+    Done,
+    Failed(LoadError),
+}
+
+const LOAD_BATCH: usize = 1024;
+
+fn parse_batches(data: &[u8], format: Format, databases: usize, tx: &SyncSender<Batch>) {
+    let mut batch = Vec::with_capacity(LOAD_BATCH);
+    let result = format.persister().load(data, &mut |l: Loaded| {
+        if l.db >= databases {
+            return Err(format!(
+                "database {} is out of range (databases is {databases})",
+                l.db
+            ));
+        }
+        batch.push(l);
+        if batch.len() == LOAD_BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(LOAD_BATCH));
+            tx.send(Batch::Keys(full))
+                .map_err(|_| "the server stopped".to_string())?;
+        }
+        Ok(())
+    });
+    let _ = tx.send(Batch::Keys(batch));
+    let _ = tx.send(match result {
+        Ok(()) => Batch::Done,
+        Err(e) => Batch::Failed(e),
+    });
+}
+
+/// A load in progress (INFO `loading:1`).
+pub struct Loading {
+    rx: Receiver<Batch>,
+    path: PathBuf,
+    format: Format,
+    started: Instant,
+    pub started_unix: u64,
+    pub bytes: u64,
+    pub keys: u64,
+    expired: u64,
+}
+
+/// A slice of the load: inserts batches for about [`SLICE`]. Returns
+/// whether the load goes on.
+fn load_step(store: &mut Store, state: &mut State) -> bool {
+    let now = state.now_ms();
+    let start = Instant::now();
+    let Some(l) = state.persistence.loading.as_mut() else {
+        return false;
+    };
+    let fail = |l: &Loading, why: &str| -> ! {
+        tracing::error!(
+            "Bad snapshot {} ({} format) {why}; refusing to serve a partial dataset",
+            l.path.display(),
+            l.format.persister().name()
+        );
+        std::process::exit(1);
+    };
+    loop {
+        let batch = match l.rx.try_recv() {
+            Ok(b) => b,
+            Err(TryRecvError::Empty) => return true,
+            Err(TryRecvError::Disconnected) => fail(l, "the loading thread stopped"),
+        };
+        match batch {
+            Batch::Keys(keys) => {
+                for k in keys {
+                    if k.expire_at.is_some_and(|at| at < now) {
+                        l.expired += 1;
+                        continue;
+                    }
+                    let key = String::from_utf8_lossy(&k.key).into_owned();
+                    if !store.load_entry(k.db, k.key, k.value, k.expire_at, now, false) {
+                        fail(l, &format!("key {key:?} appears twice"));
+                    }
+                    l.keys += 1;
+                }
+            }
+            Batch::Done => break,
+            Batch::Failed(e) => fail(l, &e.to_string()),
+        }
+        if start.elapsed() >= SLICE * 4 {
+            return true;
+        }
+    }
+    let l = state.persistence.loading.take().expect("looked at above");
     tracing::info!(
         "DB loaded from disk: {} keys ({} already expired, skipped) from {} in {:.3} seconds",
-        keys,
-        expired,
-        path.display(),
-        started.elapsed().as_secs_f64()
+        l.keys,
+        l.expired,
+        l.path.display(),
+        l.started.elapsed().as_secs_f64()
     );
-    Ok(())
+    let p = &mut state.persistence;
+    (p.loaded_keys, p.loaded_expired) = (l.keys, l.expired);
+    false
 }
 
 /// Fills the (empty) store from a snapshot: keys whose time has passed
@@ -581,6 +730,7 @@ pub fn load_into(
     data: &[u8],
     format: Format,
     merge: bool,
+    keep_expired: bool,
 ) -> Result<(u64, u64), LoadError> {
     let now = state.now_ms();
     let databases = store.dbs.len();
@@ -593,7 +743,7 @@ pub fn load_into(
                 l.db
             ));
         }
-        if l.expire_at.is_some_and(|at| at < now) {
+        if !keep_expired && l.expire_at.is_some_and(|at| at < now) {
             expired += 1;
             return Ok(());
         }

@@ -136,6 +136,7 @@ impl Db {
     /// Starts a background save's watch over this database, which it will
     /// save as database `origin`. An empty database needs none.
     pub(super) fn freeze(&mut self, origin: usize) {
+        self.frozen = None;
         if self.is_empty() {
             return;
         }

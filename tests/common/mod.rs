@@ -110,11 +110,24 @@ fn wait_ready(port: u16, child: &mut Child, what: &str) {
             panic!("{what} exited before serving: {status}");
         }
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+            // Listening; wait for the dataset too (both servers answer
+            // -LOADING meanwhile).
+            let mut c = Conn::open(port);
+            while Instant::now() < deadline {
+                let info = c.line("INFO persistence");
+                if !String::from_utf8_lossy(&info).contains("loading:1") {
+                    return;
+                }
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("{what} exited while loading: {status}");
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    panic!("{what} did not start listening on port {port}");
+    panic!("{what} did not start serving on port {port}");
 }
 
 /// Starts the rizzler binary on a spare loopback port.
