@@ -26,7 +26,10 @@ impl Harness {
         Harness::with_config(Config::default())
     }
 
-    pub fn with_config(config: Config) -> Self {
+    /// A server with `config`, save points off: tests write no snapshot
+    /// files unless they run SAVE.
+    pub fn with_config(mut config: Config) -> Self {
+        config.save.clear();
         let max_bulk = config.proto_max_bulk_len;
         let mut server = Server::new(config, "none");
         let key = server

@@ -652,6 +652,7 @@ fn entry(db: usize, j: J) -> Result<Loaded, String> {
         key: key.into(),
         value,
         expire_at,
+        db_keys_hint: None,
     })
 }
 

@@ -35,6 +35,9 @@ pub struct Loaded {
     pub value: Value,
     /// Absolute expiry in Unix milliseconds.
     pub expire_at: Option<u64>,
+    /// How many keys the file says this key's database holds, on its first
+    /// key (RDB's RESIZEDB), so the table is sized once.
+    pub db_keys_hint: Option<u64>,
 }
 
 /// Why a file cannot be loaded: the byte where reading stopped, and why.

@@ -376,6 +376,10 @@ pub struct Loaded {
     pub idle_secs: Option<u64>,
     /// The LFU counter (files saved under an LFU policy).
     pub freq: Option<u8>,
+    /// On the first key after a RESIZEDB: how many keys its database
+    /// says it holds (a hint, capped by the bytes left in the file), so
+    /// the caller can size its table once instead of growing it.
+    pub db_keys_hint: Option<u64>,
 }
 
 /// What a successful load saw besides the keys.
@@ -583,6 +587,7 @@ pub fn load(
             ),
         });
     }
+    let mut resize_hint = None;
     let mut summary = LoadSummary {
         version,
         ..LoadSummary::default()
@@ -612,8 +617,11 @@ pub fn load(
                 })?;
             }
             OP_RESIZEDB => {
+                let keys = cur.length()?;
                 cur.length()?;
-                cur.length()?;
+                // A key takes at least three bytes: a bigger claim lies.
+                let left = (cur.data.len() - cur.pos) as u64 / 3;
+                resize_hint = Some(keys.min(left));
             }
             OP_AUX => {
                 let key = cur.bytes()?;
@@ -647,6 +655,7 @@ pub fn load(
                     expire_at_ms,
                     idle_secs,
                     freq,
+                    db_keys_hint: resize_hint.take(),
                 })
                 .map_err(|reason| RdbError {
                     offset: op_at,

@@ -34,6 +34,7 @@ impl Persister for Rdb {
                 key: l.key,
                 value: l.value,
                 expire_at: l.expire_at_ms,
+                db_keys_hint: l.db_keys_hint,
             })
         })
         .map_err(|e| LoadError::at(e.offset, e.reason))?;

@@ -32,7 +32,7 @@ const CHUNK: usize = 256 * 1024;
 /// Chunks in flight between the loop and the writer.
 const IN_FLIGHT: usize = 8;
 /// How long one slice of a background save may run on the loop.
-const SLICE: Duration = Duration::from_micros(300);
+const SLICE: Duration = Duration::from_micros(100);
 /// Entries serialized between two looks at the clock.
 const GROUP: usize = 32;
 /// Redis's `CONFIG_BGSAVE_RETRY_DELAY`: after a failed background save,
@@ -690,6 +690,9 @@ fn load_step(store: &mut Store, state: &mut State) -> bool {
         match batch {
             Batch::Keys(keys) => {
                 for k in keys {
+                    if let Some(n) = k.db_keys_hint {
+                        store.reserve(k.db, n as usize);
+                    }
                     if k.expire_at.is_some_and(|at| at < now) {
                         l.expired += 1;
                         continue;

@@ -152,6 +152,16 @@ impl Db {
         }));
     }
 
+    pub(super) fn reserve(&mut self, keys: usize) {
+        self.slots.reserve(keys);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index.reserve(keys, |&s| {
+            slots[s as usize]
+                .as_ref()
+                .map_or(0, |e| hasher.hash_one(&*e.key))
+        });
+    }
+
     /// Inserts a key read from a file; one there already is replaced with
     /// `replace`, else refused (false).
     pub(super) fn load(

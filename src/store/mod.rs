@@ -142,6 +142,12 @@ impl Store {
         self.dbs.iter_mut().for_each(Db::thaw);
     }
 
+    /// Room for `keys` more keys in database `db` (a file says how many
+    /// it holds), so loading grows the table once.
+    pub fn reserve(&mut self, db: usize, keys: usize) {
+        self.dbs[db].reserve(keys);
+    }
+
     /// Puts a key read from a file into database `db`, recording nothing
     /// (loading is not a change). A key there already is replaced with
     /// `replace`, refused (false) without.
