@@ -44,6 +44,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+def resp(*args):
+    """A command in RESP."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def call(port, *args):
+    """One command on a fresh connection; its raw reply."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(resp(*args))
+        data = b""
+        while not data.endswith(b"\r\n") or (data[:1] in (b"$", b"=") and data.count(b"\r\n") < 2):
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
 def wait_port(port, proc, name):
     deadline = time.time() + 20
     while time.time() < deadline:

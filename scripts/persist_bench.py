@@ -26,29 +26,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ROOT, free_port, run_benchmark, wait_port  # noqa: E402
+from bench import ROOT, call, free_port, resp, run_benchmark, wait_port  # noqa: E402
 
 RIZZLER = ROOT / "target" / "release" / "rizzler"
-
-
-def resp(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-def call(port, *args):
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        s.sendall(resp(*args))
-        data = b""
-        while not data.endswith(b"\r\n") or (data[:1] in (b"$", b"=") and data.count(b"\r\n") < 2):
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                break
-            data += chunk
-        return data
 
 
 def info(port, section, field):

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ROOT, Server, run_benchmark  # noqa: E402
+from bench import ROOT, Server, call, resp, run_benchmark  # noqa: E402
 
 MEMBERS = 1_000_000
 COMMANDS = {
@@ -31,23 +31,6 @@ COMMANDS = {
     "ZINCRBY": ["ZINCRBY", "bigz", "1", "member:__rand_int__"],
     "ZSCORE": ["ZSCORE", "bigz", "member:__rand_int__"],
 }
-
-
-def resp(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-def call(port, *args):
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        s.sendall(resp(*args))
-        data = b""
-        while not data.endswith(b"\r\n") or (data[:1] == b"$" and data.count(b"\r\n") < 2):
-            data += s.recv(1 << 20)
-        return data
 
 
 def used_memory(port):

@@ -688,3 +688,69 @@ fn kill_9_loses_no_acknowledged_write_with_appendfsync_always() {
         }
     }
 }
+
+/// kill -9 in the middle of BGSAVE and of BGREWRITEAOF, at several
+/// points: the previous snapshot, or the AOF as it was before the rewrite
+/// plus every acknowledged write, loads.
+#[test]
+fn kill_9_during_a_background_save_or_rewrite_keeps_the_previous_files() {
+    let io = common::backends()[0];
+    for (round, delay_ms) in [0u64, 3, 10, 30].into_iter().enumerate() {
+        let dir = scratch(&format!("kill-save-{round}"));
+        let server = start(io, &dir, &[]);
+        let mut c = server.conn();
+        let mut batch = Vec::new();
+        for i in 0..100_000 {
+            batch.extend_from_slice(&rizzler::resp::encode_request(&[
+                b"SET",
+                format!("k{i}").as_bytes(),
+                b"v",
+            ]));
+        }
+        c.send_raw(&batch);
+        let _ = c.read_frames(100_000);
+        ok(&mut c, "SAVE");
+        let saved = digest(&mut c);
+        ok(&mut c, "SET changed after-save");
+        ok(&mut c, "BGSAVE");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        drop(server); // SIGKILL, most likely mid-save
+        let server = start(io, &dir, &[]);
+        let now = digest(&mut server.conn());
+        // The save either finished (it may, given time) or left the old file.
+        let finished = text(&server.conn().line("EXISTS changed")) == ":1\r\n";
+        if !finished {
+            assert_eq!(
+                now, saved,
+                "round {round}: the previous snapshot did not load"
+            );
+        }
+    }
+    for (round, delay_ms) in [0u64, 3, 10, 30].into_iter().enumerate() {
+        let dir = scratch(&format!("kill-rewrite-{round}"));
+        let args = ["--appendonly", "yes", "--appendfsync", "always"];
+        let server = start(io, &dir, &args);
+        let mut c = server.conn();
+        let mut batch = Vec::new();
+        for i in 0..100_000 {
+            batch.extend_from_slice(&rizzler::resp::encode_request(&[
+                b"SET",
+                format!("k{i}").as_bytes(),
+                b"v",
+            ]));
+        }
+        c.send_raw(&batch);
+        let _ = c.read_frames(100_000);
+        ok(&mut c, "BGREWRITEAOF");
+        ok(&mut c, "SET during rewrite");
+        let before = digest(&mut c);
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        drop(server); // SIGKILL
+        let server = start(io, &dir, &args);
+        assert_eq!(
+            digest(&mut server.conn()),
+            before,
+            "round {round}: acknowledged writes lost"
+        );
+    }
+}
