@@ -640,6 +640,62 @@ fn a_full_disk_is_refused_not_lost() {
     assert_eq!(text(&c.line("GET after")), "$8\r\nreturned\r\n");
 }
 
+/// BGSAVE on a full tmpfs: the save fails (its temporary file goes),
+/// writes get MISCONF, and the next save after space returns lifts it.
+#[test]
+fn a_background_save_on_a_full_disk_refuses_writes_until_space_returns() {
+    let io = common::backends()[0];
+    let mount = scratch("fullsave");
+    let status = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&mount)
+        .status()
+        .expect("run mount");
+    assert!(
+        status.success(),
+        "this test needs to mount a tmpfs (root, CAP_SYS_ADMIN)"
+    );
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(mount.clone());
+    std::fs::write(mount.join("ballast"), vec![0u8; 900 << 10]).unwrap();
+    let server = start(io, &mount, &["--save", "3600 1"]);
+    let mut c = server.conn();
+    for i in 0..40 {
+        c.cmd(&[b"SET", format!("k{i}").as_bytes(), &[b'x'; 16 << 10]]);
+    }
+    let before = digest(&mut c);
+    ok(&mut c, "BGSAVE");
+    eventually("the save to fail", || {
+        field(&mut c, "persistence", "rdb_last_bgsave_status") == "err"
+    });
+    assert!(text(&c.line("SET more 1")).starts_with("-MISCONF"));
+    let leftovers: Vec<_> = mount
+        .read_dir()
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "ballast")
+        .collect();
+    assert!(leftovers.is_empty(), "a failed save left {leftovers:?}");
+    std::fs::remove_file(mount.join("ballast")).unwrap();
+    ok(&mut c, "BGSAVE");
+    eventually("the save to succeed", || {
+        field(&mut c, "persistence", "rdb_last_bgsave_status") == "ok"
+    });
+    ok(&mut c, "SET more 1");
+    drop(server);
+    let server = start(io, &mount, &[]);
+    assert_eq!(
+        digest(&mut server.conn()),
+        before,
+        "the saved snapshot loads"
+    );
+}
+
 /// kill -9 under a stream of writes with `appendfsync always`, many times:
 /// every acknowledged write is there after the restart.
 #[test]

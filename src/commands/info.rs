@@ -360,7 +360,7 @@ fn persistence(out: &mut String, state: &State) {
         "aof_last_bgrewrite_status" => status(aof.is_none_or(|a| a.last_rewrite_ok)),
         "aof_rewrites" => aof.map_or(0, |a| a.rewrites),
         "aof_rewrites_consecutive_failures" => 0,
-        "aof_last_write_status" => status(aof.is_none_or(|a| a.write_error.is_none())),
+        "aof_last_write_status" => status(crate::persist::aof::write_error(state).is_none()),
         "aof_last_cow_size" => 0,
         "module_fork_in_progress" => 0,
         "module_fork_last_cow_size" => 0,
