@@ -22,9 +22,14 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && cp target/release/rizzler /usr/local/bin/rizzler
 
 FROM debian:bookworm-slim
-RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin rizzler
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin rizzler \
+    && mkdir /data && chown rizzler:rizzler /data
 COPY --from=build /usr/local/bin/rizzler /usr/local/bin/rizzler
 USER rizzler
+# Snapshots (db.json, or dump.rdb) and the AOF go to the working directory,
+# as in Redis's image: mount a volume here to keep them.
+VOLUME /data
+WORKDIR /data
 EXPOSE 6379
 # SIGTERM (docker stop) closes every connection and exits 0.
 STOPSIGNAL SIGTERM
