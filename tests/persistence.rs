@@ -696,6 +696,73 @@ fn a_background_save_on_a_full_disk_refuses_writes_until_space_returns() {
     );
 }
 
+/// Under `appendfsync always` a write the AOF cannot take is never
+/// acknowledged: the server stops (as Redis does), and every write it did
+/// acknowledge is there after a restart, the partial tail cut off.
+#[test]
+fn a_full_disk_under_appendfsync_always_stops_the_server() {
+    let io = common::backends()[0];
+    let mount = scratch("fullalways");
+    let status = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(&mount)
+        .status()
+        .expect("run mount");
+    assert!(
+        status.success(),
+        "this test needs to mount a tmpfs (root, CAP_SYS_ADMIN)"
+    );
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(mount.clone());
+    let args = ["--appendonly", "yes", "--appendfsync", "always"];
+    let mut server = start(io, &mount, &args);
+    let mut c = server.conn();
+    let value = vec![b'x'; 64 * 1024];
+    let mut acknowledged = Vec::new();
+    use std::io::{Read, Write};
+    for i in 0..100 {
+        let request = rizzler::resp::encode_request(&[b"SET", format!("k{i}").as_bytes(), &value]);
+        if c.stream.write_all(&request).is_err() {
+            break;
+        }
+        let mut reply = [0u8; 5];
+        match c.stream.read_exact(&mut reply) {
+            Ok(()) => {
+                assert_eq!(&reply, b"+OK\r\n", "only OK or nothing");
+                acknowledged.push(i);
+            }
+            Err(_) => break,
+        }
+    }
+    let status = server
+        .wait_exit(Duration::from_secs(10))
+        .expect("the server stopped");
+    assert!(!status.success(), "exit status {status}");
+    assert!(!acknowledged.is_empty() && acknowledged.len() < 100);
+    // Room again: the restart cuts the partial command and has every
+    // acknowledged write.
+    for entry in mount.read_dir().unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    let server = start(io, &mount, &args);
+    let mut c = server.conn();
+    for i in &acknowledged {
+        assert_eq!(
+            text(&c.line(&format!("STRLEN k{i}"))),
+            ":65536\r\n",
+            "k{i} lost"
+        );
+    }
+}
+
 /// kill -9 under a stream of writes with `appendfsync always`, many times:
 /// every acknowledged write is there after the restart.
 #[test]

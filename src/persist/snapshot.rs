@@ -616,6 +616,7 @@ pub fn load_at_boot(server: &mut crate::server::Server) -> Result<(), String> {
         bytes,
         keys: 0,
         expired: 0,
+        last_report: Instant::now(),
     });
     Ok(())
 }
@@ -663,6 +664,7 @@ pub struct Loading {
     pub bytes: u64,
     pub keys: u64,
     expired: u64,
+    last_report: Instant,
 }
 
 /// A slice of the load: inserts batches for about [`SLICE`]. Returns
@@ -702,6 +704,10 @@ fn load_step(store: &mut Store, state: &mut State) -> bool {
                         fail(l, &format!("key {key:?} appears twice"));
                     }
                     l.keys += 1;
+                }
+                if l.last_report.elapsed() >= Duration::from_secs(2) {
+                    l.last_report = Instant::now();
+                    tracing::info!("Loading {}: {} keys so far", l.path.display(), l.keys);
                 }
             }
             Batch::Done => break,
