@@ -723,7 +723,8 @@ pub fn cron(server: &mut Server) {
     crate::persist::snapshot::check_save_points(&mut server.store, &mut server.state);
     // Once a second, everysec's fsync, even with no command to flush.
     crate::persist::aof::flush(&mut server.state);
-    if !server.state.active_expire {
+    // Not while the dataset loads: an AOF brings its own DELs.
+    if !server.state.active_expire || server.state.persistence.is_loading() {
         return;
     }
     let tick_us = 1_000_000 / server.state.config.hz.max(1);

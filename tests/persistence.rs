@@ -475,6 +475,63 @@ fn clients_get_loading_while_the_snapshot_loads() {
     let _ = child.wait();
 }
 
+/// The same while an AOF's commands replay: -LOADING, then the data,
+/// then the AOF takes new writes.
+#[test]
+fn clients_get_loading_while_the_aof_replays() {
+    let io = common::backends()[0];
+    let dir = scratch("aof-loading");
+    let aof = dir.join("appendonlydir");
+    std::fs::create_dir_all(&aof).unwrap();
+    std::fs::write(
+        aof.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    let n = 300_000;
+    let mut commands = Vec::new();
+    for i in 0..n {
+        commands.extend_from_slice(&rizzler::resp::encode_request(&[
+            b"SET",
+            format!("k{i}").as_bytes(),
+            format!("v{i}").as_bytes(),
+        ]));
+    }
+    std::fs::write(aof.join("appendonly.aof.1.incr.aof"), commands).unwrap();
+    let args = ["--dir", dir.to_str().unwrap(), "--appendonly", "yes"];
+    let port = common::free_port();
+    let mut child = common::rizzler_command(io, port, &args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start rizzler");
+    let mut c = loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            drop(s);
+            break Conn::open(port);
+        }
+        assert!(child.try_wait().unwrap().is_none(), "rizzler exited");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let mut loading = 0;
+    loop {
+        let reply = text(&c.line("GET k299999"));
+        if reply.starts_with("-LOADING") {
+            loading += 1;
+            continue;
+        }
+        assert_eq!(reply, "$7\r\nv299999\r\n");
+        break;
+    }
+    assert!(loading > 0, "never saw the load");
+    assert_eq!(text(&c.line("DBSIZE")), ":300000\r\n");
+    ok(&mut c, "SET after load");
+    let before = digest(&mut c);
+    let _ = child.kill();
+    let _ = child.wait();
+    let server = start(io, &dir, &["--appendonly", "yes"]);
+    assert_eq!(digest(&mut server.conn()), before);
+}
+
 #[test]
 fn damaged_snapshots_refuse_to_start() {
     let io = common::backends()[0];

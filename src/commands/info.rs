@@ -334,7 +334,7 @@ fn persistence(out: &mut String, state: &State) {
     let aof = state.aof.as_ref();
     let rewriting = aof.and_then(|a| a.rewrite_started);
     fields!(out,
-        "loading" => u8::from(p.loading.is_some()),
+        "loading" => u8::from(p.is_loading()),
         "async_loading" => 0,
         "current_cow_peak" => 0,
         "current_cow_size" => 0,

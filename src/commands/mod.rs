@@ -464,7 +464,7 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
     }
     // While the dataset loads, only commands flagged for it run (INFO,
     // PING, CONFIG, …), as in Redis.
-    if ctx.state.persistence.loading.is_some() {
+    if ctx.state.persistence.is_loading() && !ctx.me().aof_loader {
         let client = ctx.me();
         let denied = cmd.flags & flags::LOADING == 0
             || (cmd.name == "exec"

@@ -97,8 +97,7 @@ async fn background(server: Rc<RefCell<Server>>) {
     loop {
         let next = {
             let mut guard = server.borrow_mut();
-            let srv = &mut *guard;
-            crate::persist::snapshot::background(&mut srv.store, &mut srv.state)
+            crate::persist::snapshot::background(&mut guard)
         };
         match next {
             Some(Duration::ZERO) => tokio::task::yield_now().await,

@@ -43,7 +43,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Format, LoadError};
+use super::LoadError;
 use crate::effects::{Observer, Unit};
 use crate::server::{Server, State};
 use crate::store::{Event, Store};
@@ -426,26 +426,24 @@ pub fn open_at_boot(server: &mut Server) -> Result<(), String> {
     };
     match manifest {
         Some(m) => {
-            let started = Instant::now();
-            let keys = load(server, &dir, &m)?;
-            tracing::info!(
-                "DB loaded from append only file: {keys} keys in {:.3} seconds",
-                started.elapsed().as_secs_f64()
-            );
-            let (name, _) = m.incrs.last().cloned().unwrap_or_else(|| {
-                let seq = m.next_incr_seq();
-                (format!("{prefix}.{seq}.incr.aof"), seq)
-            });
-            let mut m = m;
-            if m.incrs.is_empty() {
-                m.incrs.push((name.clone(), 1));
+            // The files are checked (and a truncated tail cut) now; their
+            // contents load in the loop while clients get -LOADING, and
+            // the AOF opens for appending when they are in.
+            let replay = prepare(&dir, &m)?;
+            server.state.persistence.aof_load = Some(Box::new(Replay {
+                files: replay.1,
+                pos: 0,
+                session: None,
+                started: Instant::now(),
+                then: Reopen {
+                    dir,
+                    prefix,
+                    manifest: m,
+                },
+            }));
+            if let Some(base) = replay.0 {
+                super::snapshot::start_loading(server, base.0, base.1, true)?;
             }
-            let fresh = m.incrs.last().is_none_or(|(n, _)| *n != name);
-            let (file, size) = Aof::open_incr(&dir, &name, fresh)?;
-            let Server { store, state } = server;
-            install(store, state, dir, prefix, m.clone(), file, size)?;
-            let aof = state.aof.as_ref().expect("installed");
-            aof.write_manifest(&m)?;
         }
         None => {
             // No AOF yet: an empty base and a first incremental file, as
@@ -673,24 +671,49 @@ pub fn rewrite_done(state: &mut State, result: Result<u64, String>) {
     }
 }
 
-/// Loads the files a manifest lists into the store: the base (a snapshot,
-/// or commands), then each incremental file's commands. A truncated last
-/// file is cut at its last complete command (Redis's
-/// `aof-load-truncated yes`); anything else wrong stops the start-up,
-/// naming the file and the offset. Returns the keys loaded.
-fn load(server: &mut Server, dir: &Path, m: &Manifest) -> Result<u64, String> {
+/// An AOF being loaded at boot: its command files, run a slice at a
+/// time by the loop ([`replay_step`]), then the AOF reopens.
+pub struct Replay {
+    /// Files of commands still to run, with their paths, each already cut
+    /// to its whole commands.
+    files: std::collections::VecDeque<(PathBuf, Vec<u8>)>,
+    /// Where the first file's next command starts.
+    pos: usize,
+    /// The loading client and its session, while commands run.
+    session: Option<crate::net::session::Session>,
+    started: Instant,
+    then: Reopen,
+}
+
+/// What opens the AOF for appending once its files are loaded.
+struct Reopen {
+    dir: PathBuf,
+    prefix: String,
+    manifest: Manifest,
+}
+
+/// Reads and checks the files a manifest lists: the base if it is a
+/// snapshot (returned with its path, to load like one) and every file of
+/// commands, cut to their whole commands. A truncated last file is cut on
+/// disk too, with a warning (Redis's `aof-load-truncated yes`); anything
+/// else wrong stops the start-up, naming the file and the offset.
+type Prepared = (
+    Option<(PathBuf, Vec<u8>)>,
+    std::collections::VecDeque<(PathBuf, Vec<u8>)>,
+);
+
+fn prepare(dir: &Path, m: &Manifest) -> Result<Prepared, String> {
+    let mut snapshot = None;
+    let mut files = std::collections::VecDeque::new();
     if let Some((name, _)) = &m.base {
         let path = dir.join(name);
         let data =
             std::fs::read(&path).map_err(|e| format!("can't read {}: {e}", path.display()))?;
         if data.starts_with(b"REDIS") {
-            let Server { store, state } = &mut *server;
-            // Keys whose time has passed stay: the incremental files that
-            // follow may still act on them (as Redis loads an AOF base).
-            super::snapshot::load_into(store, state, &data, Format::Rdb, false, true)
-                .map_err(|e| format!("Bad AOF base file {} {e}", path.display()))?;
+            snapshot = Some((path, data));
         } else {
-            replay(server, &path, &data, false)?;
+            let data = checked(&path, data, false)?;
+            files.push_back((path, data));
         }
     }
     let last = m.incrs.len().saturating_sub(1);
@@ -702,9 +725,10 @@ fn load(server: &mut Server, dir: &Path, m: &Manifest) -> Result<u64, String> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && i == last => continue,
             Err(e) => return Err(format!("can't read {}: {e}", path.display())),
         };
-        replay(server, &path, &data, i == last)?;
+        let data = checked(&path, data, i == last)?;
+        files.push_back((path, data));
     }
-    Ok(server.store.total_keys() as u64)
+    Ok((snapshot, files))
 }
 
 /// Where the commands of an AOF end: the end of the last whole command
@@ -758,17 +782,17 @@ pub fn scan_commands(
     Ok((valid, multi_at.is_some()))
 }
 
-/// Runs the commands of one file through the ordinary command path, as a
-/// client that may do anything. `last`: a truncated tail is cut (with a
-/// warning) rather than refused.
-fn replay(server: &mut Server, path: &Path, data: &[u8], last: bool) -> Result<(), String> {
+/// One file of commands, checked: every command whole and known. `last`:
+/// a truncated tail is cut (with a warning, and on disk) rather than
+/// refused.
+fn checked(path: &Path, mut data: Vec<u8>, last: bool) -> Result<Vec<u8>, String> {
     let names: std::collections::HashSet<Vec<u8>> = crate::commands::all()
         .iter()
         .map(|c| c.name.as_bytes().to_vec())
         .collect();
     let known = |name: &[u8]| names.contains(&name.to_ascii_lowercase());
     let (valid, truncated) =
-        scan_commands(data, known).map_err(|e| format!("Bad AOF file {} {e}", path.display()))?;
+        scan_commands(&data, known).map_err(|e| format!("Bad AOF file {} {e}", path.display()))?;
     if truncated {
         if !last {
             return Err(format!(
@@ -788,45 +812,112 @@ fn replay(server: &mut Server, path: &Path, data: &[u8], last: bool) -> Result<(
         {
             return Err(format!("can't truncate {}: {e}", path.display()));
         }
+        data.truncate(valid);
     }
-    let client = server
-        .state
-        .add_client("aof-loader".into(), String::new(), -1);
-    let c = &mut server.state.clients[client];
-    c.authenticated = true;
-    // What the file holds was accepted once: no memory limit, no MISCONF.
-    c.aof_loader = true;
-    server.store.expire_on_access = false;
-    let mut session = crate::net::session::Session::new(client, usize::MAX);
-    let mut pos = 0;
-    let data = &data[..valid];
-    while pos < data.len() {
-        // About a megabyte of whole commands at a time, replies dropped.
-        let mut end = pos;
+    Ok(data)
+}
+
+/// A slice of an AOF load: runs about a megabyte of commands through the
+/// ordinary command path, as a client that may do anything, replies
+/// dropped. When the files are done, the AOF opens for appending. Returns
+/// whether the load goes on. A file that does not run whole stops the
+/// server: starting with part of the data would lose the rest.
+pub fn replay_step(server: &mut Server) -> bool {
+    let Some(mut r) = server.state.persistence.aof_load.take() else {
+        return false;
+    };
+    let client = match &r.session {
+        Some(s) => s.client,
+        None => {
+            let client = server
+                .state
+                .add_client("aof-loader".into(), String::new(), -1);
+            let c = &mut server.state.clients[client];
+            c.authenticated = true;
+            // What the files hold was accepted once: no memory limit, no
+            // MISCONF, no -LOADING.
+            c.aof_loader = true;
+            // The stream carries its own DELs for expired keys.
+            server.store.expire_on_access = false;
+            r.session = Some(crate::net::session::Session::new(client, usize::MAX));
+            client
+        }
+    };
+    let start = Instant::now();
+    while let Some((path, data)) = r.files.front() {
+        if r.pos == data.len() {
+            if server.state.clients[client].multi.is_some() {
+                fail(&format!(
+                    "Bad AOF file {}: a MULTI without EXEC",
+                    path.display()
+                ));
+            }
+            r.files.pop_front();
+            r.pos = 0;
+            continue;
+        }
+        let mut end = r.pos;
         let mut parser = crate::resp::Parser::new(usize::MAX);
-        while end < data.len() && end - pos < (1 << 20) {
+        while end < data.len() && end - r.pos < (1 << 20) {
             match parser.parse(&data[end..]) {
                 Ok(crate::resp::Parsed::Command(n)) => end += n,
                 _ => break,
             }
         }
-        let (used, _) = session.process(server, &data[pos..end]);
+        let session = r.session.as_mut().expect("set above");
+        let (used, _) = session.process(server, &data[r.pos..end]);
         server.state.clients[client].out.take_bytes();
         if used == 0 {
-            break;
+            fail(&format!(
+                "Bad AOF file {}: stopped at byte {}",
+                path.display(),
+                r.pos
+            ));
         }
-        pos += used;
+        r.pos += used;
+        if start.elapsed() >= Duration::from_millis(1) {
+            server.state.persistence.aof_load = Some(r);
+            return true;
+        }
     }
     server.store.expire_on_access = true;
-    let in_multi = server.state.clients[client].multi.is_some();
     server.state.remove_client(client);
-    if pos < data.len() || in_multi {
-        return Err(format!(
-            "Bad AOF file {}: stopped at byte {pos}",
-            path.display()
-        ));
+    let keys = server.store.total_keys();
+    tracing::info!(
+        "DB loaded from append only file: {keys} keys in {:.3} seconds",
+        r.started.elapsed().as_secs_f64()
+    );
+    if let Err(why) = reopen(server, r.then) {
+        fail(&why);
     }
-    Ok(())
+    false
+}
+
+fn fail(why: &str) -> ! {
+    tracing::error!("{why}; refusing to serve a partial dataset");
+    std::process::exit(1);
+}
+
+/// Opens the last incremental file for appending and starts feeding it.
+fn reopen(server: &mut Server, then: Reopen) -> Result<(), String> {
+    let Reopen {
+        dir,
+        prefix,
+        mut manifest,
+    } = then;
+    let (name, seq) = manifest.incrs.last().cloned().unwrap_or_else(|| {
+        let seq = manifest.next_incr_seq();
+        (format!("{prefix}.{seq}.incr.aof"), seq)
+    });
+    let fresh = manifest.incrs.last().is_none_or(|(n, _)| *n != name);
+    if manifest.incrs.is_empty() {
+        manifest.incrs.push((name.clone(), seq));
+    }
+    let (file, size) = Aof::open_incr(&dir, &name, fresh)?;
+    let Server { store, state } = server;
+    install(store, state, dir, prefix, manifest.clone(), file, size)?;
+    let aof = state.aof.as_ref().expect("installed");
+    aof.write_manifest(&manifest)
 }
 
 /// INFO persistence's AOF fields beyond the common ones.

@@ -43,8 +43,10 @@ const RETRY_DELAY_SECS: u64 = 5;
 #[derive(Default)]
 pub struct Persistence {
     pub saving: Option<Save>,
-    /// The load at boot, while it runs.
+    /// The load at boot, while it runs: a snapshot (or an AOF's base) ...
     pub loading: Option<Loading>,
+    /// ... and an AOF's commands.
+    pub aof_load: Option<Box<super::aof::Replay>>,
     /// BGSAVE SCHEDULE asked for a save while another ran.
     pub scheduled: bool,
     pub last_bgsave_ok: bool,
@@ -58,6 +60,11 @@ pub struct Persistence {
 }
 
 impl Persistence {
+    /// Whether the dataset is still loading (clients get -LOADING).
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some() || self.aof_load.is_some()
+    }
+
     pub fn new() -> Persistence {
         Persistence {
             last_bgsave_ok: true,
@@ -467,10 +474,16 @@ pub fn reload(store: &mut Store, state: &mut State, merge: bool) -> Result<(), S
 /// The loop's share of persistence, run between batches: a slice of the
 /// background save, its end, and the save points. Returns how soon the
 /// loop should call again (`None`: nothing to do until the next tick).
-pub fn background(store: &mut Store, state: &mut State) -> Option<Duration> {
+pub fn background(server: &mut crate::server::Server) -> Option<Duration> {
+    let crate::server::Server { store, state } = &mut *server;
     if state.persistence.loading.is_some() {
-        return load_step(store, state).then_some(Duration::ZERO);
+        let more = load_step(store, state) || state.persistence.aof_load.is_some();
+        return more.then_some(Duration::ZERO);
     }
+    if state.persistence.aof_load.is_some() {
+        return super::aof::replay_step(server).then_some(Duration::ZERO);
+    }
+    let crate::server::Server { store, state } = server;
     let save = state.persistence.saving.as_mut()?;
     if !save.handed_over && !save.step(store, Some(SLICE)) {
         // Waiting for room in the writer's channel: no hurry.
@@ -535,7 +548,7 @@ fn after_background(store: &mut Store, state: &mut State) {
 /// background save starts when one is due, as in Redis's `serverCron`.
 pub fn check_save_points(store: &mut Store, state: &mut State) {
     let p = &state.persistence;
-    if p.saving.is_some() || p.loading.is_some() {
+    if p.saving.is_some() || p.is_loading() {
         return;
     }
     // What BGSAVE or BGREWRITEAOF scheduled (inside EXEC, or while the
@@ -594,6 +607,18 @@ pub fn load_at_boot(server: &mut crate::server::Server) -> Result<(), String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(format!("can't read {}: {e}", path.display())),
     };
+    start_loading(server, path, data, false)
+}
+
+/// Starts loading a snapshot file's `data` in the background (the boot's
+/// snapshot, or an AOF's base, which keeps keys whose time has passed:
+/// the commands after it may still act on them).
+pub fn start_loading(
+    server: &mut crate::server::Server,
+    path: PathBuf,
+    data: Vec<u8>,
+    keep_expired: bool,
+) -> Result<(), String> {
     let format = Format::sniff(&data);
     let databases = server.store.dbs.len();
     let (tx, rx) = mpsc::sync_channel::<Batch>(4);
@@ -611,6 +636,7 @@ pub fn load_at_boot(server: &mut crate::server::Server) -> Result<(), String> {
         rx,
         path,
         format,
+        keep_expired,
         started: Instant::now(),
         started_unix: crate::util::now_ms() / 1000,
         bytes,
@@ -659,6 +685,7 @@ pub struct Loading {
     rx: Receiver<Batch>,
     path: PathBuf,
     format: Format,
+    keep_expired: bool,
     started: Instant,
     pub started_unix: u64,
     pub bytes: u64,
@@ -695,7 +722,7 @@ fn load_step(store: &mut Store, state: &mut State) -> bool {
                     if let Some(n) = k.db_keys_hint {
                         store.reserve(k.db, n as usize);
                     }
-                    if k.expire_at.is_some_and(|at| at < now) {
+                    if !l.keep_expired && k.expire_at.is_some_and(|at| at < now) {
                         l.expired += 1;
                         continue;
                     }
