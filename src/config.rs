@@ -64,6 +64,9 @@ pub struct Config {
     /// reports every list as `quicklist`).
     pub list_max_listpack_size: i64,
     pub list_compress_depth: i64,
+    /// The file the configuration was read from (CONFIG REWRITE, INFO's
+    /// `config_file`).
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 /// One class's `client-output-buffer-limit`: a client whose unsent output
@@ -183,6 +186,7 @@ impl Default for Config {
             encodings: Default::default(),
             list_max_listpack_size: -2,
             list_compress_depth: 0,
+            config_file: None,
         }
     }
 }
@@ -716,10 +720,18 @@ pub fn find_param(name: &str) -> Option<&'static Param> {
 impl Config {
     /// Parses redis-server style arguments: `--name value [value …]`.
     /// `--io` is accepted as a short name for `--io-backend`.
+    ///
+    /// A first argument that is not an option names a config file
+    /// (`rizzler /etc/rizzler.conf --port 6380`): it is read first and the
+    /// options override it, as redis-server does.
     pub fn from_args<I: IntoIterator<Item = String>>(args: I) -> Result<Config, String> {
         let mut config = Config::default();
         let args: Vec<String> = args.into_iter().collect();
         let mut i = 0;
+        if let Some(path) = args.first().filter(|a| !a.starts_with("--")) {
+            crate::config_file::load(std::path::Path::new(path), &mut config)?;
+            i = 1;
+        }
         while i < args.len() {
             let Some(name) = args[i].strip_prefix("--") else {
                 return Err(format!(

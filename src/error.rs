@@ -243,6 +243,11 @@ impl CmdError {
     }
 
     /// `ERR CONFIG SET failed (possibly related to argument 'x') - reason`.
+    /// `ERR Rewriting config file: <why>`.
+    pub fn config_rewrite_failed(why: &str) -> Self {
+        CmdError::Custom(format!("ERR Rewriting config file: {why}").into_bytes())
+    }
+
     pub fn config_set_failed(name: &[u8], reason: &str) -> Self {
         let tail = format!("') - {reason}");
         quoted(

@@ -45,6 +45,7 @@ pub mod alloc;
 pub mod blocking;
 pub mod commands;
 pub mod config;
+pub mod config_file;
 pub mod effects;
 pub mod error;
 pub mod ldouble;

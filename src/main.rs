@@ -1,4 +1,4 @@
-//! `rizzler [--port 6379] [--bind 0.0.0.0] [--io auto|uring|epoll] …`
+//! `rizzler [rizzler.conf] [--port 6379] [--bind 0.0.0.0] [--io auto|uring|epoll] …`
 
 use std::cell::RefCell;
 use std::process::ExitCode;
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(msg) if msg == "help" => {
-            println!("usage: rizzler [--port N] [--bind ADDR ...] [--io auto|uring|epoll] [--<config-name> <value> ...]");
+            println!("usage: rizzler [/path/to/rizzler.conf] [--port N] [--bind ADDR ...] [--io auto|uring|epoll] [--<config-name> <value> ...]");
             return ExitCode::SUCCESS;
         }
         Err(msg) => {

@@ -130,6 +130,12 @@ macro_rules! fields {
 fn server(out: &mut String, state: &State, ctx: &Context) {
     let uptime = ctx.now_ms.saturating_sub(state.stats.start_ms) / 1000;
     let (sysname, release, machine) = uname();
+    let config_file = state
+        .config
+        .config_file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     let executable = std::env::current_exe()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -157,7 +163,7 @@ fn server(out: &mut String, state: &State, ctx: &Context) {
         "configured_hz" => state.config.hz,
         "lru_clock" => (ctx.now_ms / 1000) & ((1 << 24) - 1),
         "executable" => executable,
-        "config_file" => "",
+        "config_file" => config_file,
         "io_threads_active" => 0,
         "rizzler_version" => env!("CARGO_PKG_VERSION"),
         "io_backend" => state.io_backend,

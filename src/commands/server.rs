@@ -307,10 +307,18 @@ fn config_resetstat(ctx: &mut Ctx, _args: Args) -> CmdResult {
     Ok(())
 }
 
-fn config_rewrite(_ctx: &mut Ctx, _args: Args) -> CmdResult {
-    // rizzler is configured by flags only; like Redis started without a
-    // file, there is nothing to rewrite.
-    Err(CmdError::ConfigNoFile)
+fn config_rewrite(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    // Started without a file, there is nothing to rewrite (as in Redis).
+    if ctx.state.config.config_file.is_none() {
+        return Err(CmdError::ConfigNoFile);
+    }
+    crate::config_file::rewrite(&ctx.state.config).map_err(|why| {
+        tracing::warn!("CONFIG REWRITE failed: {why}");
+        CmdError::config_rewrite_failed(&why)
+    })?;
+    tracing::info!("CONFIG REWRITE executed with success.");
+    ctx.out().ok();
+    Ok(())
 }
 
 fn config_help(ctx: &mut Ctx, _args: Args) -> CmdResult {

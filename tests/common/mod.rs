@@ -177,6 +177,30 @@ pub fn rizzler_command(io: &str, port: u16, extra: &[&str]) -> Command {
     cmd
 }
 
+/// [`rizzler`] reading `conf` first (`rizzler FILE --port N …`).
+pub fn rizzler_with_file(io: &str, conf: &std::path::Path, extra: &[&str]) -> ServerProc {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rizzler"));
+    cmd.arg(conf)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--io",
+            io,
+        ])
+        .args(extra)
+        .stdin(Stdio::null());
+    let mut child = cmd.spawn().expect("start rizzler");
+    wait_ready(port, &mut child, "rizzler");
+    ServerProc {
+        port,
+        child,
+        log: None,
+    }
+}
+
 /// Like [`rizzler`], at log level info with its output kept for
 /// [`ServerProc::log`], and with extra environment variables.
 pub fn rizzler_logged(io: &str, extra: &[&str], env: &[(&str, &str)]) -> ServerProc {
