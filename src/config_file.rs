@@ -34,14 +34,17 @@ pub fn load(path: &Path, config: &mut Config) -> Result<(), String> {
     Ok(())
 }
 
-fn fatal(line: Option<(usize, &str)>, why: &str) -> String {
+/// Redis's fatal config error, with the file named too (an included
+/// file's line number means nothing without it).
+fn fatal(line: Option<(&Path, usize, &str)>, why: &str) -> String {
     let mut text = format!(
         "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\n",
         crate::commands::info::REDIS_VERSION
     );
-    if let Some((n, line)) = line {
+    if let Some((path, n, line)) = line {
         text.push_str(&format!(
-            "Reading the configuration file, at line {n}\n>>> '{line}'\n"
+            "Reading the configuration file {}, at line {n}\n>>> '{line}'\n",
+            path.display()
         ));
     }
     text.push_str(why);
@@ -87,7 +90,7 @@ fn load_file(
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let at = Some((i + 1, line));
+        let at = Some((path, i + 1, line));
         let Some(argv) = words(line) else {
             return Err(fatal(at, "Unbalanced quotes in configuration line"));
         };
@@ -248,17 +251,17 @@ mod tests {
         for (text, line, why) in [
             (
                 "port 7000\nnosuch 1\n",
-                "at line 2\n>>> 'nosuch 1'\n",
+                "bad.conf, at line 2\n>>> 'nosuch 1'\n",
                 "Bad directive or wrong number of arguments",
             ),
             (
                 "port 1 2\n",
-                "at line 1\n>>> 'port 1 2'\n",
+                "bad.conf, at line 1\n>>> 'port 1 2'\n",
                 "wrong number of arguments",
             ),
             (
                 "\nport abc\n",
-                "at line 2\n>>> 'port abc'\n",
+                "bad.conf, at line 2\n>>> 'port abc'\n",
                 "argument couldn't be parsed into an integer",
             ),
             (

@@ -97,7 +97,7 @@ fn a_bad_file_stops_start_up_naming_the_line() {
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(
-        err.contains("*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 2\n>>> 'maxmemory lots'\nargument must be a memory value"),
+        err.contains(&format!("*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file {}, at line 2\n>>> 'maxmemory lots'\nargument must be a memory value", conf.display())),
         "{err}"
     );
 }
