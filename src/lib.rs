@@ -37,7 +37,13 @@
 //!   on one queue, which each backend serves in one function.
 //! - [`alloc`] counts every allocation: `used_memory` and `maxmemory` use
 //!   that exact figure.
-//! - [`config`] holds the flags and the CONFIG GET/SET parameters.
+//! - [`persist`] keeps the data across restarts: snapshots (JSON or RDB)
+//!   taken without fork while the loop serves, the multi-part AOF fed by
+//!   the propagation stream, and loading at boot while clients get
+//!   `-LOADING`.
+//! - [`config`] holds the flags and the CONFIG GET/SET parameters;
+//!   [`config_file`] reads redis.conf-style files into the same table and
+//!   writes them back (CONFIG REWRITE).
 //! - [`ldouble`] is a software x87 `long double`, so INCRBYFLOAT and
 //!   HINCRBYFLOAT reply byte for byte what Redis's `strtold`/`%.17Lf` do.
 
