@@ -93,6 +93,44 @@ fn fill(c: &mut Conn) {
     }
 }
 
+/// A small tmpfs of `size` mounted on a fresh directory, unmounted when the
+/// guard goes. Fails (never skips) where mounting is not allowed: CI runs
+/// as root.
+fn tmpfs(name: &str, size: &str) -> (PathBuf, Unmount) {
+    let mount = scratch(name);
+    let status = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(&mount)
+        .status()
+        .expect("run mount");
+    assert!(
+        status.success(),
+        "this test needs to mount a tmpfs (root, CAP_SYS_ADMIN)"
+    );
+    (mount.clone(), Unmount(mount))
+}
+
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Connects to a server that is starting (and may be loading), as soon
+/// as it listens.
+fn connect_early(port: u16, child: &mut std::process::Child) -> Conn {
+    loop {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            drop(s);
+            return Conn::open(port);
+        }
+        assert!(child.try_wait().unwrap().is_none(), "rizzler exited");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 fn start(io: &str, dir: &Path, extra: &[&str]) -> ServerProc {
     let mut args = vec!["--dir", dir.to_str().expect("utf-8 path")];
     args.extend_from_slice(extra);
@@ -443,14 +481,7 @@ fn clients_get_loading_while_the_snapshot_loads() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start rizzler");
-    let mut c = loop {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            drop(s);
-            break Conn::open(port);
-        }
-        assert!(child.try_wait().unwrap().is_none(), "rizzler exited");
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let mut c = connect_early(port, &mut child);
     let (mut loading, mut info_loading) = (0, false);
     loop {
         let reply = text(&c.line("GET k399999"));
@@ -504,14 +535,7 @@ fn clients_get_loading_while_the_aof_replays() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start rizzler");
-    let mut c = loop {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            drop(s);
-            break Conn::open(port);
-        }
-        assert!(child.try_wait().unwrap().is_none(), "rizzler exited");
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let mut c = connect_early(port, &mut child);
     let mut loading = 0;
     loop {
         let reply = text(&c.line("GET k299999"));
@@ -614,23 +638,7 @@ fn a_failed_background_save_refuses_writes_until_a_save_succeeds() {
 #[test]
 fn a_full_disk_is_refused_not_lost() {
     let io = common::backends()[0];
-    let mount = scratch("fulldisk");
-    let status = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
-        .arg(&mount)
-        .status()
-        .expect("run mount");
-    assert!(
-        status.success(),
-        "this test needs to mount a tmpfs (root, CAP_SYS_ADMIN)"
-    );
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-    let _guard = Unmount(mount.clone());
+    let (mount, _unmount) = tmpfs("fulldisk", "4m");
     // Room to give back later.
     std::fs::write(mount.join("ballast"), vec![0u8; 1 << 20]).unwrap();
     let args = [
@@ -702,23 +710,7 @@ fn a_full_disk_is_refused_not_lost() {
 #[test]
 fn a_background_save_on_a_full_disk_refuses_writes_until_space_returns() {
     let io = common::backends()[0];
-    let mount = scratch("fullsave");
-    let status = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
-        .arg(&mount)
-        .status()
-        .expect("run mount");
-    assert!(
-        status.success(),
-        "this test needs to mount a tmpfs (root, CAP_SYS_ADMIN)"
-    );
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-    let _guard = Unmount(mount.clone());
+    let (mount, _unmount) = tmpfs("fullsave", "1m");
     std::fs::write(mount.join("ballast"), vec![0u8; 900 << 10]).unwrap();
     let server = start(io, &mount, &["--save", "3600 1"]);
     let mut c = server.conn();
@@ -759,23 +751,7 @@ fn a_background_save_on_a_full_disk_refuses_writes_until_space_returns() {
 #[test]
 fn a_full_disk_under_appendfsync_always_stops_the_server() {
     let io = common::backends()[0];
-    let mount = scratch("fullalways");
-    let status = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
-        .arg(&mount)
-        .status()
-        .expect("run mount");
-    assert!(
-        status.success(),
-        "this test needs to mount a tmpfs (root, CAP_SYS_ADMIN)"
-    );
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-    let _guard = Unmount(mount.clone());
+    let (mount, _unmount) = tmpfs("fullalways", "2m");
     let args = ["--appendonly", "yes", "--appendfsync", "always"];
     let mut server = start(io, &mount, &args);
     let mut c = server.conn();

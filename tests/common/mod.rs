@@ -133,7 +133,12 @@ fn wait_ready(port: u16, child: &mut Child, what: &str) {
 /// Starts the rizzler binary on a spare loopback port.
 pub fn rizzler(io: &str, extra: &[&str]) -> ServerProc {
     let port = free_port();
-    let mut cmd = rizzler_command(io, port, extra);
+    spawn_ready(rizzler_command(io, port, extra), port)
+}
+
+/// Starts `cmd` (a rizzler serving on `port`) at the test's log level and
+/// waits until it serves.
+fn spawn_ready(mut cmd: Command, port: u16) -> ServerProc {
     cmd.env(
         "RIZZLER_LOG",
         std::env::var("RIZZLER_LOG").unwrap_or_else(|_| "warn".into()),
@@ -192,13 +197,7 @@ pub fn rizzler_with_file(io: &str, conf: &std::path::Path, extra: &[&str]) -> Se
         ])
         .args(extra)
         .stdin(Stdio::null());
-    let mut child = cmd.spawn().expect("start rizzler");
-    wait_ready(port, &mut child, "rizzler");
-    ServerProc {
-        port,
-        child,
-        log: None,
-    }
+    spawn_ready(cmd, port)
 }
 
 /// Like [`rizzler`], at log level info with its output kept for
