@@ -486,6 +486,8 @@ fn rizzler_cmd(port: u16, io: &str) -> Vec<String> {
         &port.to_string(),
         "--bind",
         "127.0.0.1",
+        "--save",
+        "",
         "--io",
         io,
         "--client-output-buffer-limit",

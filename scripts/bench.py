@@ -66,6 +66,17 @@ def call(port, *args):
         return data
 
 
+def redis_argv():
+    """redis-server on {port}, persistence off."""
+    return ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+
+
+def rizzler_argv(binary, backend):
+    """rizzler on {port} with one backend, persistence off like redis_argv's
+    (its default save points would otherwise snapshot during a run)."""
+    return [binary, "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--io", backend]
+
+
 def wait_port(port, proc, name):
     deadline = time.time() + 20
     while time.time() < deadline:
@@ -216,12 +227,11 @@ def main():
     pin = not args.no_pin and (os.cpu_count() or 1) >= 2
     server_cpu, client_cpu = (1, 0) if pin else (None, None)
 
-    servers = [Server("redis", ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no"], server_cpu)]
+    servers = [Server("redis", redis_argv(), server_cpu)]
     for backend in filter(None, args.backends.split(",")):
-        servers.append(Server(f"rizzler-{backend}", [args.binary, "--port", "{port}", "--bind", "127.0.0.1",
-                                                     "--io", backend], server_cpu))
+        servers.append(Server(f"rizzler-{backend}", rizzler_argv(args.binary, backend), server_cpu))
         if args.baseline:
+            # An older binary may not know --save "": keep its own argv.
             servers.append(Server(f"baseline-{backend}", [args.baseline, "--port", "{port}", "--bind",
                                                           "127.0.0.1", "--io", backend], server_cpu))
     names = [s.name for s in servers]

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ROOT, Server  # noqa: E402
+from bench import ROOT, Server, redis_argv, rizzler_argv  # noqa: E402
 
 LINE = re.compile(r"^([A-Z_0-9]+(?: \([^)]*\))?): ([\d.]+) requests per second")
 
@@ -50,11 +50,9 @@ def main():
     ap.add_argument("--binary", default=str(ROOT / "target/release/rizzler"))
     args = ap.parse_args()
     server_cpu, client_cpu = 1, 0
-    servers = [Server("redis", ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no"], server_cpu)]
+    servers = [Server("redis", redis_argv(), server_cpu)]
     for backend in ("uring", "epoll"):
-        servers.append(Server(f"rizzler-{backend}", [args.binary, "--port", "{port}", "--bind", "127.0.0.1",
-                                                     "--io", backend], server_cpu))
+        servers.append(Server(f"rizzler-{backend}", rizzler_argv(args.binary, backend), server_cpu))
     runs = {}
     try:
         for pipeline in map(int, args.pipeline.split(",")):

@@ -786,11 +786,7 @@ pub fn scan_commands(
 /// a truncated tail is cut (with a warning, and on disk) rather than
 /// refused.
 fn checked(path: &Path, mut data: Vec<u8>, last: bool) -> Result<Vec<u8>, String> {
-    let names: std::collections::HashSet<Vec<u8>> = crate::commands::all()
-        .iter()
-        .map(|c| c.name.as_bytes().to_vec())
-        .collect();
-    let known = |name: &[u8]| names.contains(&name.to_ascii_lowercase());
+    let known = |name: &[u8]| crate::commands::find(name).is_some();
     let (valid, truncated) =
         scan_commands(&data, known).map_err(|e| format!("Bad AOF file {} {e}", path.display()))?;
     if truncated {

@@ -158,20 +158,24 @@ pub fn rizzler_dir(port: u16) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("rizzler-test-{port}"))
 }
 
-/// The command line [`rizzler`] runs: persistence off and a fresh
-/// directory of its own, unless `extra` says otherwise (later options win).
-pub fn rizzler_command(io: &str, port: u16, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rizzler"));
-    cmd.args([
+/// Loopback, `port`, backend `io`: how every test server listens.
+fn listen_args(io: &str, port: u16) -> [String; 6] {
+    [
         "--port",
         &port.to_string(),
         "--bind",
         "127.0.0.1",
         "--io",
         io,
-        "--save",
-        "",
-    ]);
+    ]
+    .map(String::from)
+}
+
+/// The command line [`rizzler`] runs: persistence off and a fresh
+/// directory of its own, unless `extra` says otherwise (later options win).
+pub fn rizzler_command(io: &str, port: u16, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rizzler"));
+    cmd.args(listen_args(io, port)).args(["--save", ""]);
     if !extra.contains(&"--dir") {
         let dir = rizzler_dir(port);
         let _ = std::fs::remove_dir_all(&dir);
@@ -187,14 +191,7 @@ pub fn rizzler_with_file(io: &str, conf: &std::path::Path, extra: &[&str]) -> Se
     let port = free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rizzler"));
     cmd.arg(conf)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--io",
-            io,
-        ])
+        .args(listen_args(io, port))
         .args(extra)
         .stdin(Stdio::null());
     spawn_ready(cmd, port)
