@@ -34,7 +34,14 @@ pub struct Config {
     pub proto_max_bulk_len: usize,
     pub client_query_buffer_limit: usize,
     pub maxmemory: u64,
-    pub maxmemory_policy: String,
+    pub maxmemory_policy: crate::evict::Policy,
+    /// Keys each eviction round samples per database.
+    pub maxmemory_samples: usize,
+    /// How long eviction may run per command (0..=100, see `evict.rs`).
+    pub maxmemory_eviction_tenacity: u32,
+    pub lfu_log_factor: u32,
+    /// Minutes for the LFU counter to lose one.
+    pub lfu_decay_time: u32,
     pub requirepass: String,
     /// Save points, normalised the way CONFIG GET prints them
     /// (`"3600 1 300 100"`); empty when saving is off.
@@ -165,7 +172,11 @@ impl Default for Config {
             proto_max_bulk_len: DEFAULT_MAX_BULK,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             maxmemory: 0,
-            maxmemory_policy: "noeviction".into(),
+            maxmemory_policy: crate::evict::Policy::NoEviction,
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             requirepass: String::new(),
             // Redis's default save points.
             save: "3600 1 300 100 60 10000".into(),
@@ -204,7 +215,19 @@ impl Config {
     /// Whether `maxmemory-policy` is one of the LFU policies (OBJECT FREQ
     /// works, OBJECT IDLETIME refuses).
     pub fn lfu_policy(&self) -> bool {
-        self.maxmemory_policy.ends_with("-lfu")
+        self.maxmemory_policy.is_lfu()
+    }
+
+    /// How keys' access clocks tick under this policy.
+    pub fn clock(&self) -> crate::store::Clock {
+        if self.lfu_policy() {
+            crate::store::Clock::Lfu {
+                log_factor: self.lfu_log_factor,
+                decay_minutes: self.lfu_decay_time,
+            }
+        } else {
+            crate::store::Clock::Lru
+        }
     }
 }
 
@@ -387,18 +410,6 @@ macro_rules! param {
     };
 }
 
-/// Redis's `maxmemory_policy_enum`, in its order.
-const MAXMEMORY_POLICIES: &[&str] = &[
-    "volatile-lru",
-    "volatile-lfu",
-    "volatile-random",
-    "volatile-ttl",
-    "allkeys-lru",
-    "allkeys-lfu",
-    "allkeys-random",
-    "noeviction",
-];
-
 /// Every parameter, in the order CONFIG GET * lists them.
 pub static PARAMS: &[Param] = &[
     param!("port", Immutable, |c| c.port.to_string(), |c, v| {
@@ -487,9 +498,48 @@ pub static PARAMS: &[Param] = &[
     param!(
         "maxmemory-policy",
         Mutable,
-        |c| c.maxmemory_policy.clone(),
+        |c| c.maxmemory_policy.name().into(),
         |c, v| {
-            c.maxmemory_policy = one_of(v, MAXMEMORY_POLICIES)?;
+            let names = crate::evict::Policy::ALL.map(crate::evict::Policy::name);
+            let name = one_of(v, &names)?;
+            c.maxmemory_policy =
+                crate::evict::Policy::from_name(&name).unwrap_or(crate::evict::Policy::NoEviction);
+            Ok(())
+        }
+    ),
+    param!(
+        "maxmemory-samples",
+        Mutable,
+        |c| c.maxmemory_samples.to_string(),
+        |c, v| {
+            c.maxmemory_samples = int_in(v, 1, i32::MAX.into())? as usize;
+            Ok(())
+        }
+    ),
+    param!(
+        "maxmemory-eviction-tenacity",
+        Mutable,
+        |c| c.maxmemory_eviction_tenacity.to_string(),
+        |c, v| {
+            c.maxmemory_eviction_tenacity = int_in(v, 0, 100)? as u32;
+            Ok(())
+        }
+    ),
+    param!(
+        "lfu-log-factor",
+        Mutable,
+        |c| c.lfu_log_factor.to_string(),
+        |c, v| {
+            c.lfu_log_factor = int_in(v, 0, i32::MAX.into())? as u32;
+            Ok(())
+        }
+    ),
+    param!(
+        "lfu-decay-time",
+        Mutable,
+        |c| c.lfu_decay_time.to_string(),
+        |c, v| {
+            c.lfu_decay_time = int_in(v, 0, i32::MAX.into())? as u32;
             Ok(())
         }
     ),

@@ -6,7 +6,7 @@
 //!
 //! - the change counter (`rdb_changes_since_last_save`), counted per
 //!   element as Redis counts `server.dirty`;
-//! - the propagation stream: keys expired on the way become `DEL`s, a
+//! - the propagation stream: keys expired or evicted become `DEL`s, a
 //!   handler's [`Event::Propagate`] operations keep their place, and the
 //!   command itself comes last, as received or as its handler rewrote it,
 //!   and only if it changed something. One command's operations form one
@@ -237,7 +237,7 @@ fn propagation(
     let mut unit = Vec::new();
     for event in events {
         match event {
-            Event::Key(k) if k.change == KeyChange::Expired => {
+            Event::Key(k) if matches!(k.change, KeyChange::Expired | KeyChange::Evicted) => {
                 unit.push(Op {
                     db: k.db,
                     argv: vec![Bytes::from(&b"DEL"[..]), k.key.clone()],

@@ -36,7 +36,9 @@
 //!   other connections (close, send, shut down) is a [`server::Request`]
 //!   on one queue, which each backend serves in one function.
 //! - [`alloc`] counts every allocation: `used_memory` and `maxmemory` use
-//!   that exact figure.
+//!   that exact figure. [`evict`] keeps memory under `maxmemory` before
+//!   each command, by Redis's policies; an eviction is a key event, so the
+//!   write path notifies and propagates it.
 //! - [`persist`] keeps the data across restarts: snapshots (JSON or RDB)
 //!   taken without fork while the loop serves, the multi-part AOF fed by
 //!   the propagation stream, and loading at boot while clients get
@@ -54,6 +56,7 @@ pub mod config;
 pub mod config_file;
 pub mod effects;
 pub mod error;
+pub mod evict;
 pub mod ldouble;
 pub mod net;
 pub mod notify;

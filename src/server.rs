@@ -92,6 +92,8 @@ pub struct State {
     pub run_id: String,
     /// The replication ID INFO reports (`master_replid`).
     pub replid: String,
+    /// maxmemory's eviction pool and progress.
+    pub evictor: crate::evict::Evictor,
 }
 
 /// The client whose command is running (Redis's `server.current_client`).
@@ -567,15 +569,24 @@ impl Server {
                 aof: None,
                 run_id,
                 replid,
+                evictor: Default::default(),
             },
         };
         crate::effects::sync_recording(&mut server.store, &server.state);
-        crate::store::encoding::set_limits(server.state.config.encodings);
+        server.state.apply_config(&mut server.store);
         server
     }
 }
 
 impl State {
+    /// Hands the store what it reads from the configuration: the
+    /// encodings' limits and how access clocks tick (at start-up and after
+    /// every CONFIG SET).
+    pub fn apply_config(&self, store: &mut Store) {
+        crate::store::encoding::set_limits(self.config.encodings);
+        store.clock = self.config.clock();
+    }
+
     /// The time commands run at, in Unix milliseconds.
     pub fn now_ms(&self) -> u64 {
         self.fixed_time_ms.unwrap_or_else(now_ms)
@@ -702,6 +713,18 @@ impl State {
     /// Records the allocator's figure in `peak_memory` if it is a new high.
     pub fn note_memory(&mut self) {
         self.peak_memory = self.peak_memory.max(crate::alloc::allocated());
+    }
+}
+
+/// The loop's work between batches: a background save's or load's next
+/// slice, and eviction that ran out of time. Returns how soon it wants the
+/// loop back (`None`: nothing pending).
+pub fn background(server: &mut Server) -> Option<std::time::Duration> {
+    let evicting = crate::evict::continue_between_batches(&mut server.store, &mut server.state);
+    let persisting = crate::persist::snapshot::background(server);
+    match (evicting, persisting) {
+        (true, _) => Some(std::time::Duration::ZERO),
+        (false, wait) => wait,
     }
 }
 

@@ -4,15 +4,9 @@
 
 mod common;
 
-use redis::Commands;
+use common::info_field;
 
-fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> u64 {
-    let text: String = redis::cmd("INFO").arg(section).query(c).expect("INFO");
-    text.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
-}
+use redis::Commands;
 
 /// Writes `n` keys of 16-byte values with MSET, 1000 at a time.
 fn fill(c: &mut redis::Connection, n: usize) {

@@ -15,7 +15,7 @@ use super::server::help_reply;
 use super::{int_arg, is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Args;
-use crate::store::{Bytes, Entry, Hash, Set, Value, ZSet};
+use crate::store::Entry;
 
 pub const COMMANDS: &[Command] = &[Command::new("memory", -2, 0, super::container)
     .doc(
@@ -80,47 +80,7 @@ fn usage(ctx: &mut Ctx, args: Args) -> CmdResult {
 /// What one key costs: its slot, its key's and value's buffers.
 pub fn entry_size(entry: &Entry, samples: usize) -> usize {
     // The slot, the index's 4-byte slot number with its control byte.
-    size_of::<Option<Entry>>() + 5 + entry.key.heap_size() + value_size(&entry.value, samples)
-}
-
-/// The heap a value holds, beyond the entry that holds it.
-fn value_size(value: &Value, samples: usize) -> usize {
-    match value {
-        Value::Str(s) => s.data.heap_size(),
-        Value::List(list) => {
-            list.capacity() * size_of::<Bytes>()
-                + sampled(list.iter().map(Bytes::heap_size), list.len(), samples)
-        }
-        Value::Set(Set::Ints(ints)) => ints.capacity() * size_of::<i64>(),
-        Value::Set(Set::Table(table)) => {
-            table.structure_size()
-                + sampled(table.iter().map(Bytes::heap_size), table.len(), samples)
-        }
-        Value::Hash(Hash::Pairs(pairs)) => {
-            let elements = pairs.iter().map(|(f, v)| f.heap_size() + v.heap_size());
-            pairs.capacity() * size_of::<(Bytes, Bytes)>() + sampled(elements, pairs.len(), samples)
-        }
-        Value::Hash(Hash::Table(table)) => {
-            let elements = table.iter().map(|(f, v)| f.heap_size() + v.heap_size());
-            table.capacity() * (size_of::<(Bytes, Bytes)>() + 1)
-                + sampled(elements, table.len(), samples)
-        }
-        Value::Zset(zset) => {
-            let members = zset.iter().map(|i| i.member.heap_size());
-            size_of::<ZSet>() + zset.structure_size() + sampled(members, zset.len(), samples)
-        }
-    }
-}
-
-/// The sum of `sizes` over `len` elements, estimated from the first
-/// `samples` of them.
-fn sampled(sizes: impl Iterator<Item = usize>, len: usize, samples: usize) -> usize {
-    let (mut total, mut seen) = (0usize, 0usize);
-    for size in sizes.take(samples) {
-        total += size;
-        seen += 1;
-    }
-    total.checked_div(seen).map_or(0, |each| each * len)
+    size_of::<Option<Entry>>() + 5 + entry.key.heap_size() + entry.value.heap_size(samples)
 }
 
 fn stats(ctx: &mut Ctx, _args: Args) -> CmdResult {

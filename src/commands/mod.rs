@@ -476,11 +476,13 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
             return Err(refuse(CmdError::Loading));
         }
     }
-    // Over maxmemory, commands that may grow the dataset are refused.
-    // (No eviction yet: every policy behaves as noeviction.)
-    let limit = ctx.state.config.maxmemory;
+    // Over maxmemory, keys are evicted by the policy; if that cannot
+    // bring memory under the limit, commands that may grow the dataset
+    // are refused.
     let loader = ctx.me().aof_loader;
-    if limit > 0 && !loader && crate::alloc::allocated() > limit {
+    if ctx.state.config.maxmemory > 0 && !loader {
+        let out_of_memory =
+            crate::evict::perform(ctx.store, ctx.state, ctx.now_ms) == crate::evict::Outcome::Fail;
         let client = ctx.me();
         let denyoom = cmd.flags & flags::DENYOOM != 0
             || (cmd.name == "exec" && client.multi.as_ref().is_some_and(Multi::denies_oom));
@@ -488,7 +490,7 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
         // command is refused, except those that end it.
         let queueing =
             client.multi.is_some() && !matches!(cmd.name, "exec" | "discard" | "quit" | "reset");
-        if denyoom || queueing {
+        if out_of_memory && (denyoom || queueing) {
             return Err(refuse(CmdError::Oom));
         }
     }

@@ -277,9 +277,19 @@ fn config_set(ctx: &mut Ctx, args: Args) -> CmdResult {
         (param.set)(&mut config, &String::from_utf8_lossy(value))
             .map_err(|e| CmdError::config_set_failed(param.name.as_bytes(), &e.0))?;
     }
-    crate::store::encoding::set_limits(config.encodings);
     let aof_was = ctx.state.config.appendonly;
+    let maxmemory_was = ctx.state.config.maxmemory;
     ctx.state.config = config;
+    ctx.state.apply_config(ctx.store);
+    let maxmemory = ctx.state.config.maxmemory;
+    if maxmemory != maxmemory_was && maxmemory > 0 {
+        // Redis's updateMaxmemory: a limit below what is used evicts now.
+        let used = crate::alloc::allocated();
+        if used > maxmemory {
+            tracing::warn!("WARNING: the new maxmemory value set via CONFIG SET ({maxmemory}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.");
+        }
+        crate::evict::perform(ctx.store, ctx.state, ctx.now_ms);
+    }
     if ctx.state.config.appendonly != aof_was {
         // Turning the AOF on writes it whole first (Redis's
         // startAppendOnly); off closes it.
@@ -476,8 +486,8 @@ fn object_refcount(ctx: &mut Ctx, args: Args) -> CmdResult {
     // Redis stops sharing integers when maxmemory evicts by LRU or LFU,
     // since each value then needs its own access clock.
     let config = &ctx.state.config;
-    let sharing = config.maxmemory == 0
-        || !(config.maxmemory_policy.ends_with("-lru") || config.lfu_policy());
+    let sharing =
+        config.maxmemory == 0 || !(config.maxmemory_policy.is_lru() || config.lfu_policy());
     let refcount = object_value(ctx, args.get(2), |v, _| match v {
         Value::Str(s)
             if sharing
@@ -497,7 +507,6 @@ fn object_refcount(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn object_idletime(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let now_s = ctx.now_ms / 1000;
     let Some(access) = object_value(ctx, args.get(2), |_, access| access) else {
         ctx.out().null();
         return Ok(());
@@ -505,16 +514,12 @@ fn object_idletime(ctx: &mut Ctx, args: Args) -> CmdResult {
     if ctx.state.config.lfu_policy() {
         return Err(CmdError::ObjectIdleLfu);
     }
-    ctx.out()
-        .int(now_s.saturating_sub(u64::from(access)) as i64);
+    let idle_ms = crate::store::Clock::idle_ms(access, ctx.now_ms);
+    ctx.out().int((idle_ms / 1000) as i64);
     Ok(())
 }
 
-/// Redis's `LFU_INIT_VAL`: the counter a new key starts with.
-const LFU_INIT_VAL: u64 = 5;
-
 fn object_freq(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let now_s = ctx.now_ms / 1000;
     let Some(access) = object_value(ctx, args.get(2), |_, access| access) else {
         ctx.out().null();
         return Ok(());
@@ -522,11 +527,8 @@ fn object_freq(ctx: &mut Ctx, args: Args) -> CmdResult {
     if !ctx.state.config.lfu_policy() {
         return Err(CmdError::ObjectFreqNoLfu);
     }
-    // rizzler keeps no per-key access counter yet: report a new key's
-    // counter, decayed by one per idle minute (lfu-decay-time 1).
-    let idle_minutes = now_s.saturating_sub(u64::from(access)) / 60;
-    ctx.out()
-        .int(LFU_INIT_VAL.saturating_sub(idle_minutes) as i64);
+    let freq = ctx.store.clock.frequency(access, ctx.now_ms);
+    ctx.out().int(i64::from(freq));
     Ok(())
 }
 

@@ -97,7 +97,7 @@ async fn background(server: Rc<RefCell<Server>>) {
     loop {
         let next = {
             let mut guard = server.borrow_mut();
-            crate::persist::snapshot::background(&mut guard)
+            crate::server::background(&mut guard)
         };
         match next {
             Some(Duration::ZERO) => tokio::task::yield_now().await,

@@ -24,6 +24,7 @@ use std::ops::{Deref, DerefMut};
 
 use hashbrown::HashTable;
 
+use super::access::Clock;
 use super::journal::{Event, Journal, KeyChange, KeyEvent, KeyspaceStats};
 use super::value::{Bytes, Value};
 use crate::alloc::allocated;
@@ -38,7 +39,8 @@ pub struct Entry {
     expires: Option<NonZeroU64>,
     /// Position in `Db::volatile` while `expire_at` is set.
     volatile_pos: u32,
-    /// Last access, in Unix seconds (OBJECT IDLETIME, and LRU eviction later).
+    /// The access clock: last access (LRU) or access frequency (LFU), as
+    /// `maxmemory-policy` reads it (see `access.rs`).
     pub access: u32,
 }
 
@@ -105,6 +107,13 @@ pub struct Frozen {
     /// Entries as they were when something changed them first, and those
     /// of a table FLUSHDB emptied before the save was through it.
     kept: Vec<(Bytes, Value, Option<u64>)>,
+    /// About how much memory `kept` holds (eviction leaves it out).
+    kept_bytes: usize,
+}
+
+/// What an entry handed to a save holds, estimated as MEMORY USAGE does.
+fn kept_size(key: &Bytes, value: &Value) -> usize {
+    std::mem::size_of::<(Bytes, Value, Option<u64>)>() + key.heap_size() + value.heap_size(5)
 }
 
 fn bit(bits: &[u64], i: usize) -> bool {
@@ -118,15 +127,21 @@ fn set_bit(bits: &mut [u64], i: usize) {
 }
 
 impl Frozen {
+    fn push(&mut self, key: Bytes, value: Value, expire_at: Option<u64>) {
+        self.kept_bytes += kept_size(&key, &value);
+        self.kept.push((key, value, expire_at));
+    }
+
+    /// Memory the entries handed over hold, about.
+    pub fn kept_bytes(&self) -> usize {
+        self.kept_bytes
+    }
+
     /// Whether the save still needs slot `slot`.
     fn wants(&self, slot: u32) -> bool {
         let slot = slot as usize;
         slot < self.len && !bit(&self.done, slot)
     }
-}
-
-fn secs(now_ms: u64) -> u32 {
-    (now_ms / 1000) as u32
 }
 
 /// Redis frees small databases inline even when asked for ASYNC.
@@ -149,6 +164,7 @@ impl Db {
             done: vec![0; len.div_ceil(64)],
             cursor: 0,
             kept: Vec::new(),
+            kept_bytes: 0,
         }));
     }
 
@@ -169,7 +185,7 @@ impl Db {
         key: Bytes,
         value: Value,
         at: Option<u64>,
-        now_ms: u64,
+        access: u32,
         replace: bool,
     ) -> bool {
         let hash = self.hash(&key);
@@ -179,7 +195,7 @@ impl Db {
             }
             self.remove_slot(slot);
         }
-        self.insert_hashed(hash, key, value, at, now_ms);
+        self.insert_hashed(hash, key, value, at, access);
         true
     }
 
@@ -207,6 +223,7 @@ impl Db {
         };
         while *budget > 0 {
             if let Some((key, value, at)) = f.kept.pop() {
+                f.kept_bytes = f.kept_bytes.saturating_sub(kept_size(&key, &value));
                 each(&key, &value, at);
             } else if f.cursor < f.len {
                 let slot = f.cursor;
@@ -242,7 +259,7 @@ impl Db {
 
     fn keep(&mut self, key: Bytes, value: Value, expire_at: Option<u64>) {
         if let Some(f) = self.frozen.as_deref_mut() {
-            f.kept.push((key, value, expire_at));
+            f.push(key, value, expire_at);
         }
     }
 
@@ -271,6 +288,14 @@ impl Db {
 
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
+    }
+
+    /// Memory in slots that hold no entry (freed ones waiting for reuse,
+    /// and room the vector has grown into but not used): like an
+    /// allocator's free lists, it is there for the next keys, and
+    /// removing a key adds its slot to it.
+    pub fn spare_bytes(&self) -> usize {
+        (self.slots.capacity() - self.len()) * std::mem::size_of::<Option<Entry>>()
     }
 
     pub fn expires_len(&self) -> usize {
@@ -308,14 +333,14 @@ impl Db {
         key: Bytes,
         value: Value,
         expire_at: Option<u64>,
-        now_ms: u64,
+        access: u32,
     ) -> u32 {
         let entry = Entry {
             key,
             value,
             expires: None,
             volatile_pos: 0,
-            access: secs(now_ms),
+            access,
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -408,6 +433,51 @@ impl Db {
         self.slots.iter().flatten()
     }
 
+    /// Calls `f` with up to `count` entries drawn at random, from every key
+    /// or (`volatile`) from those with a TTL: eviction's sample (Redis's
+    /// `dictGetSomeKeys`). An entry may come twice.
+    pub fn sample(&self, volatile: bool, count: usize, rng: &mut Rng, mut f: impl FnMut(&Entry)) {
+        if volatile {
+            for _ in 0..count.min(self.volatile.len()) {
+                let pick = rng.below(self.volatile.len() as u64) as usize;
+                f(self.slot(self.volatile[pick]));
+            }
+            return;
+        }
+        let want = count.min(self.len());
+        let mut found = 0;
+        // Freed slots are reused first, so the vector is dense but for a
+        // mass delete; after one, probing gives way to a walk.
+        for _ in 0..want * 10 {
+            if found == want {
+                return;
+            }
+            if let Some(Some(e)) = self.slots.get(rng.below(self.slots.len() as u64) as usize) {
+                f(e);
+                found += 1;
+            }
+        }
+        let start = rng.below(self.slots.len().max(1) as u64) as usize;
+        let (after, before) = self.slots.split_at(start.min(self.slots.len()));
+        for e in before.iter().chain(after).flatten().take(want - found) {
+            f(e);
+        }
+    }
+
+    /// A random key, from every key or (`volatile`) from those with a TTL.
+    pub fn random_sample(&self, volatile: bool, rng: &mut Rng) -> Option<Bytes> {
+        let mut key = None;
+        self.sample(volatile, 1, rng, |e| key = Some(e.key.clone()));
+        key
+    }
+
+    /// Whether `key` is in the table (with a TTL, if `volatile`), whatever
+    /// its time.
+    pub fn holds(&self, key: &[u8], volatile: bool) -> bool {
+        self.get_raw(key)
+            .is_some_and(|e| !volatile || e.expire_at().is_some())
+    }
+
     /// Sum of TTLs left, for INFO keyspace's `avg_ttl`, over a bounded sample.
     pub fn avg_ttl(&self, now_ms: u64) -> u64 {
         let sample = self.volatile.iter().take(1000);
@@ -438,7 +508,7 @@ impl Db {
             for (slot, entry) in old.slots.into_iter().enumerate() {
                 if let Some(e) = entry.filter(|_| f.wants(slot as u32)) {
                     let at = e.expire_at();
-                    f.kept.push((e.key, e.value, at));
+                    f.push(e.key, e.value, at);
                 }
             }
             (f.len, f.cursor, f.done) = (0, 0, Vec::new());
@@ -469,6 +539,8 @@ pub struct DbMut<'a> {
     /// Whether keys whose time has passed are removed when met
     /// ([`super::Store::expire_on_access`]).
     pub(super) expiring: bool,
+    /// How accesses advance keys' clocks ([`super::Store::clock`]).
+    pub(super) clock: Clock,
 }
 
 /// How a lookup counts and touches (Redis's `LOOKUP_*` flags).
@@ -538,6 +610,13 @@ impl<'a> DbMut<'a> {
         record(self.log, self.id, key, what, before);
     }
 
+    /// Advances the access clock of the entry in `slot` (Redis's
+    /// `updateLFU`, or a fresh LRU time).
+    fn touch(&mut self, slot: u32) {
+        let entry = self.db.slot_mut(slot);
+        entry.access = self.clock.touched(entry.access, self.now, self.rng);
+    }
+
     /// The slot of a live `key`, counted and touched as `how` says.
     fn lookup_slot(&mut self, key: &[u8], how: Lookup) -> Option<u32> {
         let found = self.find(key).ok();
@@ -554,7 +633,7 @@ impl<'a> DbMut<'a> {
         }
         let slot = found?;
         if how.touch {
-            self.db.slot_mut(slot).access = secs(self.now);
+            self.touch(slot);
         }
         Some(slot)
     }
@@ -641,14 +720,6 @@ impl<'a> DbMut<'a> {
         self.lookup(key, how)
     }
 
-    /// Sets a live key's access clock, in Unix seconds: not a change to the
-    /// data, so nothing is recorded (tests age keys with it).
-    pub fn set_access(&mut self, key: &[u8], secs: u32) {
-        if let Ok(slot) = self.find(key) {
-            self.db.slot_mut(slot).access = secs;
-        }
-    }
-
     /// Whether `key` is live, as a write lookup sees it.
     pub fn contains(&mut self, key: &[u8]) -> bool {
         self.entry(key).is_some()
@@ -689,7 +760,7 @@ impl<'a> DbMut<'a> {
                 let entry = self.db.slot_mut(slot);
                 let old_at = entry.expire_at();
                 let old = std::mem::replace(&mut entry.value, value);
-                entry.access = secs(self.now);
+                entry.access = self.clock.touched(entry.access, self.now, self.rng);
                 if let Some(at) = expire {
                     self.db.set_expire_slot(slot, at);
                 }
@@ -703,7 +774,8 @@ impl<'a> DbMut<'a> {
             }
             Err(hash) => {
                 let at = expire.flatten();
-                self.db.insert_hashed(hash, key.into(), value, at, self.now);
+                let access = self.clock.fresh(self.now);
+                self.db.insert_hashed(hash, key.into(), value, at, access);
                 true
             }
         };
@@ -717,7 +789,7 @@ impl<'a> DbMut<'a> {
     pub fn modify(&mut self, key: &[u8], name: &'static str) -> Option<Modify<'_>> {
         let slot = self.find(key).ok()?;
         self.db.preserve(slot);
-        self.db.slot_mut(slot).access = secs(self.now);
+        self.touch(slot);
         Some(Modify::new(self, slot, name, false))
     }
 
@@ -732,13 +804,14 @@ impl<'a> DbMut<'a> {
         let (slot, created) = match self.find(key) {
             Ok(slot) => {
                 self.db.preserve(slot);
-                self.db.slot_mut(slot).access = secs(self.now);
+                self.touch(slot);
                 (slot, false)
             }
             Err(hash) => {
+                let access = self.clock.fresh(self.now);
                 let slot = self
                     .db
-                    .insert_hashed(hash, key.into(), make(), None, self.now);
+                    .insert_hashed(hash, key.into(), make(), None, access);
                 (slot, true)
             }
         };
@@ -784,6 +857,24 @@ impl<'a> DbMut<'a> {
         }
     }
 
+    /// Removes `key`, live or not, to free memory (maxmemory): counted in
+    /// `evicted_keys`, notified as `evicted`, propagated as a DEL.
+    pub fn evict(&mut self, key: &[u8]) -> bool {
+        let before = allocated();
+        let Some(slot) = self.db.find_slot(self.db.hash(key), key) else {
+            return false;
+        };
+        match self.db.remove_slot(slot) {
+            Some(Entry { key, value, .. }) => {
+                drop(value);
+                self.stats.evicted += 1;
+                self.record(&key, KeyChange::Evicted, "evicted", 0, false, before);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Removes a live key to store its value elsewhere (RENAME, MOVE): the
     /// change is counted where it lands. Returns the value and its TTL.
     pub fn take(&mut self, key: &[u8], name: &'static str) -> Option<(Value, Option<u64>)> {
@@ -815,7 +906,7 @@ impl<'a> DbMut<'a> {
         let Ok(slot) = self.find(key) else {
             return false;
         };
-        self.db.slot_mut(slot).access = secs(self.now);
+        self.touch(slot);
         if self.db.slot(slot).expire_at().is_none() {
             return false;
         }

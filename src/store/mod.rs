@@ -13,6 +13,7 @@
 //! Keys, string values and members are [`SmallBytes`]: up to 30 bytes
 //! inline, so a typical key costs one 88-byte entry and no allocation.
 
+pub mod access;
 mod db;
 pub mod digest;
 pub mod encoding;
@@ -23,6 +24,7 @@ mod small_bytes;
 mod value;
 pub mod zset;
 
+pub use access::Clock;
 pub use db::{Db, DbMut, Entry, Frozen, Modify};
 pub use glob::glob_match;
 pub use journal::{Event, Journal, KeyChange, KeyEvent, KeyspaceStats, Op, Rewrite};
@@ -53,6 +55,9 @@ pub struct Store {
     /// replica following its master): the stream carries the expiries the
     /// writer saw, and deciding again by the replay's clock would diverge.
     pub expire_on_access: bool,
+    /// How accesses advance keys' clocks: set from `maxmemory-policy` and
+    /// the `lfu-*` parameters (`Config::clock`).
+    pub clock: Clock,
     /// Where the next active expiry cycle starts, so a cycle that runs out
     /// of budget does not starve the higher-numbered databases.
     expire_next_db: usize,
@@ -66,6 +71,7 @@ impl Store {
             journal: Journal::default(),
             stats: KeyspaceStats::default(),
             expire_on_access: true,
+            clock: Clock::Lru,
             expire_next_db: 0,
         }
     }
@@ -80,6 +86,7 @@ impl Store {
             id,
             now: now_ms,
             expiring: self.expire_on_access,
+            clock: self.clock,
         }
     }
 
@@ -160,7 +167,22 @@ impl Store {
         now_ms: u64,
         replace: bool,
     ) -> bool {
-        self.dbs[db].load(key, value, expire_at, now_ms, replace)
+        let access = self.clock.fresh(now_ms);
+        self.dbs[db].load(key, value, expire_at, access, replace)
+    }
+
+    /// Memory a background save holds in values handed over to it.
+    pub fn save_held_bytes(&self) -> usize {
+        self.dbs
+            .iter()
+            .filter_map(Db::frozen)
+            .map(Frozen::kept_bytes)
+            .sum()
+    }
+
+    /// Memory in the databases' empty slots ([`Db::spare_bytes`]).
+    pub fn spare_bytes(&self) -> usize {
+        self.dbs.iter().map(Db::spare_bytes).sum()
     }
 
     pub fn total_keys(&self) -> usize {

@@ -66,12 +66,57 @@ impl Value {
         }
     }
 
+    /// The heap a value holds beyond the entry that holds it, estimated as
+    /// Redis's `objectComputeSize` does: a collection's elements are
+    /// sampled (the first `samples`, every one with 0) and scaled.
+    pub fn heap_size(&self, samples: usize) -> usize {
+        use std::mem::size_of;
+        let samples = if samples == 0 { usize::MAX } else { samples };
+        match self {
+            Value::Str(s) => s.data.heap_size(),
+            Value::List(list) => {
+                list.capacity() * size_of::<Bytes>()
+                    + sampled(list.iter().map(Bytes::heap_size), list.len(), samples)
+            }
+            Value::Set(Set::Ints(ints)) => ints.capacity() * size_of::<i64>(),
+            Value::Set(Set::Table(table)) => {
+                table.structure_size()
+                    + sampled(table.iter().map(Bytes::heap_size), table.len(), samples)
+            }
+            Value::Hash(Hash::Pairs(pairs)) => {
+                let elements = pairs.iter().map(|(f, v)| f.heap_size() + v.heap_size());
+                pairs.capacity() * size_of::<(Bytes, Bytes)>()
+                    + sampled(elements, pairs.len(), samples)
+            }
+            Value::Hash(Hash::Table(table)) => {
+                let elements = table.iter().map(|(f, v)| f.heap_size() + v.heap_size());
+                table.capacity() * (size_of::<(Bytes, Bytes)>() + 1)
+                    + sampled(elements, table.len(), samples)
+            }
+            Value::Zset(zset) => {
+                let members = zset.iter().map(|i| i.member.heap_size());
+                size_of::<ZSet>() + zset.structure_size() + sampled(members, zset.len(), samples)
+            }
+        }
+    }
+
     pub fn str(data: impl Into<Bytes>) -> Value {
         Value::Str(Str {
             data: data.into(),
             raw: false,
         })
     }
+}
+
+/// The sum of `sizes` over `len` elements, estimated from the first
+/// `samples` of them.
+fn sampled(sizes: impl Iterator<Item = usize>, len: usize, samples: usize) -> usize {
+    let (mut total, mut seen) = (0usize, 0usize);
+    for size in sizes.take(samples) {
+        total += size;
+        seen += 1;
+    }
+    total.checked_div(seen).map_or(0, |each| each * len)
 }
 
 /// A string value. `raw` records that it was modified in place (APPEND,

@@ -130,6 +130,15 @@ fn wait_ready(port: u16, child: &mut Child, what: &str) {
     panic!("{what} did not start serving on port {port}");
 }
 
+/// An integer field of an INFO section, read through the `redis` client.
+pub fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> u64 {
+    let text: String = redis::cmd("INFO").arg(section).query(c).expect("INFO");
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
+}
+
 /// Starts the rizzler binary on a spare loopback port.
 pub fn rizzler(io: &str, extra: &[&str]) -> ServerProc {
     let port = free_port();

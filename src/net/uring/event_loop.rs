@@ -280,7 +280,7 @@ fn serve(
             core.serve_requests(srv);
             core.resume_unblocked(srv);
         }
-        background = crate::persist::snapshot::background(srv);
+        background = crate::server::background(srv);
         // The batch's writes reach the AOF before its replies leave.
         crate::persist::aof::flush(&mut srv.state);
         core.end_batch();
