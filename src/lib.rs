@@ -47,6 +47,7 @@
 //! - [`ldouble`] is a software x87 `long double`, so INCRBYFLOAT and
 //!   HINCRBYFLOAT reply byte for byte what Redis's `strtold`/`%.17Lf` do.
 
+pub mod acl;
 pub mod alloc;
 pub mod blocking;
 pub mod commands;

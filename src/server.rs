@@ -92,6 +92,8 @@ pub struct State {
     pub run_id: String,
     /// The replication ID INFO reports (`master_replid`).
     pub replid: String,
+    /// Users and the ACL log.
+    pub acl: crate::acl::Acl,
 }
 
 /// The client whose command is running (Redis's `server.current_client`).
@@ -125,7 +127,12 @@ pub struct Client {
     /// The client that replays an AOF at boot: what it runs was accepted
     /// once, so memory and persistence-error refusals do not apply.
     pub aof_loader: bool,
+    /// Whether the client logged in (AUTH, HELLO AUTH), or connected
+    /// while `default` needed no password.
     pub authenticated: bool,
+    /// The user its commands run as: `default` until it authenticates.
+    /// Shared with the registry; replaced when the user changes.
+    pub user: std::rc::Rc<crate::acl::User>,
     /// Replies waiting to be written, in the client's protocol.
     pub out: Reply,
     /// Output the backend holds for this client that the kernel has not
@@ -567,8 +574,10 @@ impl Server {
                 aof: None,
                 run_id,
                 replid,
+                acl: crate::acl::Acl::new(),
             },
         };
+        crate::acl::apply_requirepass(&mut server.state);
         crate::effects::sync_recording(&mut server.store, &server.state);
         crate::store::encoding::set_limits(server.state.config.encodings);
         server
@@ -601,7 +610,8 @@ impl State {
             last_cmd: None,
             no_evict: false,
             aof_loader: false,
-            authenticated: self.config.requirepass.is_empty(),
+            authenticated: self.acl.open(),
+            user: self.acl.default_user().clone(),
             out: Reply::new(Proto::Resp2),
             backlog: 0,
             soft_limit_since: 0,

@@ -273,13 +273,18 @@ fn config_set(ctx: &mut Ctx, args: Args) -> CmdResult {
     }
     // All or nothing: apply to a copy, keep it only if every value is good.
     let mut config = ctx.state.config.clone();
+    let chosen_names: Vec<&str> = chosen.iter().map(|(p, _)| p.name).collect();
     for (param, value) in chosen {
         (param.set)(&mut config, &String::from_utf8_lossy(value))
             .map_err(|e| CmdError::config_set_failed(param.name.as_bytes(), &e.0))?;
     }
     crate::store::encoding::set_limits(config.encodings);
     let aof_was = ctx.state.config.appendonly;
+    let new_password = chosen_names.contains(&"requirepass");
     ctx.state.config = config;
+    if new_password {
+        crate::acl::apply_requirepass(ctx.state);
+    }
     if ctx.state.config.appendonly != aof_was {
         // Turning the AOF on writes it whole first (Redis's
         // startAppendOnly); off closes it.
