@@ -94,10 +94,10 @@ fn rows() -> &'static Rows {
             });
         }
         // every_row lists a container's subcommands right after it.
-        for i in 0..rows.len() {
-            let n = rows[i].resolved.cmd.subcommands.len();
-            if rows[i].resolved.parent.is_none() && n > 0 {
-                rows[i].subcommands = i + 1..i + 1 + n;
+        for (i, row) in rows.iter_mut().enumerate() {
+            let n = row.resolved.cmd.subcommands.len();
+            if row.resolved.parent.is_none() && n > 0 {
+                row.subcommands = i + 1..i + 1 + n;
             }
         }
         let by_addr = rows

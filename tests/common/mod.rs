@@ -658,7 +658,7 @@ fn acl_log_view(reply: &[u8]) -> Vec<Vec<(Vec<u8>, Vec<u8>)>> {
                     }
                     let text = String::from_utf8_lossy(&v).into_owned();
                     let kept: Vec<&str> = text
-                        .split(|c: char| c == ' ' || c == '\n' || c == '\r')
+                        .split([' ', '\n', '\r'])
                         .filter(|f| {
                             ["name=", "db=", "flags=", "cmd=", "user="]
                                 .iter()
