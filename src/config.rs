@@ -43,6 +43,17 @@ pub struct Config {
     /// Minutes for the LFU counter to lose one.
     pub lfu_decay_time: u32,
     pub requirepass: String,
+    /// `aclfile`: where ACL LOAD and ACL SAVE read and write users; empty
+    /// for none.
+    pub aclfile: String,
+    /// `acllog-max-len`: ACL LOG keeps this many entries.
+    pub acllog_max_len: u64,
+    /// `acl-pubsub-default`: new users may use every channel
+    /// (`allchannels`) or none (`resetchannels`, Redis 7.0's default).
+    pub acl_pubsub_all: bool,
+    /// The config file's `user` directives, each its words after `user`,
+    /// applied at start-up.
+    pub users: Vec<Vec<String>>,
     /// Save points, normalised the way CONFIG GET prints them
     /// (`"3600 1 300 100"`); empty when saving is off.
     pub save: String,
@@ -178,6 +189,10 @@ impl Default for Config {
             lfu_log_factor: 10,
             lfu_decay_time: 1,
             requirepass: String::new(),
+            aclfile: String::new(),
+            acllog_max_len: 128,
+            acl_pubsub_all: false,
+            users: Vec::new(),
             // Redis's default save points.
             save: "3600 1 300 100 60 10000".into(),
             appendonly: false,
@@ -547,6 +562,33 @@ pub static PARAMS: &[Param] = &[
         c.requirepass = v.to_string();
         Ok(())
     }),
+    param!("aclfile", Immutable, |c| c.aclfile.clone(), |c, v| {
+        c.aclfile = v.to_string();
+        Ok(())
+    }),
+    param!(
+        "acllog-max-len",
+        Mutable,
+        |c| c.acllog_max_len.to_string(),
+        |c, v| {
+            c.acllog_max_len = int_in(v, 0, i64::MAX)? as u64;
+            Ok(())
+        }
+    ),
+    param!(
+        "acl-pubsub-default",
+        Mutable,
+        |c| if c.acl_pubsub_all {
+            "allchannels"
+        } else {
+            "resetchannels"
+        }
+        .into(),
+        |c, v| {
+            c.acl_pubsub_all = one_of(v, &["allchannels", "resetchannels"])? == "allchannels";
+            Ok(())
+        }
+    ),
     param!("save", Mutable, |c| c.save.clone(), |c, v| {
         c.save = parse_save(v)?;
         Ok(())
@@ -751,7 +793,7 @@ pub static PARAMS: &[Param] = &[
 ];
 
 /// `strerror`'s text for an I/O error, without Rust's " (os error N)".
-fn os_error_text(e: &std::io::Error) -> String {
+pub fn os_error_text(e: &std::io::Error) -> String {
     let text = e.to_string();
     match text.find(" (os error") {
         Some(at) => text[..at].to_string(),

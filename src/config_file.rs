@@ -102,6 +102,26 @@ fn load_file(
             load_file(target, config, depth + 1, saves_seen)?;
             continue;
         }
+        if name == "user" && argv.len() >= 2 {
+            // Checked now, applied at start-up (Redis's
+            // ACLAppendUserForLoading).
+            if config.users.iter().any(|u| u[0] == argv[1]) {
+                return Err(fatal(at, &format!("Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files", argv[1])));
+            }
+            let rules: Vec<&[u8]> = argv[2..].iter().map(|w| w.as_bytes()).collect();
+            if let Err((rule, why)) = crate::acl::check_user_directive(&rules) {
+                return Err(fatal(
+                    at,
+                    &format!(
+                        "Error in user declaration '{}': {}",
+                        String::from_utf8_lossy(&rule),
+                        why.text()
+                    ),
+                ));
+            }
+            config.users.push(argv[1..].to_vec());
+            continue;
+        }
         let Some(param) = find_param(&name) else {
             return Err(fatal(at, "Bad directive or wrong number of arguments"));
         };

@@ -71,6 +71,11 @@ pub enum CmdError {
     AofOff,
     AofRewriteInProgress,
     BgsaveBusy,
+    AclBadUsername,
+    AclDeleteDefault,
+    AclNoFile,
+    AclSaveFailed,
+    AclGenpassBits,
     /// A pre-formatted `ERR …` (or other code) line for the few errors whose
     /// text carries arguments: build it with the constructors below.
     Custom(Vec<u8>),
@@ -147,6 +152,11 @@ impl CmdError {
                 "ERR Background append only file rewriting already in progress"
             }
             CmdError::BgsaveBusy => "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+            CmdError::AclBadUsername => "ERR Usernames can't contain spaces or null characters",
+            CmdError::AclDeleteDefault => "ERR The 'default' user cannot be removed",
+            CmdError::AclNoFile => "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.",
+            CmdError::AclSaveFailed => "ERR There was an error trying to save the ACLs. Please check the server logs for more information",
+            CmdError::AclGenpassBits => "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096",
             CmdError::Custom(s) => return s,
         };
         text.as_bytes()
@@ -270,8 +280,149 @@ impl CmdError {
         )
     }
 
+    /// The command refused by the user's ACL (`processCommand`).
+    pub fn noperm(denied: crate::acl::Denied, full_name: &str) -> Self {
+        use crate::acl::Denied;
+        CmdError::Custom(
+            match denied {
+                Denied::Command => format!(
+                    "NOPERM this user has no permissions to run the '{full_name}' command"
+                ),
+                Denied::Key(_) => "NOPERM this user has no permissions to access one of the keys used as arguments".into(),
+                Denied::Channel(_) => "NOPERM this user has no permissions to access one of the channels used as arguments".into(),
+            }
+            .into_bytes(),
+        )
+    }
+
+    /// A queued command the user may no longer run, found at EXEC.
+    pub fn noperm_at_exec(denied: crate::acl::Denied) -> Self {
+        use crate::acl::Denied;
+        let reason = match denied {
+            Denied::Command => "no permission to execute the command or subcommand",
+            Denied::Key(_) => "no permission to touch the specified keys",
+            Denied::Channel(_) => "no permission to access one of the channels used as arguments",
+        };
+        CmdError::err(format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"))
+    }
+
+    /// ACL DRYRUN's answer for a denied command: a bulk reply, not an
+    /// error, but its text lives here with the others.
+    pub fn dryrun_denied(denied: crate::acl::Denied, full_name: &str, arg: &[u8]) -> Vec<u8> {
+        use crate::acl::Denied;
+        let mut s = Vec::new();
+        match denied {
+            Denied::Command => s.extend_from_slice(
+                format!("This user has no permissions to run the '{full_name}' command").as_bytes(),
+            ),
+            Denied::Key(_) | Denied::Channel(_) => {
+                s.extend_from_slice(b"This user has no permissions to access the '");
+                s.extend_from_slice(c_str_prefix(arg, arg.len()));
+                s.extend_from_slice(if matches!(denied, Denied::Key(_)) {
+                    b"' key"
+                } else {
+                    b"' channel"
+                });
+            }
+        }
+        s
+    }
+
+    /// `ERR Error in ACL SETUSER modifier '<rule>': <why>` (Redis's
+    /// `addReplyErrorSdsSafe` turns CR and LF into spaces).
+    pub fn acl_setuser(rule: &[u8], why: AclRuleError) -> Self {
+        if why == AclRuleError::UnmatchedParenthesis {
+            return safe(quoted(
+                "ERR Unmatched parenthesis in acl selector starting at '",
+                rule,
+                usize::MAX,
+                "'.",
+            ));
+        }
+        let tail = format!("': {}", why.text());
+        safe(quoted(
+            "ERR Error in ACL SETUSER modifier '",
+            rule,
+            usize::MAX,
+            &tail,
+        ))
+    }
+
+    /// `ERR Unknown category 'x'` (ACL CAT).
+    pub fn acl_unknown_category(name: &[u8]) -> Self {
+        quoted("ERR Unknown category '", name, 128, "'")
+    }
+
+    /// `ERR User 'x' not found` (ACL DRYRUN).
+    pub fn acl_no_user(name: &[u8]) -> Self {
+        safe(quoted("ERR User '", name, usize::MAX, "' not found"))
+    }
+
+    /// `ERR Command 'x' not found` (ACL DRYRUN).
+    pub fn acl_no_command(name: &[u8]) -> Self {
+        safe(quoted("ERR Command '", name, usize::MAX, "' not found"))
+    }
+
+    /// ACL LOAD's list of problems, after `ERR `.
+    pub fn acl_load(errors: &str) -> Self {
+        safe(CmdError::err(format!("ERR {errors}")))
+    }
+
     pub fn err(text: impl Into<String>) -> Self {
         CmdError::Custom(text.into().into_bytes())
+    }
+}
+
+/// Why an ACL rule was refused (Redis's `ACLSetUserStringError`, keyed by
+/// the errno its parser sets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AclRuleError {
+    /// ENOENT.
+    UnknownCommand,
+    /// EINVAL.
+    Syntax,
+    /// EEXIST.
+    KeysAfterAll,
+    /// EISDIR.
+    ChannelsAfterAll,
+    /// ENODEV.
+    NoSuchPassword,
+    /// EBADMSG.
+    BadHash,
+    /// ECHILD.
+    FirstArgOfSubcommand,
+    /// A `(` whose selector never closes.
+    UnmatchedParenthesis,
+}
+
+impl AclRuleError {
+    pub fn text(self) -> &'static str {
+        match self {
+            AclRuleError::UnknownCommand => "Unknown command or category name in ACL",
+            AclRuleError::Syntax => "Syntax error",
+            AclRuleError::KeysAfterAll => "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns",
+            AclRuleError::ChannelsAfterAll => "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels",
+            AclRuleError::NoSuchPassword => "The password you are trying to remove from the user does not exist",
+            AclRuleError::BadHash => "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters",
+            AclRuleError::FirstArgOfSubcommand => "Allowing first-arg of a subcommand is not supported",
+            AclRuleError::UnmatchedParenthesis => "Unmatched parenthesis in acl selector",
+        }
+    }
+}
+
+/// CR and LF in an error made of client data become spaces, so the reply
+/// stays one line.
+fn safe(e: CmdError) -> CmdError {
+    match e {
+        CmdError::Custom(mut s) => {
+            for c in &mut s {
+                if *c == b'\r' || *c == b'\n' {
+                    *c = b' ';
+                }
+            }
+            CmdError::Custom(s)
+        }
+        other => other,
     }
 }
 

@@ -19,6 +19,10 @@
 //!   Every command runs through [`commands::call`], Redis's `call()`: it
 //!   keeps the command statistics and then hands what the command did to
 //!   [`effects::after_command`].
+//! - [`acl`] holds the users and the ACL log. Each client carries its
+//!   user (`Rc<User>`); `admit()` checks the command, its keys and its
+//!   channels against it before the command runs, as Redis's
+//!   `processCommand` does.
 //! - [`effects`] drains the store's journal once per command: the change
 //!   counter, the propagation stream (the AOF and replicas read it),
 //!   keyspace notifications ([`notify`]) and every other consumer of key
@@ -49,6 +53,7 @@
 //! - [`ldouble`] is a software x87 `long double`, so INCRBYFLOAT and
 //!   HINCRBYFLOAT reply byte for byte what Redis's `strtold`/`%.17Lf` do.
 
+pub mod acl;
 pub mod alloc;
 pub mod blocking;
 pub mod commands;

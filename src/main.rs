@@ -92,6 +92,7 @@ fn run(config: Config) -> Result<(), String> {
         std::process::id()
     );
     let mut server = Server::new(config, name);
+    rizzler::acl::load_at_startup(&mut server.state)?;
     // With appendonly on, the AOF is what loads, as in Redis.
     if server.state.config.appendonly {
         rizzler::persist::aof::open_at_boot(&mut server)?;

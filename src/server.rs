@@ -94,6 +94,8 @@ pub struct State {
     pub replid: String,
     /// maxmemory's eviction pool and progress.
     pub evictor: crate::evict::Evictor,
+    /// Users and the ACL log.
+    pub acl: crate::acl::Acl,
 }
 
 /// The client whose command is running (Redis's `server.current_client`).
@@ -127,7 +129,12 @@ pub struct Client {
     /// The client that replays an AOF at boot: what it runs was accepted
     /// once, so memory and persistence-error refusals do not apply.
     pub aof_loader: bool,
+    /// Whether the client logged in (AUTH, HELLO AUTH), or connected
+    /// while `default` needed no password.
     pub authenticated: bool,
+    /// The user its commands run as: `default` until it authenticates.
+    /// Shared with the registry; replaced when the user changes.
+    pub user: std::rc::Rc<crate::acl::User>,
     /// Replies waiting to be written, in the client's protocol.
     pub out: Reply,
     /// Output the backend holds for this client that the kernel has not
@@ -570,8 +577,10 @@ impl Server {
                 run_id,
                 replid,
                 evictor: Default::default(),
+                acl: crate::acl::Acl::new(),
             },
         };
+        crate::acl::apply_requirepass(&mut server.state);
         crate::effects::sync_recording(&mut server.store, &server.state);
         server.state.apply_config(&mut server.store);
         server
@@ -612,7 +621,8 @@ impl State {
             last_cmd: None,
             no_evict: false,
             aof_loader: false,
-            authenticated: self.config.requirepass.is_empty(),
+            authenticated: self.acl.open(),
+            user: self.acl.default_user().clone(),
             out: Reply::new(Proto::Resp2),
             backlog: 0,
             soft_limit_since: 0,

@@ -3,8 +3,8 @@
 //! own state (SELECT, RESET, CLIENT SETNAME …) and CLIENT's view of every
 //! connection (LIST, INFO, KILL).
 //!
-//! rizzler has one user, `default`, whose password is `requirepass` (none:
-//! any password is accepted, as for Redis's `nopass` default user).
+//! AUTH and HELLO AUTH log in as a user of [`crate::acl`]; `default`'s
+//! password is `requirepass` unless ACL rules say otherwise.
 //! CLIENT SETINFO and the `lib-name=`/`lib-ver=` fields are Redis 7.2's;
 //! they are here because current client libraries send SETINFO on connect.
 
@@ -15,6 +15,7 @@ use super::info::REDIS_VERSION;
 use super::meta;
 use super::server::help_reply;
 use super::{int_arg, is, Command, Ctx};
+use crate::acl::LogReason;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{parse_i64, Args, Proto};
 use crate::server::{Client, ReplyMode, Request};
@@ -137,26 +138,35 @@ fn quit(ctx: &mut Ctx, _args: Args) -> CmdResult {
     Ok(())
 }
 
-/// Redis's credential check for its one user: the name must be `default`
-/// exactly; with no `requirepass` any password passes.
-fn credentials_ok(ctx: &Ctx, user: &[u8], pass: &[u8]) -> bool {
-    let required = ctx.state.config.requirepass.as_bytes();
-    user == b"default" && (required.is_empty() || constant_time_eq(required, pass))
-}
-
-/// Compares without stopping at the first difference, so timing does not
-/// tell how much of a guess was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// Logs the client in as `user` if `pass` is one of its passwords (Redis's
+/// `ACLAuthenticateUser`); a failure is an ACL LOG entry whose object is
+/// the command's name as typed.
+fn authenticate(ctx: &mut Ctx, command: &[u8], user: &[u8], pass: &[u8]) -> CmdResult {
+    match ctx
+        .state
+        .acl
+        .get(user)
+        .filter(|u| u.password_ok(pass))
+        .cloned()
+    {
+        Some(u) => {
+            let client = ctx.me();
+            client.authenticated = true;
+            client.user = u;
+            Ok(())
+        }
+        None => {
+            let in_multi = ctx.me().multi.is_some();
+            super::acl::log_denial(ctx, LogReason::Auth, in_multi, command, Some(user));
+            Err(CmdError::WrongPass)
+        }
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn auth(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (user, pass) = match args.len() {
         2 => {
-            if ctx.state.config.requirepass.is_empty() {
+            if ctx.state.acl.default_user().nopass() {
                 return Err(CmdError::AuthNoPassword);
             }
             (&b"default"[..], args.get(1))
@@ -164,10 +174,7 @@ fn auth(ctx: &mut Ctx, args: Args) -> CmdResult {
         3 => (args.get(1), args.get(2)),
         _ => return Err(CmdError::Syntax),
     };
-    if !credentials_ok(ctx, user, pass) {
-        return Err(CmdError::WrongPass);
-    }
-    ctx.state.clients[ctx.client].authenticated = true;
+    authenticate(ctx, args.get(0), user, pass)?;
     ctx.out().ok();
     Ok(())
 }
@@ -196,10 +203,7 @@ fn hello(ctx: &mut Ctx, args: Args) -> CmdResult {
         let opt = args.get(i);
         let more = args.len() - 1 - i;
         if is(opt, "auth") && more >= 2 {
-            if !credentials_ok(ctx, args.get(i + 1), args.get(i + 2)) {
-                return Err(CmdError::WrongPass);
-            }
-            ctx.state.clients[ctx.client].authenticated = true;
+            authenticate(ctx, args.get(0), args.get(i + 1), args.get(i + 2))?;
             i += 3;
         } else if is(opt, "setname") && more >= 1 {
             let name = args.get(i + 1);
@@ -244,8 +248,10 @@ fn reset(ctx: &mut Ctx, _args: Args) -> CmdResult {
     let me = ctx.client;
     super::multi::end_transaction(ctx);
     ctx.state.unsubscribe_everything(me);
-    let open = ctx.state.config.requirepass.is_empty();
+    let open = ctx.state.acl.open();
+    let default = ctx.state.acl.default_user().clone();
     let client = ctx.me();
+    client.user = default;
     client.db = 0;
     client.out.proto = Proto::Resp2;
     client.name.clear();
@@ -381,7 +387,7 @@ fn type_of(_client: &Client) -> ClientType {
 /// One CLIENT LIST line, in Redis 7.0's field order with 7.2's `lib-name`
 /// and `lib-ver` at the end. `me` is whether `c` is the caller, whose
 /// reply so far is not output memory yet.
-fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
+pub(super) fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
     let (db, proto) = (c.db, c.out.proto);
     let mut flags = String::new();
     if c.subs.total() > 0 {
@@ -415,7 +421,7 @@ fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={db} \
          sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 \
          rbs=0 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem} events={} cmd={cmd} \
-         user=default redir=-1 resp={} lib-name={} lib-ver={}",
+         user={} redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -428,6 +434,7 @@ fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
         c.subs.shard_channels.len(),
         c.multi.as_ref().map_or(-1, |m| m.queued.len() as i64),
         if omem > 0 { "rw" } else { "r" },
+        String::from_utf8_lossy(&c.user.name),
         if proto == Proto::Resp3 { 3 } else { 2 },
         String::from_utf8_lossy(&c.lib_name),
         String::from_utf8_lossy(&c.lib_ver),
@@ -491,10 +498,11 @@ struct KillFilter<'a> {
     laddr: Option<&'a [u8]>,
     kind: Option<ClientType>,
     id: Option<u64>,
+    user: Option<std::rc::Rc<crate::acl::User>>,
     skipme: bool,
 }
 
-fn parse_kill<'a>(args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
+fn parse_kill<'a>(ctx: &Ctx, args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
     if args.len() == 3 {
         // The old form, CLIENT KILL addr, may kill the caller itself.
         return Ok(KillFilter {
@@ -525,9 +533,8 @@ fn parse_kill<'a>(args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
         } else if is(opt, "laddr") {
             f.laddr = Some(value);
         } else if is(opt, "user") {
-            if value != b"default" {
-                return Err(CmdError::no_such_user(value));
-            }
+            let user = ctx.state.acl.get(value);
+            f.user = Some(user.ok_or_else(|| CmdError::no_such_user(value))?.clone());
         } else if is(opt, "skipme") {
             f.skipme = if is(value, "yes") {
                 true
@@ -545,7 +552,7 @@ fn parse_kill<'a>(args: &Args<'a>) -> Result<KillFilter<'a>, CmdError> {
 }
 
 fn client_kill(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let f = parse_kill(&args)?;
+    let f = parse_kill(ctx, &args)?;
     let victims: Vec<usize> = live_clients(ctx)
         .into_iter()
         .filter(|(key, c)| {
@@ -553,6 +560,9 @@ fn client_kill(ctx: &mut Ctx, args: Args) -> CmdResult {
                 && f.laddr.is_none_or(|a| a == c.laddr.as_bytes())
                 && f.kind.is_none_or(|k| k == type_of(c))
                 && f.id.is_none_or(|id| id == c.id)
+                && f.user
+                    .as_ref()
+                    .is_none_or(|u| std::rc::Rc::ptr_eq(u, &c.user))
                 && !(f.skipme && *key == ctx.client)
         })
         .map(|(key, _)| key)

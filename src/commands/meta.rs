@@ -84,8 +84,8 @@ pub fn redis_doc(full_name: &str) -> Option<&'static D> {
         .map(|i| &DOCS[i])
 }
 
-/// ACL categories in the order Redis prints them.
-const CATEGORIES: &[&str] = &[
+/// ACL categories in the order Redis prints them (`ACL CAT`).
+pub const CATEGORIES: &[&str] = &[
     "keyspace",
     "read",
     "write",
@@ -183,7 +183,7 @@ fn lookup_argv(args: &Args) -> Option<Resolved> {
 
 /// Every row, top-level commands then (after each container) its
 /// subcommands, as COMMAND LIST walks them.
-fn every_row() -> Vec<Resolved> {
+pub fn every_row() -> Vec<Resolved> {
     let mut rows = Vec::new();
     for cmd in all() {
         rows.push(Resolved { cmd, parent: None });
@@ -637,6 +637,105 @@ pub fn get_keys(args: &Args) -> Result<Vec<(usize, Vec<&'static str>)>, CmdError
         Some(keys) if !keys.is_empty() => Ok(keys),
         _ if r.cmd.flags & flags::NO_MANDATORY_KEYS != 0 => Ok(Vec::new()),
         _ => Err(CmdError::GetkeysInvalidArgs),
+    }
+}
+
+/// Key-spec flags as ACL reads them: the key is read (`access`).
+pub const KEY_READ: u8 = 1;
+/// The key is written (`insert`, `delete` or `update`).
+pub const KEY_WRITE: u8 = 2;
+
+/// The keys of `args` (run as `r`) that ACL checks, with what is done to
+/// each ([`KEY_READ`], [`KEY_WRITE`]): Redis's
+/// `getKeysFromCommandWithSpecs`. Key specs answer unless a spec's flags
+/// vary with the arguments (SET … GET, BITFIELD) or cannot be followed
+/// (SORT … STORE); then the command's own key finder does, as in Redis.
+pub fn acl_keys(r: &Resolved, args: &Args) -> Vec<(usize, u8)> {
+    let to_acl = |spec_flags: &[&str]| {
+        let mut f = 0;
+        if spec_flags.contains(&"access") {
+            f |= KEY_READ;
+        }
+        if spec_flags
+            .iter()
+            .any(|k| matches!(*k, "insert" | "delete" | "update"))
+        {
+            f |= KEY_WRITE;
+        }
+        f
+    };
+    let doc = redis_doc(&r.full_name());
+    let owned;
+    let specs: &[K] = match doc {
+        Some(d) => d.specs,
+        None => {
+            owned = derived_spec(r.cmd).into_iter().collect::<Vec<_>>();
+            &owned
+        }
+    };
+    let varflags = specs
+        .iter()
+        .any(|K(_, f, ..)| f.contains(&"variable_flags"));
+    if !varflags {
+        if let Some(keys) = keys_from_specs(specs, args, r.cmd.arity) {
+            return keys.into_iter().map(|(i, f)| (i, to_acl(&f))).collect();
+        }
+    }
+    let arg = |i: usize| args.get(i);
+    match r.full_name().as_str() {
+        "set" => {
+            let get = (3..args.len()).any(|i| arg(i).eq_ignore_ascii_case(b"get"));
+            vec![(1, if get { KEY_READ | KEY_WRITE } else { KEY_WRITE })]
+        }
+        "bitfield" => {
+            let mut readonly = true;
+            let mut i = 2;
+            while i < args.len() {
+                let rem = args.len() - i - 1;
+                let a = arg(i);
+                if a.eq_ignore_ascii_case(b"get") && rem >= 2 {
+                    i += 3;
+                } else if (a.eq_ignore_ascii_case(b"set") || a.eq_ignore_ascii_case(b"incrby"))
+                    && rem >= 3
+                {
+                    readonly = false;
+                    break;
+                } else if a.eq_ignore_ascii_case(b"overflow") && rem >= 1 {
+                    i += 2;
+                } else {
+                    readonly = false;
+                    break;
+                }
+            }
+            let f = if readonly {
+                KEY_READ
+            } else {
+                KEY_READ | KEY_WRITE
+            };
+            vec![(1, f)]
+        }
+        "sort_ro" => vec![(1, KEY_READ)],
+        "sort" => {
+            // Redis's sortGetKeys: options skip their arguments; the last
+            // STORE names the destination.
+            let mut keys = vec![(1, KEY_READ)];
+            let mut store = None;
+            let mut i = 2;
+            while i < args.len() {
+                let a = arg(i);
+                if a.eq_ignore_ascii_case(b"limit") {
+                    i += 2;
+                } else if a.eq_ignore_ascii_case(b"get") || a.eq_ignore_ascii_case(b"by") {
+                    i += 1;
+                } else if a.eq_ignore_ascii_case(b"store") && i + 1 < args.len() {
+                    store = Some(i + 1);
+                }
+                i += 1;
+            }
+            keys.extend(store.map(|s| (s, KEY_WRITE)));
+            keys
+        }
+        _ => Vec::new(),
     }
 }
 

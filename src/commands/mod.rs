@@ -18,6 +18,7 @@
 //! propagates is [`Journal::rewrite`] (and its siblings), where Redis
 //! rewrites the command.
 
+mod acl;
 pub mod args;
 mod connection;
 mod expire;
@@ -238,6 +239,7 @@ impl Command {
 /// Every family's rows.
 fn families() -> impl Iterator<Item = &'static Command> {
     [
+        acl::COMMANDS,
         connection::COMMANDS,
         server::COMMANDS,
         keys::COMMANDS,
@@ -454,13 +456,27 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
         cmd: Some(cmd),
         error,
     };
+    let open = ctx.state.acl.open();
     let client = ctx.me();
     client.last_cmd = Some(cmd);
-    if !client.authenticated && cmd.flags & flags::NO_AUTH == 0 {
+    if !client.authenticated && !open && cmd.flags & flags::NO_AUTH == 0 {
         return Err(refuse(CmdError::NoAuth));
     }
     if client.multi.is_some() && cmd.flags & flags::NO_MULTI != 0 {
         return Err(refuse(CmdError::NotInMulti));
+    }
+    // The user's permissions: the command, its keys, its channels.
+    if !client.user.unrestricted() {
+        let user = client.user.clone();
+        if let Err(denied) = user.check(cmd, args) {
+            let in_multi = ctx.me().multi.is_some();
+            let full = crate::acl::all_rows()[crate::acl::row_id(cmd)]
+                .resolved
+                .full_name();
+            let (reason, object) = acl::denial_object(denied, full.as_bytes(), args);
+            acl::log_denial(ctx, reason, in_multi, object, None);
+            return Err(refuse(CmdError::noperm(denied, &full)));
+        }
     }
     // While the dataset loads, only commands flagged for it run (INFO,
     // PING, CONFIG, …), as in Redis.
@@ -534,7 +550,7 @@ fn subscribed_mode_allows(cmd: &Command) -> bool {
 }
 
 /// Writes an error reply and counts it (INFO errorstats).
-fn reply_error(ctx: &mut Ctx, error: &CmdError) {
+pub(crate) fn reply_error(ctx: &mut Ctx, error: &CmdError) {
     let message = error.message();
     ctx.state.stats.count_error(message);
     ctx.out().error(message);

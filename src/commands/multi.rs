@@ -160,7 +160,19 @@ fn exec(ctx: &mut Ctx, _args: Args) -> CmdResult {
         if let Some(running) = ctx.state.running.as_mut().filter(|r| r.client == me) {
             running.reply_start = here;
         }
-        super::call(ctx, q.cmd, q.args.args());
+        // The user's rules may have changed since the command was queued.
+        let user = ctx.me().user.clone();
+        let args = q.args.args();
+        if let Err(denied) = user.check(q.cmd, &args) {
+            let full = crate::acl::all_rows()[crate::acl::row_id(q.cmd)]
+                .resolved
+                .full_name();
+            let (reason, object) = super::acl::denial_object(denied, full.as_bytes(), &args);
+            super::acl::log_denial(ctx, reason, true, object, None);
+            super::reply_error(ctx, &CmdError::noperm_at_exec(denied));
+            continue;
+        }
+        super::call(ctx, q.cmd, args);
     }
     crate::effects::end_transaction(ctx.state);
     if let (Some(running), Some(start)) = (ctx.state.running.as_mut(), exec_start) {

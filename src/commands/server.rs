@@ -273,14 +273,19 @@ fn config_set(ctx: &mut Ctx, args: Args) -> CmdResult {
     }
     // All or nothing: apply to a copy, keep it only if every value is good.
     let mut config = ctx.state.config.clone();
+    let chosen_names: Vec<&str> = chosen.iter().map(|(p, _)| p.name).collect();
     for (param, value) in chosen {
         (param.set)(&mut config, &String::from_utf8_lossy(value))
             .map_err(|e| CmdError::config_set_failed(param.name.as_bytes(), &e.0))?;
     }
     let aof_was = ctx.state.config.appendonly;
     let maxmemory_was = ctx.state.config.maxmemory;
+    let new_password = chosen_names.contains(&"requirepass");
     ctx.state.config = config;
     ctx.state.apply_config(ctx.store);
+    if new_password {
+        crate::acl::apply_requirepass(ctx.state);
+    }
     let maxmemory = ctx.state.config.maxmemory;
     if maxmemory != maxmemory_was && maxmemory > 0 {
         // Redis's updateMaxmemory: a limit below what is used evicts now.

@@ -90,6 +90,8 @@ impl Session {
                 status = Status::Close;
                 break;
             }
+            self.parser
+                .set_unauthenticated(!client.authenticated && !state.acl.open());
             let rest = &input[pos..];
             match self.parser.parse(rest) {
                 Ok(Parsed::Command(used)) => {

@@ -830,6 +830,8 @@ pub fn replay_step(server: &mut Server) -> bool {
                 .add_client("aof-loader".into(), String::new(), -1);
             let c = &mut server.state.clients[client];
             c.authenticated = true;
+            // Redis's AOF client has no user: ACLs do not apply.
+            c.user = std::rc::Rc::new(crate::acl::User::superuser());
             // What the files hold was accepted once: no memory limit, no
             // MISCONF, no -LOADING.
             c.aof_loader = true;

@@ -37,7 +37,17 @@ pub enum ProtocolError {
     InvalidBulkLength,
     UnbalancedQuotes,
     TooBigInline,
+    /// More than [`UNAUTH_MAX_ARGS`] arguments before authentication.
+    UnauthenticatedMultibulk,
+    /// A bulk over [`UNAUTH_MAX_BULK`] bytes before authentication.
+    UnauthenticatedBulk,
 }
+
+/// Before a client authenticates (when a password is required), Redis
+/// refuses requests with more arguments than this (CVE-2021-32675)…
+pub const UNAUTH_MAX_ARGS: i64 = 10;
+/// …or arguments longer than this.
+pub const UNAUTH_MAX_BULK: usize = 16384;
 
 impl ProtocolError {
     /// The error line as Redis sends it, without the leading `-` and CRLF.
@@ -51,6 +61,12 @@ impl ProtocolError {
             ProtocolError::InvalidBulkLength => b"ERR Protocol error: invalid bulk length",
             ProtocolError::UnbalancedQuotes => b"ERR Protocol error: unbalanced quotes in request",
             ProtocolError::TooBigInline => b"ERR Protocol error: too big inline request",
+            ProtocolError::UnauthenticatedMultibulk => {
+                b"ERR Protocol error: unauthenticated multibulk length"
+            }
+            ProtocolError::UnauthenticatedBulk => {
+                b"ERR Protocol error: unauthenticated bulk length"
+            }
             ProtocolError::ExpectedDollar(got) => {
                 let mut m = b"ERR Protocol error: expected '$', got '".to_vec();
                 // Redis prints the raw byte; a CR or LF would break the reply line.
@@ -89,6 +105,8 @@ enum Source {
 #[derive(Debug)]
 pub struct Parser {
     max_bulk: usize,
+    /// The client has not authenticated and must: small requests only.
+    unauthenticated: bool,
     /// Bulk arguments still expected by the multibulk being parsed; zero when
     /// no multibulk is under way.
     pending: usize,
@@ -173,6 +191,7 @@ impl Parser {
     pub fn new(max_bulk: usize) -> Self {
         Parser {
             max_bulk,
+            unauthenticated: false,
             pending: 0,
             pos: 0,
             spans: Vec::new(),
@@ -183,6 +202,13 @@ impl Parser {
 
     pub fn set_max_bulk(&mut self, max_bulk: usize) {
         self.max_bulk = max_bulk;
+    }
+
+    /// Whether the client still has to authenticate: requests are then
+    /// limited to [`UNAUTH_MAX_ARGS`] arguments of [`UNAUTH_MAX_BULK`]
+    /// bytes, as in Redis.
+    pub fn set_unauthenticated(&mut self, unauthenticated: bool) {
+        self.unauthenticated = unauthenticated;
     }
 
     /// The arguments of the command that the last call returned as
@@ -224,6 +250,9 @@ impl Parser {
                 Some(n) if n <= i32::MAX as i64 => n,
                 _ => return Err(ProtocolError::InvalidMultibulkLength),
             };
+            if count > UNAUTH_MAX_ARGS && self.unauthenticated {
+                return Err(ProtocolError::UnauthenticatedMultibulk);
+            }
             if count <= 0 {
                 return Ok(Parsed::Command(cr + 2));
             }
@@ -259,6 +288,9 @@ impl Parser {
                 Some(n) if n >= 0 && n as u64 <= self.max_bulk as u64 => n as usize,
                 _ => return Err(ProtocolError::InvalidBulkLength),
             };
+            if len > UNAUTH_MAX_BULK && self.unauthenticated {
+                return Err(ProtocolError::UnauthenticatedBulk);
+            }
             let start = self.pos + cr + 2;
             let end = start + len;
             if input.len() < end + 2 {

@@ -618,6 +618,9 @@ pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String
             "type" => ra.first() == rb.first(),
             // Replies are sent but not compared (set-up with random output).
             "ignore" => true,
+            // An ACL LOG reply: entries compared without their age and with
+            // only the stable fields of their client info.
+            "acllog" => acl_log_view(&ra) == acl_log_view(&rb),
             other => panic!("{at}: unknown directive !{other}"),
         };
         if !same {
@@ -643,6 +646,39 @@ pub fn run_script(path: &Path, redis_port: u16, rizzler_port: u16) -> Vec<String
         }
     }
     failures
+}
+
+/// An ACL LOG reply as comparable text: each entry's fields, `age-seconds`
+/// left out and `client-info` cut to the fields that do not vary by
+/// connection (`name`, `db`, `flags`, `cmd`, `user`).
+fn acl_log_view(reply: &[u8]) -> Vec<Vec<(Vec<u8>, Vec<u8>)>> {
+    if !matches!(reply.first(), Some(b'*')) {
+        return vec![vec![(reply.to_vec(), Vec::new())]];
+    }
+    elements(reply)
+        .into_iter()
+        .map(|entry| {
+            pairs(elements(&entry))
+                .into_iter()
+                .filter(|(k, _)| !k.ends_with(b"age-seconds\r\n"))
+                .map(|(k, v)| {
+                    if !k.ends_with(b"client-info\r\n") {
+                        return (k, v);
+                    }
+                    let text = String::from_utf8_lossy(&v).into_owned();
+                    let kept: Vec<&str> = text
+                        .split([' ', '\n', '\r'])
+                        .filter(|f| {
+                            ["name=", "db=", "flags=", "cmd=", "user="]
+                                .iter()
+                                .any(|p| f.starts_with(p))
+                        })
+                        .collect();
+                    (k, kept.join(" ").into_bytes())
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The section headers of an INFO reply and its lines that start with
