@@ -34,4 +34,8 @@ EXPOSE 6379
 # SIGTERM (docker stop) closes every connection and exits 0.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/rizzler"]
-CMD ["--bind", "0.0.0.0", "--port", "6379"]
+# Protected mode refuses clients from outside loopback while `default` has
+# no password, and in a container every client is outside. As Redis's own
+# image does, the default command turns it off; set a password (or mount a
+# config file) before exposing the port beyond a private network.
+CMD ["--bind", "0.0.0.0", "--port", "6379", "--protected-mode", "no"]

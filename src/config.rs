@@ -29,6 +29,13 @@ pub struct Config {
     pub databases: usize,
     pub maxclients: usize,
     pub timeout: u64,
+    /// Refuse clients from outside loopback while `default` has no
+    /// password (Redis's protected mode, on by default).
+    pub protected_mode: bool,
+    /// Seconds between TCP keepalive probes on client sockets (0: off).
+    pub tcp_keepalive: u64,
+    /// The listening sockets' accept queue.
+    pub tcp_backlog: i32,
     /// The effective `hz`: what CONFIG SET asked for, clamped to 1..=500.
     pub hz: u64,
     pub proto_max_bulk_len: usize,
@@ -179,6 +186,9 @@ impl Default for Config {
             databases: crate::store::DEFAULT_DATABASES,
             maxclients: 10000,
             timeout: 0,
+            protected_mode: true,
+            tcp_keepalive: 300,
+            tcp_backlog: 511,
             hz: 10,
             proto_max_bulk_len: DEFAULT_MAX_BULK,
             client_query_buffer_limit: 1024 * 1024 * 1024,
@@ -475,6 +485,33 @@ pub static PARAMS: &[Param] = &[
         |c| c.maxclients.to_string(),
         |c, v| {
             c.maxclients = int_in(v, 1, u32::MAX.into())? as usize;
+            Ok(())
+        }
+    ),
+    param!(
+        "protected-mode",
+        Mutable,
+        |c| yes_no_str(c.protected_mode),
+        |c, v| {
+            c.protected_mode = yes_no(v)?;
+            Ok(())
+        }
+    ),
+    param!(
+        "tcp-keepalive",
+        Mutable,
+        |c| c.tcp_keepalive.to_string(),
+        |c, v| {
+            c.tcp_keepalive = int_in(v, 0, i32::MAX.into())? as u64;
+            Ok(())
+        }
+    ),
+    param!(
+        "tcp-backlog",
+        Immutable,
+        |c| c.tcp_backlog.to_string(),
+        |c, v| {
+            c.tcp_backlog = int_in(v, 0, i32::MAX.into())? as i32;
             Ok(())
         }
     ),

@@ -70,11 +70,14 @@ fn choose_backend(mode: IoMode) -> Result<Backend, String> {
     }
 }
 
-fn run(config: Config) -> Result<(), String> {
+fn run(mut config: Config) -> Result<(), String> {
+    net::raise_open_files_limit(&mut config)?;
     let addrs = net::listen_addrs(&config)?;
     let listeners = addrs
         .iter()
-        .map(|a| net::listen(*a).map_err(|e| format!("can't listen on {a}: {e}")))
+        .map(|a| {
+            net::listen(*a, config.tcp_backlog).map_err(|e| format!("can't listen on {a}: {e}"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let backend = choose_backend(config.io)?;
     let (name, detail) = match &backend {

@@ -15,6 +15,7 @@ use slab::Slab;
 use crate::commands::Command;
 use crate::config::Config;
 use crate::effects::Observer;
+use crate::error::CmdError;
 use crate::pubsub::{PubSub, Subscriptions};
 use crate::resp::{Proto, Reply};
 use crate::store::Store;
@@ -594,6 +595,32 @@ impl State {
     pub fn apply_config(&self, store: &mut Store) {
         crate::store::encoding::set_limits(self.config.encodings);
         store.clock = self.config.clock();
+    }
+
+    /// Whether a new connection from `peer` is served: Redis's checks at
+    /// accept, maxclients then protected mode. Refused, it is counted in
+    /// `rejected_connections`, and the backend sends the error and closes.
+    pub fn admit_connection(
+        &mut self,
+        peer: Option<&std::net::SocketAddr>,
+    ) -> Result<(), CmdError> {
+        let refused = if self.clients.len() >= self.config.maxclients {
+            Some(CmdError::MaxClients)
+        } else if self.config.protected_mode
+            && self.acl.default_user().nopass()
+            && !peer.is_some_and(crate::net::is_loopback)
+        {
+            Some(CmdError::ProtectedMode)
+        } else {
+            None
+        };
+        match refused {
+            Some(e) => {
+                self.stats.rejected_connections += 1;
+                Err(e)
+            }
+            None => Ok(()),
+        }
     }
 
     /// The time commands run at, in Unix milliseconds.

@@ -19,7 +19,7 @@ use tokio::task::LocalSet;
 
 use super::session::{Session, Status};
 use super::OUT_LIMIT;
-use crate::error::{error_line, CmdError};
+use crate::error::error_line;
 use crate::resp::Outbox;
 use crate::server::{Request, Server, State};
 
@@ -123,26 +123,26 @@ async fn accept_loop(
                 continue;
             }
         };
-        let _ = stream.set_nodelay(true);
         let local = stream
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-        let key = {
+        let admitted = {
             let mut srv = server.borrow_mut();
             let state = &mut srv.state;
-            if state.clients.len() >= state.config.maxclients {
-                state.stats.rejected_connections += 1;
-                None
-            } else {
-                Some(state.add_client(peer.to_string(), local, fd))
-            }
+            crate::net::tune_client_socket(&stream, state.config.tcp_keepalive);
+            state
+                .admit_connection(Some(&peer))
+                .map(|()| state.add_client(peer.to_string(), local, fd))
         };
-        let Some(key) = key else {
-            let mut stream = stream;
-            let _ = stream.write_all(&error_line(&CmdError::MaxClients)).await;
-            continue;
+        let key = match admitted {
+            Ok(key) => key,
+            Err(refused) => {
+                let mut stream = stream;
+                let _ = stream.write_all(&error_line(&refused)).await;
+                continue;
+            }
         };
         let notify = Rc::new(Waker::default());
         wakers.borrow_mut().insert(key, notify.clone());

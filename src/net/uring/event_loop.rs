@@ -23,7 +23,7 @@ use super::bufring::BufRing;
 use super::setup::Ring;
 use super::token::{Op, Token, GEN_MASK};
 use super::OUT_LIMIT;
-use crate::error::{error_line, CmdError};
+use crate::error::error_line;
 use crate::net::session::{Session, Status};
 use crate::resp::{Chunk, Outbox, KEEP_CAPACITY};
 use crate::server::{Request, Server};
@@ -738,7 +738,6 @@ impl Core {
     }
 
     fn new_conn(&mut self, srv: &mut Server, stream: TcpStream) {
-        let _ = stream.set_nodelay(true);
         let fd = stream.as_raw_fd();
         let entry = self.conns.vacant_entry();
         let key = entry.key();
@@ -746,20 +745,17 @@ impl Core {
             return;
         }
         let state = &mut srv.state;
-        let client = if state.clients.len() >= state.config.maxclients {
-            state.stats.rejected_connections += 1;
-            None
-        } else {
-            let peer = stream
-                .peer_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_default();
+        crate::net::tune_client_socket(&stream, state.config.tcp_keepalive);
+        let peer = stream.peer_addr().ok();
+        let admitted = state.admit_connection(peer.as_ref()).map(|()| {
             let local = stream
                 .local_addr()
                 .map(|a| a.to_string())
                 .unwrap_or_default();
-            Some(state.add_client(peer, local, fd))
-        };
+            let peer = peer.map(|a| a.to_string()).unwrap_or_default();
+            state.add_client(peer, local, fd)
+        });
+        let client = admitted.as_ref().ok().copied();
         self.next_gen = self.next_gen.wrapping_add(1) & GEN_MASK;
         let mut conn = Conn {
             stream: Some(stream),
@@ -781,15 +777,14 @@ impl Core {
             queued_send: true,
             phase: Phase::Open,
         };
-        match client {
-            Some(c) => {
+        match admitted {
+            Ok(c) => {
                 conn.queued_send = false;
                 self.by_client.insert(c, key);
                 self.rearm.push(key);
             }
-            None => {
-                conn.out
-                    .push(Chunk::Owned(error_line(&CmdError::MaxClients)));
+            Err(refused) => {
+                conn.out.push(Chunk::Owned(error_line(&refused)));
                 conn.phase = Phase::Draining;
                 self.to_send.push(key);
             }
