@@ -123,6 +123,8 @@ struct Candidate {
     /// The higher, the better a candidate.
     rank: u64,
     db: usize,
+    /// Where it was: still there if that slot still holds `key`.
+    slot: u32,
     key: Bytes,
 }
 
@@ -141,12 +143,12 @@ pub struct Evictor {
 
 impl Evictor {
     /// Offers a sampled key to the pool (Redis's `evictionPoolPopulate`).
-    fn offer(&mut self, rank: u64, db: usize, key: &[u8]) {
+    fn offer(&mut self, rank: u64, db: usize, slot: u32, key: &[u8]) {
         let full = self.pool.len() == POOL_SIZE;
         if full && self.pool[0].rank >= rank {
             return;
         }
-        if self.pool.iter().any(|c| c.db == db && *c.key == *key) {
+        if self.pool.iter().any(|c| c.db == db && c.slot == slot) {
             return;
         }
         let at = self.pool.partition_point(|c| c.rank < rank);
@@ -155,6 +157,7 @@ impl Evictor {
             Candidate {
                 rank,
                 db,
+                slot,
                 key: key.into(),
             },
         );
@@ -220,12 +223,12 @@ pub fn perform(store: &mut Store, state: &mut State, now_ms: u64) -> Outcome {
     let mut outcome = Outcome::Ok;
     let (mut freed, mut keys) = (0i64, 0usize);
     while freed < to_free {
-        let Some((db, key)) = pick(store, &mut state.evictor, policy, samples, now_ms) else {
+        let Some((db, slot)) = pick(store, &mut state.evictor, policy, samples, now_ms) else {
             outcome = Outcome::Fail;
             break;
         };
         let before = allocated() as i64;
-        store.db(db, now_ms).evict(&key);
+        store.db(db, now_ms).evict_slot(slot);
         freed += before - allocated() as i64;
         keys += 1;
         if keys.is_multiple_of(CHECK_EVERY) && deadline.is_some_and(|d| Instant::now() >= d) {
@@ -254,14 +257,14 @@ pub fn continue_between_batches(store: &mut Store, state: &mut State) -> bool {
     more
 }
 
-/// The next key to evict, and its database.
+/// The next key to evict: its database and slot.
 fn pick(
     store: &mut Store,
     evictor: &mut Evictor,
     policy: Policy,
     samples: usize,
     now_ms: u64,
-) -> Option<(usize, Bytes)> {
+) -> Option<(usize, u32)> {
     let all_keys = policy.all_keys();
     let count = |db: &crate::store::Db| {
         if all_keys {
@@ -276,8 +279,8 @@ fn pick(
             evictor.next_db = (evictor.next_db + 1) % dbs;
             let db = &store.dbs[evictor.next_db];
             if count(db) > 0 {
-                let key = db.random_sample(!all_keys, &mut store.rng)?;
-                return Some((evictor.next_db, key));
+                let (slot, _) = db.random_sample(!all_keys, &mut store.rng)?;
+                return Some((evictor.next_db, slot));
             }
         }
         return None;
@@ -291,14 +294,14 @@ fn pick(
                 continue;
             }
             total += n;
-            db.sample(!all_keys, samples, &mut store.rng, |e| {
+            db.sample(!all_keys, samples, &mut store.rng, |slot, e| {
                 // The nearest expiry is the best volatile-ttl candidate.
                 let rank = if policy == Policy::VolatileTtl {
                     u64::MAX - e.expire_at().unwrap_or(u64::MAX)
                 } else {
                     clock.rank(e.access, now_ms)
                 };
-                evictor.offer(rank, id, &e.key);
+                evictor.offer(rank, id, slot, &e.key);
             });
         }
         if total == 0 {
@@ -306,9 +309,8 @@ fn pick(
         }
         // Best first; a candidate gone since it was sampled is a ghost.
         while let Some(c) = evictor.pool.pop() {
-            let db = &store.dbs[c.db];
-            if db.holds(&c.key, !all_keys) {
-                return Some((c.db, c.key));
+            if store.dbs[c.db].holds_at(c.slot, &c.key, !all_keys) {
+                return Some((c.db, c.slot));
             }
         }
     }
@@ -322,11 +324,16 @@ mod tests {
     fn the_pool_keeps_the_best_sixteen_without_duplicates() {
         let mut e = Evictor::default();
         for i in 0..40u64 {
-            e.offer(i % 20, 0, format!("k{}", i % 20).as_bytes());
+            e.offer(
+                i % 20,
+                0,
+                (i % 20) as u32,
+                format!("k{}", i % 20).as_bytes(),
+            );
         }
         let ranks: Vec<u64> = e.pool.iter().map(|c| c.rank).collect();
         assert_eq!(ranks, (4..20).collect::<Vec<_>>());
-        e.offer(1, 0, b"low");
+        e.offer(1, 0, 99, b"low");
         assert_eq!(e.pool[0].rank, 4);
     }
 

@@ -433,14 +433,31 @@ impl Db {
         self.slots.iter().flatten()
     }
 
-    /// Calls `f` with up to `count` entries drawn at random, from every key
-    /// or (`volatile`) from those with a TTL: eviction's sample (Redis's
-    /// `dictGetSomeKeys`). An entry may come twice.
-    pub fn sample(&self, volatile: bool, count: usize, rng: &mut Rng, mut f: impl FnMut(&Entry)) {
+    /// Calls `f` with up to `count` entries drawn at random, and their
+    /// slots, from every key or (`volatile`) from those with a TTL:
+    /// eviction's sample (Redis's `dictGetSomeKeys`). An entry may come
+    /// twice. The slots are drawn and checked first and read after, so
+    /// the cache misses of a batch overlap.
+    pub fn sample(
+        &self,
+        volatile: bool,
+        count: usize,
+        rng: &mut Rng,
+        mut f: impl FnMut(u32, &Entry),
+    ) {
+        const MAX_BATCH: usize = 16;
+        let mut picks = [0u32; MAX_BATCH];
         if volatile {
-            for _ in 0..count.min(self.volatile.len()) {
-                let pick = rng.below(self.volatile.len() as u64) as usize;
-                f(self.slot(self.volatile[pick]));
+            let mut left = count.min(self.volatile.len());
+            while left > 0 {
+                let batch = left.min(MAX_BATCH);
+                for p in picks.iter_mut().take(batch) {
+                    *p = self.volatile[rng.below(self.volatile.len() as u64) as usize];
+                }
+                for &slot in &picks[..batch] {
+                    f(slot, self.slot(slot));
+                }
+                left -= batch;
             }
             return;
         }
@@ -448,34 +465,47 @@ impl Db {
         let mut found = 0;
         // Freed slots are reused first, so the vector is dense but for a
         // mass delete; after one, probing gives way to a walk.
-        for _ in 0..want * 10 {
-            if found == want {
+        for _ in 0..10 {
+            let batch = (want - found).min(MAX_BATCH);
+            if batch == 0 {
                 return;
             }
-            if let Some(Some(e)) = self.slots.get(rng.below(self.slots.len() as u64) as usize) {
-                f(e);
-                found += 1;
+            // Without a branch on each load, the loads of the batch are in
+            // flight together; the second pass finds them cached.
+            let mut hits = 0;
+            for _ in 0..batch {
+                let slot = rng.below(self.slots.len() as u64) as u32;
+                picks[hits] = slot;
+                hits += usize::from(matches!(self.slots.get(slot as usize), Some(Some(_))));
             }
+            for &slot in &picks[..hits] {
+                f(slot, self.slot(slot));
+            }
+            found += hits;
         }
         let start = rng.below(self.slots.len().max(1) as u64) as usize;
-        let (after, before) = self.slots.split_at(start.min(self.slots.len()));
-        for e in before.iter().chain(after).flatten().take(want - found) {
-            f(e);
+        let start = start.min(self.slots.len());
+        let walk = (start..self.slots.len()).chain(0..start);
+        for slot in walk.filter(|&i| self.slots[i].is_some()).take(want - found) {
+            f(slot as u32, self.slot(slot as u32));
         }
     }
 
-    /// A random key, from every key or (`volatile`) from those with a TTL.
-    pub fn random_sample(&self, volatile: bool, rng: &mut Rng) -> Option<Bytes> {
-        let mut key = None;
-        self.sample(volatile, 1, rng, |e| key = Some(e.key.clone()));
-        key
+    /// A random key and its slot, from every key or (`volatile`) from
+    /// those with a TTL.
+    pub fn random_sample(&self, volatile: bool, rng: &mut Rng) -> Option<(u32, Bytes)> {
+        let mut pick = None;
+        self.sample(volatile, 1, rng, |slot, e| {
+            pick = Some((slot, e.key.clone()))
+        });
+        pick
     }
 
-    /// Whether `key` is in the table (with a TTL, if `volatile`), whatever
-    /// its time.
-    pub fn holds(&self, key: &[u8], volatile: bool) -> bool {
-        self.get_raw(key)
-            .is_some_and(|e| !volatile || e.expire_at().is_some())
+    /// Whether slot `slot` still holds `key` (with a TTL, if `volatile`),
+    /// whatever its time: a sampled candidate is still there.
+    pub fn holds_at(&self, slot: u32, key: &[u8], volatile: bool) -> bool {
+        matches!(self.slots.get(slot as usize), Some(Some(e))
+            if *e.key == *key && (!volatile || e.expire_at().is_some()))
     }
 
     /// Sum of TTLs left, for INFO keyspace's `avg_ttl`, over a bounded sample.
@@ -857,21 +887,15 @@ impl<'a> DbMut<'a> {
         }
     }
 
-    /// Removes `key`, live or not, to free memory (maxmemory): counted in
-    /// `evicted_keys`, notified as `evicted`, propagated as a DEL.
-    pub fn evict(&mut self, key: &[u8]) -> bool {
+    /// Removes the key in `slot`, live or not, to free memory (maxmemory):
+    /// counted in `evicted_keys`, notified as `evicted`, propagated as a
+    /// DEL.
+    pub fn evict_slot(&mut self, slot: u32) {
         let before = allocated();
-        let Some(slot) = self.db.find_slot(self.db.hash(key), key) else {
-            return false;
-        };
-        match self.db.remove_slot(slot) {
-            Some(Entry { key, value, .. }) => {
-                drop(value);
-                self.stats.evicted += 1;
-                self.record(&key, KeyChange::Evicted, "evicted", 0, false, before);
-                true
-            }
-            None => false,
+        if let Some(Entry { key, value, .. }) = self.db.remove_slot(slot) {
+            drop(value);
+            self.stats.evicted += 1;
+            self.record(&key, KeyChange::Evicted, "evicted", 0, false, before);
         }
     }
 
