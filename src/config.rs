@@ -75,6 +75,14 @@ pub struct Config {
     pub stop_writes_on_bgsave_error: bool,
     pub loglevel: String,
     pub daemonize: bool,
+    /// Where the process id is written at start-up (empty: nowhere).
+    pub pidfile: String,
+    /// Raise the cron's frequency with the number of clients (Redis's
+    /// `dynamic-hz`: doubled while there are over 200 clients per tick).
+    pub dynamic_hz: bool,
+    /// Who may run DEBUG: `no` (Redis 7.0's default), `yes`, or `local`
+    /// (loopback clients).
+    pub enable_debug_command: String,
     pub logfile: String,
     /// FLUSHALL / FLUSHDB without SYNC or ASYNC free in the background.
     pub lazyfree_lazy_user_flush: bool,
@@ -215,6 +223,9 @@ impl Default for Config {
             stop_writes_on_bgsave_error: true,
             loglevel: "notice".into(),
             daemonize: false,
+            pidfile: String::new(),
+            dynamic_hz: true,
+            enable_debug_command: "no".into(),
             logfile: String::new(),
             lazyfree_lazy_user_flush: false,
             output_limits: OUTPUT_LIMITS,
@@ -519,6 +530,28 @@ pub static PARAMS: &[Param] = &[
         c.timeout = int_in(v, 0, i32::MAX.into())? as u64;
         Ok(())
     }),
+    param!(
+        "dynamic-hz",
+        Mutable,
+        |c| yes_no_str(c.dynamic_hz),
+        |c, v| {
+            c.dynamic_hz = yes_no(v)?;
+            Ok(())
+        }
+    ),
+    param!("pidfile", Immutable, |c| c.pidfile.clone(), |c, v| {
+        c.pidfile = v.to_string();
+        Ok(())
+    }),
+    param!(
+        "enable-debug-command",
+        Immutable,
+        |c| c.enable_debug_command.clone(),
+        |c, v| {
+            c.enable_debug_command = one_of(v, &["no", "yes", "local"])?;
+            Ok(())
+        }
+    ),
     param!("hz", Mutable, |c| c.hz.to_string(), |c, v| {
         // Redis accepts any non-negative int and clamps it when applying.
         c.hz = int_in(v, 0, i32::MAX.into())?.clamp(1, 500) as u64;

@@ -72,6 +72,7 @@ fn choose_backend(mode: IoMode) -> Result<Backend, String> {
 
 fn run(mut config: Config) -> Result<(), String> {
     net::raise_open_files_limit(&mut config)?;
+    let _pidfile = PidFile::create(&config.pidfile);
     let addrs = net::listen_addrs(&config)?;
     let listeners = addrs
         .iter()
@@ -108,4 +109,31 @@ fn run(mut config: Config) -> Result<(), String> {
         Backend::Epoll => net::epoll::run(server, listeners),
     }
     .map_err(|e| format!("server error: {e}"))
+}
+
+/// `pidfile`: the process id, written at start-up and removed at a clean
+/// exit, as redis-server does. A file that cannot be written is a warning.
+struct PidFile(Option<std::path::PathBuf>);
+
+impl PidFile {
+    fn create(path: &str) -> PidFile {
+        if path.is_empty() {
+            return PidFile(None);
+        }
+        match std::fs::write(path, format!("{}\n", std::process::id())) {
+            Ok(()) => PidFile(Some(path.into())),
+            Err(e) => {
+                tracing::warn!("Failed to write PID file: {e}");
+                PidFile(None)
+            }
+        }
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }

@@ -623,6 +623,19 @@ impl State {
         }
     }
 
+    /// The cron's frequency: `hz`, doubled (up to 500) while there are more
+    /// than 200 clients per tick when `dynamic-hz` is on, so each tick's
+    /// share of the clients' timeouts stays small (Redis's serverCron).
+    pub fn hz(&self) -> u64 {
+        let mut hz = self.config.hz.clamp(1, 500);
+        if self.config.dynamic_hz {
+            while self.clients.len() as u64 / hz > 200 && hz < 500 {
+                hz = (hz * 2).min(500);
+            }
+        }
+        hz
+    }
+
     /// The time commands run at, in Unix milliseconds.
     pub fn now_ms(&self) -> u64 {
         self.fixed_time_ms.unwrap_or_else(now_ms)
@@ -787,7 +800,7 @@ pub fn cron(server: &mut Server) {
     if !server.state.active_expire || server.state.persistence.is_loading() {
         return;
     }
-    let tick_us = 1_000_000 / server.state.config.hz.max(1);
+    let tick_us = 1_000_000 / server.state.hz();
     server.store.active_expire_cycle(now, tick_us / 4);
     crate::effects::after_command(&mut server.store, &mut server.state, None);
     // Notifications of the keys it expired.

@@ -30,6 +30,7 @@ impl Harness {
     /// files unless they run SAVE.
     pub fn with_config(mut config: Config) -> Self {
         config.save.clear();
+        config.enable_debug_command = "yes".into();
         let max_bulk = config.proto_max_bulk_len;
         let mut server = Server::new(config, "none");
         let key = server

@@ -135,3 +135,33 @@ fn a_server_started_with_protected_mode_no_serves_outsiders() {
         assert_eq!((reply.as_str(), closed), ("+PONG\r\n", false), "[{io}]");
     }
 }
+
+#[test]
+fn debug_needs_enable_debug_command_and_pidfile_is_written() {
+    for io in common::backends() {
+        let dir = common::rizzler_dir(0)
+            .with_file_name(format!("rizzler-pid-{io}-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let pidfile = dir.join("rizzler.pid");
+        let pidfile_arg = pidfile.to_string_lossy().to_string();
+        let server = common::rizzler(
+            io,
+            &["--enable-debug-command", "no", "--pidfile", &pidfile_arg],
+        );
+        let mut c = server.conn();
+        assert_eq!(
+            c.line("DEBUG SLEEP 0"),
+            b"-ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.\r\n",
+            "[{io}]"
+        );
+        let written = std::fs::read_to_string(&pidfile).expect("pidfile");
+        assert_eq!(written.trim(), server.pid().to_string(), "[{io}]");
+        c.send(&[b"SHUTDOWN", b"NOSAVE"]);
+        let mut server = server;
+        server.wait_exit(Duration::from_secs(10));
+        assert!(!pidfile.exists(), "[{io}] pidfile left after SHUTDOWN");
+        let local = common::rizzler(io, &["--enable-debug-command", "local"]);
+        assert_eq!(local.conn().line("DEBUG SLEEP 0"), b"+OK\r\n", "[{io}]");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

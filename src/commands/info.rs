@@ -159,7 +159,7 @@ fn server(out: &mut String, state: &State, ctx: &Context) {
         "server_time_usec" => crate::util::now_us(),
         "uptime_in_seconds" => uptime,
         "uptime_in_days" => uptime / 86400,
-        "hz" => state.config.hz,
+        "hz" => state.hz(),
         "configured_hz" => state.config.hz,
         "lru_clock" => (ctx.now_ms / 1000) & ((1 << 24) - 1),
         "executable" => executable,

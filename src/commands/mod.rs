@@ -457,8 +457,19 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
         error,
     };
     let open = ctx.state.acl.open();
+    ctx.me().last_cmd = Some(cmd);
+    // DEBUG is a protected command, off unless enable-debug-command
+    // allows it (Redis checks this before authentication).
+    let state = &*ctx.state;
+    if cmd.name == "debug"
+        && !debug_allowed(
+            &state.config.enable_debug_command,
+            &state.clients[ctx.client].addr,
+        )
+    {
+        return Err(refuse(CmdError::DebugNotAllowed));
+    }
     let client = ctx.me();
-    client.last_cmd = Some(cmd);
     if !client.authenticated && !open && cmd.flags & flags::NO_AUTH == 0 {
         return Err(refuse(CmdError::NoAuth));
     }
@@ -531,6 +542,18 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
         )));
     }
     Ok(cmd)
+}
+
+/// Redis's `allowProtectedAction`: `yes`, or `local` for a client on
+/// loopback.
+fn debug_allowed(setting: &str, addr: &str) -> bool {
+    match setting {
+        "yes" => true,
+        "local" => addr
+            .parse::<std::net::SocketAddr>()
+            .is_ok_and(|a| crate::net::is_loopback(&a)),
+        _ => false,
+    }
 }
 
 /// What a subscribed RESP2 client may run.

@@ -335,7 +335,7 @@ async fn timeouts(server: Rc<RefCell<Server>>, wakers: Wakers, shutdown: Rc<Noti
 /// The server's periodic work (Redis's `serverCron`): active expiry at `hz`.
 async fn cron(server: Rc<RefCell<Server>>, wakers: Wakers, shutdown: Rc<Notify>) {
     loop {
-        let hz = server.borrow().state.config.hz.max(1);
+        let hz = server.borrow().state.hz();
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
         let mut srv = server.borrow_mut();
         crate::server::cron(&mut srv);

@@ -184,7 +184,8 @@ fn listen_args(io: &str, port: u16) -> [String; 6] {
 /// directory of its own, unless `extra` says otherwise (later options win).
 pub fn rizzler_command(io: &str, port: u16, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rizzler"));
-    cmd.args(listen_args(io, port)).args(["--save", ""]);
+    cmd.args(listen_args(io, port))
+        .args(["--save", "", "--enable-debug-command", "yes"]);
     if !extra.contains(&"--dir") {
         let dir = rizzler_dir(port);
         let _ = std::fs::remove_dir_all(&dir);

@@ -184,7 +184,7 @@ pub fn run(
     for index in 0..core.listeners.len() {
         core.arm_accept(index);
     }
-    core.arm_tick(server.borrow().state.config.hz);
+    core.arm_tick(server.borrow().state.hz());
     core.arm_signal();
 
     let result = serve(&mut core, uring, bufs, &server);
@@ -840,7 +840,7 @@ impl Core {
         // The cron closes idle clients (`timeout`) the way CLIENT KILL does.
         self.serve_requests(srv);
         self.resume_unblocked(srv);
-        self.arm_tick(srv.state.config.hz);
+        self.arm_tick(srv.state.hz());
     }
 
     fn arm_signal(&mut self) {
