@@ -187,6 +187,14 @@ pub fn not_counted(store: &Store, state: &State) -> u64 {
     (store.save_held_bytes() + store.spare_bytes() + aof) as u64
 }
 
+/// Memory as eviction counts it, as far as an eviction in database `db`
+/// changes it: the freed slot and what the save took are not counted.
+fn counted_in(store: &Store, db: usize) -> i64 {
+    let db = &store.dbs[db];
+    let held = db.frozen().map_or(0, crate::store::Frozen::kept_bytes);
+    allocated() as i64 - (db.spare_bytes() + held) as i64
+}
+
 /// Redis's `evictionTimeLimitUs`: 50 µs per step of tenacity up to 10,
 /// then 15% more per step, and no limit at 100.
 fn time_limit(tenacity: u32) -> Option<Duration> {
@@ -227,9 +235,9 @@ pub fn perform(store: &mut Store, state: &mut State, now_ms: u64) -> Outcome {
             outcome = Outcome::Fail;
             break;
         };
-        let before = allocated() as i64;
+        let before = counted_in(store, db);
         store.db(db, now_ms).evict_slot(slot);
-        freed += before - allocated() as i64;
+        freed += before - counted_in(store, db);
         keys += 1;
         if keys.is_multiple_of(CHECK_EVERY) && deadline.is_some_and(|d| Instant::now() >= d) {
             outcome = Outcome::Running;
