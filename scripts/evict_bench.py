@@ -27,15 +27,14 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ROOT, call, free_port, resp, wait_port  # noqa: E402
+from bench import call, resp  # noqa: E402
+from persist_bench import RIZZLER, Proc  # noqa: E402
 
-RIZZLER = ROOT / "target" / "release" / "rizzler"
 MIB = 1 << 20
 
 
@@ -46,37 +45,14 @@ def rss_bytes(pid):
     return 0
 
 
-class Proc:
-    def __init__(self, name, kind, extra):
-        self.name, self.kind, self.port = name, kind, free_port()
-        self.dir = tempfile.mkdtemp(prefix=f"evict-bench-{name}-")
-        common = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", self.dir]
-        if kind == "redis":
-            argv = ["redis-server"] + common + ["--appendonly", "no"] + extra
-        else:
-            argv = [str(RIZZLER)] + common + ["--io", "uring"] + extra
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port, self.proc, name)
-
-    def rss(self):
-        return rss_bytes(self.proc.pid)
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
 def flood(server, requests):
     """One write flood; (requests per second, peak RSS during it)."""
-    peak = [server.rss()]
+    peak = [rss_bytes(server.proc.pid)]
     done = threading.Event()
 
     def sample():
         while not done.wait(0.05):
-            peak[0] = max(peak[0], server.rss())
+            peak[0] = max(peak[0], rss_bytes(server.proc.pid))
 
     sampler = threading.Thread(target=sample)
     sampler.start()
@@ -212,14 +188,14 @@ def per_key_table(keys, repeat):
             server = Proc(name, name, [])
             try:
                 time.sleep(0.2)
-                before = server.rss()
+                before = rss_bytes(server.proc.pid)
                 with socket.create_connection(("127.0.0.1", server.port)) as s:
                     for start in range(0, keys, 1000):
                         end = min(keys, start + 1000)
                         s.sendall(b"".join(resp("SET", f"key:{i}", f"value:{i}") for i in range(start, end)))
                         _, rest = read_replies(s, b"", end - start)
                 time.sleep(0.2)
-                results[name].append((server.rss() - before) / keys)
+                results[name].append((rss_bytes(server.proc.pid) - before) / keys)
             finally:
                 server.stop()
     med = {n: statistics.median(v) for n, v in results.items()}

@@ -35,6 +35,7 @@ pub const ARG_MULTIPLE: u8 = 2;
 pub const ARG_MULTIPLE_TOKEN: u8 = 4;
 
 /// Where a key spec starts searching.
+#[derive(Clone)]
 pub enum B {
     Unknown,
     /// At this argument index.
@@ -44,6 +45,7 @@ pub enum B {
 }
 
 /// How a key spec finds its keys from the start.
+#[derive(Clone)]
 pub enum F {
     Unknown,
     /// `lastkey` (relative; negative counts from the end), `keystep`, `limit`.
@@ -53,6 +55,7 @@ pub enum F {
 }
 
 /// A key spec: notes (empty for none), flags, begin search, find keys.
+#[derive(Clone)]
 pub struct K(pub &'static str, pub &'static [&'static str], pub B, pub F);
 
 /// Redis 7.0's docs for one command, by full name (`config|get`).
@@ -253,6 +256,15 @@ pub fn categories(r: &Resolved) -> Vec<&'static str> {
 
 /// A key spec derived from a row's legacy range, for commands Redis's docs
 /// do not cover.
+/// A row's key specs: Redis's, or the one its legacy key range gives
+/// when Redis has no docs for it.
+fn key_specs(r: &Resolved) -> std::borrow::Cow<'static, [K]> {
+    match redis_doc(&r.full_name()) {
+        Some(d) => std::borrow::Cow::Borrowed(d.specs),
+        None => std::borrow::Cow::Owned(derived_spec(r.cmd).into_iter().collect()),
+    }
+}
+
 fn derived_spec(cmd: &Command) -> Option<K> {
     let (first, last, step) = cmd.keys;
     if first <= 0 {
@@ -618,15 +630,8 @@ pub fn list(filter: &ListFilter) -> Vec<String> {
 /// range when Redis has no docs for it.
 pub fn get_keys(args: &Args) -> Result<Vec<(usize, Vec<&'static str>)>, CmdError> {
     let r = lookup_argv(args).ok_or(CmdError::GetkeysInvalidCommand)?;
-    let doc = redis_doc(&r.full_name());
-    let owned;
-    let specs: &[K] = match doc {
-        Some(d) => d.specs,
-        None => {
-            owned = derived_spec(r.cmd).into_iter().collect::<Vec<_>>();
-            &owned
-        }
-    };
+    let specs = key_specs(&r);
+    let specs: &[K] = &specs;
     if !specs.iter().any(|K(_, fl, ..)| !fl.contains(&"not_key")) {
         return Err(CmdError::GetkeysNoKeys);
     }
@@ -664,15 +669,8 @@ pub fn acl_keys(r: &Resolved, args: &Args) -> Vec<(usize, u8)> {
         }
         f
     };
-    let doc = redis_doc(&r.full_name());
-    let owned;
-    let specs: &[K] = match doc {
-        Some(d) => d.specs,
-        None => {
-            owned = derived_spec(r.cmd).into_iter().collect::<Vec<_>>();
-            &owned
-        }
-    };
+    let specs = key_specs(r);
+    let specs: &[K] = &specs;
     let varflags = specs
         .iter()
         .any(|K(_, f, ..)| f.contains(&"variable_flags"));
