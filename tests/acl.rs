@@ -132,14 +132,7 @@ fn user_directives_apply_at_start_and_conflict_with_aclfile() {
         let port = common::free_port();
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rizzler"));
         cmd.arg(&conf)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--io",
-                io,
-            ])
+            .args(common::listen_args(io, port))
             .args(["--aclfile", "/nonexistent/users.acl"])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())

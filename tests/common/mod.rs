@@ -168,7 +168,7 @@ pub fn rizzler_dir(port: u16) -> std::path::PathBuf {
 }
 
 /// Loopback, `port`, backend `io`: how every test server listens.
-fn listen_args(io: &str, port: u16) -> [String; 6] {
+pub fn listen_args(io: &str, port: u16) -> [String; 6] {
     [
         "--port",
         &port.to_string(),
