@@ -240,7 +240,7 @@ impl State {
     }
 
     /// An unblocked client has a reply to send and input to go on with.
-    fn resume(&mut self, client: usize) {
+    pub(crate) fn resume(&mut self, client: usize) {
         self.output_added(client);
         self.requests.push(Request::Resume(client));
     }

@@ -44,6 +44,9 @@ pub struct Config {
     pub maxmemory_policy: crate::evict::Policy,
     /// Keys each eviction round samples per database.
     pub maxmemory_samples: usize,
+    /// Keys the client-side caching table remembers before it invalidates
+    /// some early (0: no limit).
+    pub tracking_table_max_keys: usize,
     /// How long eviction may run per command (0..=100, see `evict.rs`).
     pub maxmemory_eviction_tenacity: u32,
     pub lfu_log_factor: u32,
@@ -203,6 +206,7 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: crate::evict::Policy::NoEviction,
             maxmemory_samples: 5,
+            tracking_table_max_keys: 1_000_000,
             maxmemory_eviction_tenacity: 10,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
@@ -598,6 +602,15 @@ pub static PARAMS: &[Param] = &[
         |c| c.maxmemory_samples.to_string(),
         |c, v| {
             c.maxmemory_samples = int_in(v, 1, i32::MAX.into())? as usize;
+            Ok(())
+        }
+    ),
+    param!(
+        "tracking-table-max-keys",
+        Mutable,
+        |c| c.tracking_table_max_keys.to_string(),
+        |c, v| {
+            c.tracking_table_max_keys = int_in(v, 0, i64::MAX)? as usize;
             Ok(())
         }
     ),

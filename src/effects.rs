@@ -22,8 +22,8 @@
 //! - inside EXEC, the events and operations of its commands are gathered
 //!   and delivered as one unit ([`begin_transaction`]).
 //!
-//! Blocked clients' ready keys and eviction's accounting hook in here
-//! too, as observers or as a line in this function; none of them needs
+//! Blocked clients' ready keys, client-side caching's invalidations and
+//! eviction's accounting hook in here too, as observers or as a line in this function; none of them needs
 //! a command handler or a backend to change.
 
 use std::cell::RefCell;
@@ -90,7 +90,8 @@ pub fn sync_recording(store: &mut Store, state: &State) {
     store.journal.recording = !state.observers.is_empty()
         || notify
         || !state.watches.is_empty()
-        || !state.blocking.is_empty();
+        || !state.blocking.is_empty()
+        || state.tracking.active();
     store.journal.record_misses = notify && flags & crate::notify::KEY_MISS != 0;
 }
 
@@ -140,6 +141,9 @@ fn drain(store: &mut Store, state: &mut State, command: Option<(usize, &Args)>) 
         touch_watched(state, &journal.events, &store.dbs);
     }
     crate::blocking::note_changes(state, &journal.events);
+    if state.tracking.active() {
+        crate::tracking::invalidate(state, &journal.events);
+    }
     match &mut state.transaction {
         // Inside EXEC: gathered, delivered as one unit at its end.
         Some(tx) => {

@@ -78,6 +78,19 @@ pub enum CmdError {
     AclNoFile,
     AclSaveFailed,
     AclGenpassBits,
+    ClientPauseMode,
+    TimeoutNotInteger,
+    TimeoutNegative,
+    TrackingOneRedirect,
+    TrackingNoRedirectTarget,
+    TrackingPrefixNeedsBcast,
+    TrackingBcastSwitch,
+    TrackingOptBcast,
+    TrackingOptinOptout,
+    TrackingOptSwitch,
+    CachingNotTracking,
+    CachingYesNotOptin,
+    CachingNoNotOptout,
     /// A pre-formatted `ERR …` (or other code) line for the few errors whose
     /// text carries arguments: build it with the constructors below.
     Custom(Vec<u8>),
@@ -161,6 +174,19 @@ impl CmdError {
             CmdError::AclNoFile => "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.",
             CmdError::AclSaveFailed => "ERR There was an error trying to save the ACLs. Please check the server logs for more information",
             CmdError::AclGenpassBits => "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096",
+            CmdError::ClientPauseMode => "ERR CLIENT PAUSE mode must be WRITE or ALL",
+            CmdError::TimeoutNotInteger => "ERR timeout is not an integer or out of range",
+            CmdError::TimeoutNegative => "ERR timeout is negative",
+            CmdError::TrackingOneRedirect => "ERR A client can only redirect to a single other client",
+            CmdError::TrackingNoRedirectTarget => "ERR The client ID you want redirect to does not exist",
+            CmdError::TrackingPrefixNeedsBcast => "ERR PREFIX option requires BCAST mode to be enabled",
+            CmdError::TrackingBcastSwitch => "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
+            CmdError::TrackingOptBcast => "ERR OPTIN and OPTOUT are not compatible with BCAST",
+            CmdError::TrackingOptinOptout => "ERR You can't specify both OPTIN mode and OPTOUT mode",
+            CmdError::TrackingOptSwitch => "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
+            CmdError::CachingNotTracking => "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+            CmdError::CachingYesNotOptin => "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            CmdError::CachingNoNotOptout => "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
             CmdError::Custom(s) => return s,
         };
         text.as_bytes()
@@ -370,6 +396,23 @@ impl CmdError {
     /// ACL LOAD's list of problems, after `ERR `.
     pub fn acl_load(errors: &str) -> Self {
         safe(CmdError::err(format!("ERR {errors}")))
+    }
+
+    /// CLIENT TRACKING … BCAST PREFIX: two prefixes overlap (`existing`:
+    /// the second is one the client already has).
+    pub fn tracking_prefix_overlap(prefix: &[u8], other: &[u8], existing: bool) -> Self {
+        let (p, o) = (
+            String::from_utf8_lossy(prefix),
+            String::from_utf8_lossy(other),
+        );
+        let what = if existing {
+            "an existing"
+        } else {
+            "another provided"
+        };
+        CmdError::err(format!(
+            "ERR Prefix '{p}' overlaps with {what} prefix '{o}'. Prefixes for a single client must not overlap."
+        ))
     }
 
     pub fn err(text: impl Into<String>) -> Self {

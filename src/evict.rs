@@ -211,7 +211,13 @@ fn time_limit(tenacity: u32) -> Option<Duration> {
 /// nothing is left to evict, or the time limit is reached.
 pub fn perform(store: &mut Store, state: &mut State, now_ms: u64) -> Outcome {
     let limit = state.config.maxmemory;
-    if limit == 0 || allocated() <= limit || state.persistence.is_loading() {
+    // A pause keeps the dataset as it is (Redis's
+    // isSafeToPerformEvictions).
+    if limit == 0
+        || allocated() <= limit
+        || state.persistence.is_loading()
+        || state.pause.mode().is_some()
+    {
         state.evictor.unfinished = false;
         return Outcome::Ok;
     }

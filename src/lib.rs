@@ -27,6 +27,9 @@
 //!   counter, the propagation stream (the AOF and replicas read it),
 //!   keyspace notifications ([`notify`]) and every other consumer of key
 //!   events.
+//! - [`tracking`] is client-side caching (CLIENT TRACKING): it reads the
+//!   same key events and sends invalidations. [`pause`] holds clients'
+//!   commands back during CLIENT PAUSE.
 //! - [`pubsub`] is the subscriber table. A message is encoded once per
 //!   protocol and shared by every subscriber's output
 //!   ([`resp::Outbox`] hands the kernel one slice per chunk).
@@ -65,12 +68,14 @@ pub mod evict;
 pub mod ldouble;
 pub mod net;
 pub mod notify;
+pub mod pause;
 pub mod persist;
 pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod store;
 pub mod testing;
+pub mod tracking;
 pub mod util;
 
 /// Every allocation of the process is counted (see [`alloc`]).

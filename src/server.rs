@@ -97,6 +97,13 @@ pub struct State {
     pub evictor: crate::evict::Evictor,
     /// Users and the ACL log.
     pub acl: crate::acl::Acl,
+    /// Client ids → slab keys, for what names a client by id (tracking
+    /// redirection).
+    pub client_ids: HashMap<u64, usize>,
+    /// Client-side caching: who may cache which keys.
+    pub tracking: crate::tracking::Tracking,
+    /// CLIENT PAUSE.
+    pub pause: crate::pause::Pause,
 }
 
 /// The client whose command is running (Redis's `server.current_client`).
@@ -166,6 +173,19 @@ pub struct Client {
     /// The blocking command it waits in (BLPOP…): it runs nothing else
     /// until answered.
     pub blocked: Option<Box<crate::blocking::Blocked>>,
+    /// The command CLIENT PAUSE holds back: it runs nothing else until
+    /// the pause ends.
+    pub postponed: Option<crate::resp::OwnedArgs>,
+    /// CLIENT TRACKING's options, while it is on.
+    pub tracking: Option<Box<crate::tracking::ClientTracking>>,
+}
+
+impl Client {
+    /// Whether it waits (blocked or postponed) and so runs none of its
+    /// input.
+    pub fn waiting(&self) -> bool {
+        self.blocked.is_some() || self.postponed.is_some()
+    }
 }
 
 /// CLIENT REPLY's state: Redis's CLIENT_REPLY_OFF, _SKIP and _SKIP_NEXT.
@@ -579,6 +599,9 @@ impl Server {
                 replid,
                 evictor: Default::default(),
                 acl: crate::acl::Acl::new(),
+                client_ids: HashMap::new(),
+                tracking: Default::default(),
+                pause: Default::default(),
             },
         };
         crate::acl::apply_requirepass(&mut server.state);
@@ -647,6 +670,8 @@ impl State {
         self.next_client_id += 1;
         self.stats.connections_received += 1;
         let now = now_ms();
+        let key = self.clients.vacant_key();
+        self.client_ids.insert(id, key);
         self.clients.insert(Client {
             id,
             addr,
@@ -675,6 +700,8 @@ impl State {
             closing: false,
             reply: ReplyMode::On,
             blocked: None,
+            postponed: None,
+            tracking: None,
         })
     }
 
@@ -683,7 +710,10 @@ impl State {
     pub fn remove_client(&mut self, key: usize) {
         self.unwatch_all(key);
         self.unblock(key);
+        self.disable_tracking(key);
+        crate::pause::forget(self, key);
         if let Some(client) = self.clients.try_remove(key) {
+            self.client_ids.remove(&client.id);
             self.pubsub.forget(key, &client.subs);
         }
     }
@@ -784,8 +814,6 @@ pub fn cron(server: &mut Server) {
     let now = server.state.now_ms();
     server.state.note_memory();
     close_idle_clients(&mut server.state, now);
-    // The backends wake for each deadline; this is the safety net.
-    crate::blocking::expire(&mut server.state, now);
     let stats = &mut server.state.stats;
     let totals = [
         stats.commands_processed,
@@ -796,14 +824,23 @@ pub fn cron(server: &mut Server) {
     crate::persist::snapshot::check_save_points(&mut server.store, &mut server.state);
     // Once a second, everysec's fsync, even with no command to flush.
     crate::persist::aof::flush(&mut server.state);
-    // Not while the dataset loads: an AOF brings its own DELs.
-    if !server.state.active_expire || server.state.persistence.is_loading() {
+    if server.state.tracking.active() {
+        crate::tracking::limit_table(&mut server.state);
+    }
+    crate::pause::timeouts(server, now);
+    // Not while the dataset loads (an AOF brings its own DELs), nor while
+    // clients are paused (the dataset stays as it is).
+    let paused = server.state.pause.mode().is_some();
+    if !server.state.active_expire || server.state.persistence.is_loading() || paused {
+        crate::tracking::broadcast(&mut server.state);
+        server.state.flush_broadcast();
         return;
     }
     let tick_us = 1_000_000 / server.state.hz();
     server.store.active_expire_cycle(now, tick_us / 4);
     crate::effects::after_command(&mut server.store, &mut server.state, None);
-    // Notifications of the keys it expired.
+    // Notifications and invalidations of the keys it expired.
+    crate::tracking::broadcast(&mut server.state);
     server.state.flush_broadcast();
 }
 
@@ -817,7 +854,7 @@ fn close_idle_clients(state: &mut State, now: u64) {
     }
     for (key, client) in state.clients.iter_mut() {
         // Subscribers only listen; a blocked client has its own timeout.
-        let waiting = client.subs.total() > 0 || client.blocked.is_some();
+        let waiting = client.subs.total() > 0 || client.waiting();
         if !client.closing && !waiting && now.saturating_sub(client.last_ms) > limit_ms {
             client.closing = true;
             state.requests.push(Request::Close(key));

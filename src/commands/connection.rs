@@ -51,10 +51,21 @@ pub const COMMANDS: &[Command] = &[
         )
         .complexity("Depends on subcommand.")
         .subcommands(&[
+            Command::new("caching", 3, CLIENT_SUB, super::tracking::client_caching)
+                .doc(
+                    "connection",
+                    "6.0.0",
+                    "Instruct the server about tracking or not keys in the next request",
+                ),
             Command::new("getname", 2, CLIENT_SUB, client_getname).doc(
                 "connection",
                 "2.6.9",
                 "Get the current connection name",
+            ),
+            Command::new("getredir", 2, CLIENT_SUB, super::tracking::client_getredir).doc(
+                "connection",
+                "6.0.0",
+                "Get tracking notifications redirection client ID if any",
             ),
             Command::new("help", 2, LOADING | STALE, client_help).doc(
                 "connection",
@@ -82,6 +93,8 @@ pub const COMMANDS: &[Command] = &[
                 "7.0.0",
                 "Set client eviction mode for the current connection",
             ),
+            Command::new("pause", -3, CLIENT_ADMIN, client_pause)
+                .doc("connection", "2.9.50", "Stop processing commands from clients for some time"),
             Command::new("reply", 3, CLIENT_SUB, client_reply).doc(
                 "connection",
                 "3.2.0",
@@ -97,6 +110,19 @@ pub const COMMANDS: &[Command] = &[
                 "2.6.9",
                 "Set the current connection name",
             ),
+            Command::new("tracking", -3, CLIENT_SUB, super::tracking::client_tracking)
+                .doc(
+                    "connection",
+                    "6.0.0",
+                    "Enable or disable server assisted client side caching support",
+                )
+                .complexity("O(1). Some options may introduce additional complexity."),
+            Command::new("trackinginfo", 2, CLIENT_SUB, super::tracking::client_trackinginfo)
+                .doc(
+                    "connection",
+                    "6.2.0",
+                    "Return information about server assisted client side caching for the current connection",
+                ),
             Command::new("unblock", -3, CLIENT_ADMIN, client_unblock)
                 .doc(
                     "connection",
@@ -104,6 +130,9 @@ pub const COMMANDS: &[Command] = &[
                     "Unblock a client blocked in a blocking command from a different connection",
                 )
                 .complexity("O(log N) where N is the number of client connections"),
+            Command::new("unpause", 2, CLIENT_ADMIN, client_unpause)
+                .doc("connection", "6.2.0", "Resume processing of clients that were paused")
+                .complexity("O(N) Where N is the number of paused clients"),
         ]),
 ];
 
@@ -248,6 +277,7 @@ fn reset(ctx: &mut Ctx, _args: Args) -> CmdResult {
     let me = ctx.client;
     super::multi::end_transaction(ctx);
     ctx.state.unsubscribe_everything(me);
+    ctx.state.disable_tracking(me);
     let open = ctx.state.acl.open();
     let default = ctx.state.acl.default_user().clone();
     let client = ctx.me();
@@ -396,8 +426,17 @@ pub(super) fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
     if c.multi.is_some() {
         flags.push('x');
     }
-    if c.blocked.is_some() {
+    if c.waiting() {
         flags.push('b');
+    }
+    if let Some(t) = c.tracking.as_deref() {
+        flags.push('t');
+        if t.broken_redirect {
+            flags.push('R');
+        }
+        if t.bcast {
+            flags.push('B');
+        }
     }
     if c.watch_touched {
         flags.push('d');
@@ -421,7 +460,7 @@ pub(super) fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={db} \
          sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 \
          rbs=0 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem} events={} cmd={cmd} \
-         user={} redir=-1 resp={} lib-name={} lib-ver={}",
+         user={} redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -435,6 +474,7 @@ pub(super) fn client_line(out: &mut String, c: &Client, me: bool, now_ms: u64) {
         c.multi.as_ref().map_or(-1, |m| m.queued.len() as i64),
         if omem > 0 { "rw" } else { "r" },
         String::from_utf8_lossy(&c.user.name),
+        c.tracking.as_ref().map_or(-1, |t| t.redirect as i64),
         if proto == Proto::Resp3 { 3 } else { 2 },
         String::from_utf8_lossy(&c.lib_name),
         String::from_utf8_lossy(&c.lib_ver),
@@ -615,11 +655,17 @@ fn client_unblock(ctx: &mut Ctx, args: Args) -> CmdResult {
     Ok(())
 }
 
+/// Redis 7.0's CLIENT HELP, word for word (so 7.2's SETINFO, which
+/// rizzler has, is not listed).
 fn client_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
     help_reply(
         ctx.out(),
         "client",
         &[
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
             "GETNAME",
             "    Return the name of the current connection.",
             "ID",
@@ -640,25 +686,56 @@ fn client_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
             "      Kill connections authenticated by <username>.",
             "    * SKIPME (YES|NO)",
             "      Skip killing current connection (default: yes).",
-            "    * ID <client-id>",
-            "      Kill connections by client id.",
             "LIST [options ...]",
             "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
             "      Return clients of specified type.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
             "REPLY (ON|OFF|SKIP)",
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
-            "SETINFO <option> <value>",
-            "    Set client meta attr. Options are:",
-            "    * LIB-NAME: the client lib name.",
-            "    * LIB-VER: the client lib version.",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
         ],
     );
+    Ok(())
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL].
+fn client_pause(ctx: &mut Ctx, args: Args) -> CmdResult {
+    if args.len() > 4 {
+        return Err(CmdError::subcommand_syntax(args.get(1), "client"));
+    }
+    let mode = match args.len() {
+        4 if is(args.get(3), "write") => crate::pause::Mode::Write,
+        4 if is(args.get(3), "all") => crate::pause::Mode::All,
+        4 => return Err(CmdError::ClientPauseMode),
+        _ => crate::pause::Mode::All,
+    };
+    let ms = parse_i64(args.get(2)).ok_or(CmdError::TimeoutNotInteger)?;
+    if ms < 0 {
+        return Err(CmdError::TimeoutNegative);
+    }
+    let end = ctx.now_ms.saturating_add(ms as u64);
+    crate::pause::pause(ctx.store, ctx.state, mode, end);
+    ctx.out().ok();
+    Ok(())
+}
+
+/// CLIENT UNPAUSE: the postponed clients run once this command is done.
+fn client_unpause(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    crate::pause::unpause(ctx.store, ctx.state);
+    ctx.out().ok();
     Ok(())
 }

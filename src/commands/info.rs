@@ -186,8 +186,9 @@ fn clients(out: &mut String, state: &State) {
         "maxclients" => state.config.maxclients,
         "client_recent_max_input_buffer" => 0,
         "client_recent_max_output_buffer" => max_out,
-        "blocked_clients" => state.blocking.count(),
-        "tracking_clients" => 0,
+        // Redis counts the clients CLIENT PAUSE postponed too.
+        "blocked_clients" => state.blocking.count() + state.pause.postponed(),
+        "tracking_clients" => state.tracking.clients(),
         "clients_in_timeout_table" => 0,
     );
 }
@@ -434,9 +435,9 @@ fn stats(out: &mut String, store: &Store, state: &State) {
         "active_defrag_key_misses" => 0,
         "total_active_defrag_time" => 0,
         "current_active_defrag_time" => 0,
-        "tracking_total_keys" => 0,
-        "tracking_total_items" => 0,
-        "tracking_total_prefixes" => 0,
+        "tracking_total_keys" => state.tracking.total_keys(),
+        "tracking_total_items" => state.tracking.total_items(),
+        "tracking_total_prefixes" => state.tracking.total_prefixes(),
         "unexpected_error_replies" => 0,
         "total_error_replies" => s.error_replies,
         "dump_payload_sanitizations" => 0,

@@ -37,6 +37,7 @@ mod server;
 mod sets;
 mod sort;
 mod strings;
+mod tracking;
 mod zsets;
 
 use std::collections::HashMap;
@@ -132,6 +133,10 @@ pub mod flags {
     pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
     pub const NO_ASYNC_LOADING: u32 = 1 << 17;
     pub const MOVABLE_KEYS: u32 = 1 << 18;
+    /// Not a write, but may propagate (PUBLISH, scripts): CLIENT PAUSE
+    /// WRITE holds it back. Redis hides it from COMMAND INFO, so it is not
+    /// in [`NAMES`].
+    pub const MAY_REPLICATE: u32 = 1 << 19;
 
     /// Names in COMMAND INFO's order (Redis's `addReplyFlagsForCommand`).
     pub const NAMES: &[(u32, &str)] = &[
@@ -389,10 +394,30 @@ pub fn execute(ctx: &mut Ctx, args: Args) -> After {
     // Its own replies count toward its output buffer limit too.
     let me = ctx.client;
     ctx.state.check_output_limit(me);
+    // CLIENT CACHING covers the next command, or the next transaction
+    // (Redis clears it after any command but CLIENT's, outside MULTI).
+    let client = &mut ctx.state.clients[me];
+    if let Some(t) = client.tracking.as_deref_mut().filter(|t| t.caching) {
+        let client_cmd = client.last_cmd.is_some_and(|c| {
+            meta::resolve_row(c)
+                .parent
+                .is_some_and(|p| p.name == "client")
+        });
+        if client.multi.is_none() && !client_cmd {
+            t.caching = false;
+        }
+    }
     // Waiters on the keys it changed (after EXEC, for a transaction).
     if ctx.state.blocking.has_ready() && ctx.state.transaction.is_none() {
         crate::blocking::serve_ready(ctx.store, ctx.state, ctx.now_ms);
     }
+    // Clients whose pause it ended (CLIENT UNPAUSE) run now.
+    if ctx.state.pause.has_ready() {
+        crate::pause::resume_ready(ctx.store, ctx.state, ctx.now_ms);
+    }
+    // Invalidations of keys a client's own command wrote follow its reply
+    // (EXEC's whole reply, for a transaction).
+    crate::tracking::flush_pending(ctx.state);
     let client = ctx.me();
     if client.closing {
         After::Close
@@ -409,6 +434,12 @@ fn process(ctx: &mut Ctx, args: Args) {
     debug_assert!(!args.is_empty());
     match admit(ctx, &args) {
         Ok(cmd) => {
+            // CLIENT PAUSE holds it back until the pause ends (before
+            // MULTI queues it, as in Redis).
+            if crate::pause::holds(ctx, cmd) {
+                crate::pause::postpone(ctx, &args);
+                return;
+            }
             // Inside MULTI, commands are queued for EXEC.
             let client = ctx.me();
             let touched = client.watch_touched;
@@ -521,6 +552,10 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
             return Err(refuse(CmdError::Oom));
         }
     }
+    // Client-side caching's table stays within its limit.
+    if ctx.state.tracking.active() {
+        crate::tracking::limit_table(ctx.state);
+    }
     // After a failed background save, with stop-writes-on-bgsave-error,
     // writes (and PING, so monitoring notices) are refused until a save
     // succeeds.
@@ -601,6 +636,10 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: Args) {
     let timed = stats.commands[row].calls.is_multiple_of(TIMING_SAMPLE);
     let start = timed.then(Instant::now);
     let result = (cmd.handler)(ctx, args);
+    // A tracking client may cache what its reads returned.
+    if cmd.flags & flags::READONLY != 0 && ctx.state.tracking.active() {
+        crate::tracking::remember_keys(ctx.state, ctx.client, cmd, &args);
+    }
     // A command that blocked is counted when it is answered.
     if ctx.blocked_now() {
         crate::effects::after_command(ctx.store, ctx.state, Some((ctx.client, &args)));

@@ -83,6 +83,14 @@ impl Multi {
         self.queued.iter().any(|q| q.cmd.flags & WRITE != 0)
     }
 
+    /// Whether a queued command writes or may replicate (CLIENT PAUSE
+    /// WRITE holds such an EXEC back).
+    pub fn may_replicate(&self) -> bool {
+        self.queued
+            .iter()
+            .any(|q| q.cmd.flags & (WRITE | super::flags::MAY_REPLICATE) != 0)
+    }
+
     /// Queues a command (its arguments copied).
     pub fn queue(&mut self, cmd: &'static Command, args: &Args) {
         self.queued.push(Queued {

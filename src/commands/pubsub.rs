@@ -37,10 +37,10 @@ pub const COMMANDS: &[Command] = &[
         .keys(1, -1, 1)
         .doc("pubsub", "7.0.0", "Stop listening for messages posted to the given shard channels")
         .complexity("O(N) where N is the number of clients already subscribed to a shard channel."),
-    Command::new("publish", 3, PUBSUB | LOADING | STALE | FAST, publish)
+    Command::new("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, publish)
         .doc("pubsub", "2.0.0", "Post a message to a channel")
         .complexity("O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client)."),
-    Command::new("spublish", 3, PUBSUB | LOADING | STALE | FAST, spublish)
+    Command::new("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, spublish)
         .keys(1, 1, 1)
         .doc("pubsub", "7.0.0", "Post a message to a shard channel")
         .complexity("O(N) where N is the number of clients subscribed to the receiving shard channel."),

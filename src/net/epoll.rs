@@ -314,19 +314,14 @@ async fn timeouts(server: Rc<RefCell<Server>>, wakers: Wakers, shutdown: Rc<Noti
     loop {
         let (next, now) = {
             let srv = server.borrow();
-            (srv.state.blocking.next_deadline(), srv.state.now_ms())
+            (crate::pause::next_deadline(&srv.state), srv.state.now_ms())
         };
         let wait = next.map_or(LOOK, |at| at.saturating_sub(now).min(LOOK));
         tokio::time::sleep(Duration::from_millis(wait)).await;
         let mut srv = server.borrow_mut();
         let now = srv.state.now_ms();
-        if srv
-            .state
-            .blocking
-            .next_deadline()
-            .is_some_and(|at| at <= now)
-        {
-            crate::blocking::expire(&mut srv.state, now);
+        if crate::pause::next_deadline(&srv.state).is_some_and(|at| at <= now) {
+            crate::pause::timeouts(&mut srv, now);
             serve_requests(&mut srv, &wakers, &shutdown);
         }
     }

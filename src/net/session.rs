@@ -77,7 +77,7 @@ impl Session {
             }
             // A blocked client runs nothing until it is answered; its
             // input waits, up to the query buffer limit.
-            if client.blocked.is_some() {
+            if client.waiting() {
                 if input.len() - pos > state.config.client_query_buffer_limit {
                     tracing::warn!("closing client: query buffer over client-query-buffer-limit");
                     status = Status::Close;
@@ -138,7 +138,9 @@ impl Session {
         }
         // Count bytes once, when consumed: an incomplete tail comes back.
         state.stats.net_input_bytes += pos as u64;
-        // What the batch published goes to its receivers now.
+        // What the batch published goes to its receivers now, with its
+        // BCAST invalidations.
+        crate::tracking::broadcast(state);
         state.flush_broadcast();
         if state.clients.get(self.client).is_none_or(|c| c.closing) {
             status = Status::Close;

@@ -569,6 +569,10 @@ pub struct DbMut<'a> {
     /// Whether keys whose time has passed are removed when met
     /// ([`super::Store::expire_on_access`]).
     pub(super) expiring: bool,
+    /// Whether CLIENT PAUSE keeps keys whose time has passed
+    /// ([`super::Store::expiry_paused`]): lookups miss them, and only a
+    /// write removes one.
+    pub(super) expiry_paused: bool,
     /// How accesses advance keys' clocks ([`super::Store::clock`]).
     pub(super) clock: Clock,
 }
@@ -609,10 +613,22 @@ impl<'a> DbMut<'a> {
         let hash = self.db.hash(key);
         let slot = self.db.find_slot(hash, key).ok_or(hash)?;
         if self.expired(self.db.slot(slot)) {
-            self.expire_slot(slot);
+            if !self.expiry_paused {
+                self.expire_slot(slot);
+            }
             return Err(hash);
         }
         Ok(slot)
+    }
+
+    /// [`DbMut::find`] for a write that inserts when the key is missing:
+    /// a key whose time has passed is removed even during a pause, so the
+    /// insert finds its place free.
+    fn find_for_insert(&mut self, key: &[u8]) -> Result<u32, u64> {
+        let paused = std::mem::replace(&mut self.expiry_paused, false);
+        let found = self.find(key);
+        self.expiry_paused = paused;
+        found
     }
 
     /// Removes an entry whose time has passed (Redis's
@@ -782,7 +798,7 @@ impl<'a> DbMut<'a> {
         name: &'static str,
         changes: u64,
     ) {
-        let found = self.find(key);
+        let found = self.find_for_insert(key);
         let before = allocated();
         let created = match found {
             Ok(slot) => {
@@ -831,7 +847,7 @@ impl<'a> DbMut<'a> {
         name: &'static str,
         make: impl FnOnce() -> Value,
     ) -> Modify<'_> {
-        let (slot, created) = match self.find(key) {
+        let (slot, created) = match self.find_for_insert(key) {
             Ok(slot) => {
                 self.db.preserve(slot);
                 self.touch(slot);
@@ -986,7 +1002,9 @@ impl<'a> DbMut<'a> {
         if !self.expired(self.db.slot(slot)) {
             return false;
         }
-        self.expire_slot(slot);
+        if !self.expiry_paused {
+            self.expire_slot(slot);
+        }
         true
     }
 
@@ -1004,7 +1022,7 @@ impl<'a> DbMut<'a> {
                 Some(_) => true,
                 None => false,
             };
-            if expired {
+            if expired && !self.expiry_paused {
                 self.expire_slot(slot);
             }
         }

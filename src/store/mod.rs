@@ -58,6 +58,10 @@ pub struct Store {
     /// How accesses advance keys' clocks: set from `maxmemory-policy` and
     /// the `lfu-*` parameters (`Config::clock`).
     pub clock: Clock,
+    /// CLIENT PAUSE holds: a key whose time has passed reads as missing
+    /// but is not removed, so the dataset stays as it is (Redis keeps it
+    /// for a failover to pick up).
+    pub expiry_paused: bool,
     /// Where the next active expiry cycle starts, so a cycle that runs out
     /// of budget does not starve the higher-numbered databases.
     expire_next_db: usize,
@@ -72,6 +76,7 @@ impl Store {
             stats: KeyspaceStats::default(),
             expire_on_access: true,
             clock: Clock::Lru,
+            expiry_paused: false,
             expire_next_db: 0,
         }
     }
@@ -86,6 +91,7 @@ impl Store {
             id,
             now: now_ms,
             expiring: self.expire_on_access,
+            expiry_paused: self.expiry_paused,
             clock: self.clock,
         }
     }

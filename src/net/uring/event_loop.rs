@@ -238,12 +238,9 @@ fn serve(
             let args = types::SubmitArgs::new().timespec(&ts);
             uring.submitter().submit_with_args(1, &args)
         } else {
-            // A blocked client times out at its deadline: wake for it.
-            let blocked = server
-                .borrow()
-                .state
-                .blocking
-                .next_deadline()
+            // A blocked client times out, or a pause ends, at its
+            // deadline: wake for it.
+            let blocked = crate::pause::next_deadline(&server.borrow().state)
                 .map(|at| Duration::from_millis(at.saturating_sub(crate::util::now_ms())));
             match blocked.into_iter().chain(background).min() {
                 Some(wait) => {
@@ -270,13 +267,8 @@ fn serve(
             core.resume_unblocked(srv);
         }
         let now = srv.state.now_ms();
-        if srv
-            .state
-            .blocking
-            .next_deadline()
-            .is_some_and(|at| at <= now)
-        {
-            crate::blocking::expire(&mut srv.state, now);
+        if crate::pause::next_deadline(&srv.state).is_some_and(|at| at <= now) {
+            crate::pause::timeouts(srv, now);
             core.serve_requests(srv);
             core.resume_unblocked(srv);
         }
