@@ -149,7 +149,11 @@ pub fn publish(state: &mut State, events: &[Event], replied_at: Option<usize>) {
             }
             _ => {}
         }
-        notify(state, flags, class_of(k.name), k.name, k);
+        // A change with no event name of its own (DEBUG POPULATE's)
+        // announces only that the key is new.
+        if !k.name.is_empty() {
+            notify(state, flags, class_of(k.name), k.name, k);
+        }
     }
     set_after_reply(state, false);
 }

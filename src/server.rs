@@ -104,6 +104,11 @@ pub struct State {
     pub tracking: crate::tracking::Tracking,
     /// CLIENT PAUSE.
     pub pause: crate::pause::Pause,
+    /// DEBUG PAUSE-CRON: the cron does nothing while set.
+    pub cron_paused: bool,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE payloads (and RDB
+    /// files) are not checksummed while set.
+    pub skip_checksum_validation: bool,
 }
 
 /// The client whose command is running (Redis's `server.current_client`).
@@ -562,12 +567,7 @@ impl Instantaneous {
 impl Server {
     pub fn new(config: Config, io_backend: &'static str) -> Self {
         let mut rng = Rng::seeded();
-        let mut hex40 = || -> String {
-            (0..40)
-                .map(|_| char::from(b"0123456789abcdef"[rng.below(16) as usize]))
-                .collect()
-        };
-        let (run_id, replid) = (hex40(), hex40());
+        let (run_id, replid) = (rng.hex(40), rng.hex(40));
         let mut server = Server {
             store: Store::new(config.databases),
             state: State {
@@ -602,6 +602,8 @@ impl Server {
                 client_ids: HashMap::new(),
                 tracking: Default::default(),
                 pause: Default::default(),
+                cron_paused: false,
+                skip_checksum_validation: false,
             },
         };
         crate::acl::apply_requirepass(&mut server.state);
@@ -811,6 +813,9 @@ pub fn background(server: &mut Server) -> Option<std::time::Duration> {
 /// Periodic work, called `hz` times a second by the backend's timer: the
 /// active expiry cycle, with a quarter of the tick as its CPU budget.
 pub fn cron(server: &mut Server) {
+    if server.state.cron_paused {
+        return;
+    }
     let now = server.state.now_ms();
     server.state.note_memory();
     close_idle_clients(&mut server.state, now);

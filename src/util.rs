@@ -33,6 +33,13 @@ impl Rng {
         Rng(seed | 1)
     }
 
+    /// `n` random lower-case hex digits (run and replication ids).
+    pub fn hex(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b"0123456789abcdef"[self.below(16) as usize]))
+            .collect()
+    }
+
     pub fn from_seed(seed: u64) -> Self {
         Rng(seed | 1)
     }

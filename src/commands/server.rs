@@ -605,14 +605,43 @@ fn debug(ctx: &mut Ctx, args: Args) -> CmdResult {
             ctx.out(),
             "debug",
             &[
+                "CHANGE-REPL-ID",
+                "    Change the replication IDs of the instance.",
+                "    Dangerous: should be used only for testing the replication subsystem.",
                 "DIGEST",
                 "    Output a hex signature representing the current DB content.",
                 "DIGEST-VALUE <key> [<key> ...]",
                 "    Output a hex signature of the values of all the specified keys.",
+                "ERROR <string>",
+                "    Return a Redis protocol error with <string> as message. Useful for clients",
+                "    unit tests to simulate Redis errors.",
+                "LOG <message>",
+                "    Write <message> to the server log.",
+                "OBJECT <key>",
+                "    Show low level info about `key` and associated value.",
+                "PAUSE-CRON <0|1>",
+                "    Stop periodic cron job processing.",
+                "POPULATE <count> [<prefix>] [<size>]",
+                "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+                "    it is used instead of the 'key' prefix. These are not propagated to",
+                "    replicas. Cluster slots are not respected so keys not belonging to the",
+                "    current node can be created in cluster mode.",
+                "PROTOCOL <type>",
+                "    Reply with a test value of the specified type. <type> can be: string,",
+                "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+                "    true, false.",
+                "RELOAD [option ...]",
+                "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+                "    * MERGE: conflicting keys will be loaded from RDB.",
+                "    * NOFLUSH: the existing database will not be removed before load, but",
+                "      conflicting keys will generate an exception and kill the server.",
+                "    * NOSAVE: the database will be loaded from an existing RDB file.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not",
                 "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
                 "    default.",
+                "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+                "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
             ],
@@ -653,8 +682,194 @@ fn debug(ctx: &mut Ctx, args: Args) -> CmdResult {
     } else if is(sub, "set-active-expire") && args.len() == 3 {
         ctx.state.active_expire = atoi(args.get(2)) != 0;
         ctx.out().ok();
+    } else if is(sub, "object") && args.len() == 3 {
+        debug_object(ctx, args.get(2))?;
+    } else if is(sub, "populate") && (3..=5).contains(&args.len()) {
+        debug_populate(ctx, &args)?;
+    } else if is(sub, "protocol") && args.len() == 3 {
+        debug_protocol(ctx, args.get(2))?;
+    } else if is(sub, "error") && args.len() == 3 {
+        // Any text, as an error line: newlines become spaces.
+        let text: Vec<u8> = args
+            .get(2)
+            .iter()
+            .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+            .collect();
+        ctx.out().error(&text);
+    } else if is(sub, "log") && args.len() == 3 {
+        tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(args.get(2)));
+        ctx.out().ok();
+    } else if is(sub, "change-repl-id") && args.len() == 2 {
+        tracing::warn!("Changing replication IDs after receiving DEBUG change-repl-id");
+        ctx.state.replid = ctx.store.rng.hex(40);
+        ctx.out().ok();
+    } else if is(sub, "pause-cron") && args.len() == 3 {
+        ctx.state.cron_paused = atoi(args.get(2)) != 0;
+        ctx.out().ok();
+    } else if is(sub, "set-skip-checksum-validation") && args.len() == 3 {
+        ctx.state.skip_checksum_validation = atoi(args.get(2)) != 0;
+        ctx.out().ok();
+    } else if (is(sub, "set-disable-deny-scripts") || is(sub, "aof-flush-sleep")) && args.len() == 3
+    {
+        // Knobs of Redis internals rizzler does not have: accepted, as
+        // Redis's tests set them.
+        ctx.out().ok();
+    } else if is(sub, "quicklist-packed-threshold") && args.len() == 3 {
+        let size = std::str::from_utf8(args.get(2))
+            .ok()
+            .and_then(|v| crate::config::parse_memory(v).ok());
+        match size {
+            // 0 restores the default; Redis's limit is 4 GB less 1 MB.
+            Some(n) if n <= (1 << 32) - (1 << 20) => ctx.out().ok(),
+            _ => return Err(CmdError::DebugPackedThreshold),
+        }
+    } else if is(sub, "replybuffer") && args.len() == 4 {
+        let (what, value) = (args.get(2), args.get(3));
+        if is(what, "peak-reset-time") {
+            if !is(value, "never") && !is(value, "reset") {
+                super::int_arg(value)?;
+            }
+        } else if !is(what, "resizing") {
+            return Err(CmdError::subcommand_syntax(sub, "debug"));
+        }
+        ctx.out().ok();
+    } else if is(sub, "stringmatch-test") && args.len() == 2 {
+        ctx.out()
+            .simple(b"Apparently Redis did not crash: test passed");
     } else {
         return Err(CmdError::subcommand_syntax(sub, "debug"));
+    }
+    Ok(())
+}
+
+/// DEBUG OBJECT key: Redis's line, with rizzler's encoding, the value's
+/// RDB length and its access clock.
+fn debug_object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
+    let now = ctx.now_ms;
+    let lfu = ctx.state.config.lfu_policy();
+    let db = ctx.db_index();
+    let Some(e) = ctx.store.dbs[db].get_raw(key) else {
+        return Err(CmdError::NoSuchKey);
+    };
+    let mut rdb = Vec::new();
+    crate::persist::rdb::write_value(&mut rdb, &e.value);
+    // Redis's 24-bit clock in seconds (LFU keeps other data there; its
+    // idle time then means nothing, as in Redis).
+    let idle_ms = if lfu {
+        0
+    } else {
+        crate::store::Clock::idle_ms(e.access, now)
+    };
+    let lru = (now.saturating_sub(idle_ms) / 1000) & ((1 << 24) - 1);
+    let line = format!(
+        "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{lru} lru_seconds_idle:{}",
+        &e.value as *const Value,
+        e.value.encoding(),
+        // Redis counts the type byte apart from the value.
+        rdb.len().saturating_sub(1),
+        idle_ms / 1000,
+    );
+    ctx.out().simple(line.as_bytes());
+    Ok(())
+}
+
+/// DEBUG POPULATE count [prefix] [size]: `prefix:N` → `value:N` (cut or
+/// zero-padded to `size`), skipping keys that exist. Like Redis, it
+/// announces only the new keys and propagates nothing.
+fn debug_populate(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    // Redis's getPositiveLongFromObjectOrReply: one error for both.
+    let positive = |a: &[u8]| match crate::resp::parse_i64(a) {
+        Some(n) if n >= 0 => Ok(n as u64),
+        _ => Err(CmdError::MustBePositive),
+    };
+    let count = positive(args.get(2))?;
+    let size = if args.len() == 5 {
+        Some(positive(args.get(4))? as usize)
+    } else {
+        None
+    };
+    if size.is_some_and(|s| s as u64 > ctx.state.config.proto_max_bulk_len as u64) {
+        return Err(CmdError::StringTooLong);
+    }
+    let prefix = if args.len() >= 4 { args.get(3) } else { b"key" };
+    let mut db = ctx.db();
+    for j in 0..count {
+        let mut key = prefix.to_vec();
+        key.extend_from_slice(format!(":{j}").as_bytes());
+        if db.contains(&key) {
+            continue;
+        }
+        let mut value = format!("value:{j}").into_bytes();
+        if let Some(size) = size {
+            value.resize(size, 0);
+        }
+        db.set_counted(&key, Value::str(value), "", 0);
+    }
+    ctx.out().ok();
+    Ok(())
+}
+
+/// DEBUG PROTOCOL type: one reply of each RESP type, as Redis sends them.
+fn debug_protocol(ctx: &mut Ctx, name: &[u8]) -> CmdResult {
+    let resp3 = ctx.out().is_resp3();
+    let out = ctx.out();
+    match () {
+        _ if is(name, "string") => out.bulk(b"Hello World"),
+        _ if is(name, "integer") => out.int(12345),
+        // Redis's fixed test value, not pi.
+        #[allow(clippy::approx_constant)]
+        _ if is(name, "double") => out.double(3.141),
+        _ if is(name, "bignum") => {
+            let n = b"1234567999999999999999999999999999999";
+            if resp3 {
+                out.buf.push(b'(');
+                out.buf.extend_from_slice(n);
+                out.buf.extend_from_slice(b"\r\n");
+            } else {
+                out.bulk(n);
+            }
+        }
+        _ if is(name, "null") => out.null(),
+        _ if is(name, "array") || is(name, "set") => {
+            if is(name, "set") {
+                out.set(3);
+            } else {
+                out.array(3);
+            }
+            for j in 0..3 {
+                out.int(j);
+            }
+        }
+        _ if is(name, "map") => {
+            out.map(3);
+            for j in 0..3 {
+                out.int(j);
+                out.boolean(j == 1);
+            }
+        }
+        _ if is(name, "attrib") => {
+            if resp3 {
+                out.buf.extend_from_slice(b"|1\r\n");
+                out.bulk(b"key-popularity");
+                out.array(2);
+                out.bulk(b"key:123");
+                out.int(90);
+            }
+            out.bulk(b"Some real reply following the attribute");
+        }
+        _ if is(name, "push") => {
+            if !resp3 {
+                return Err(CmdError::DebugPushResp2);
+            }
+            out.push(2);
+            out.bulk(b"server-cpu-usage");
+            out.int(42);
+            out.bulk(b"Some real reply following the push reply");
+        }
+        _ if is(name, "true") => out.boolean(true),
+        _ if is(name, "false") => out.boolean(false),
+        _ if is(name, "verbatim") => out.verbatim(b"This is a verbatim\nstring"),
+        _ => return Err(CmdError::DebugProtocolType),
     }
     Ok(())
 }
