@@ -94,6 +94,21 @@ pub enum CmdError {
     CachingNotTracking,
     CachingYesNotOptin,
     CachingNoNotOptout,
+    GeoUnit,
+    GeoNeedRadius,
+    GeoNeedWidth,
+    GeoNeedHeight,
+    GeoRadiusNegative,
+    GeoBoxNegative,
+    GeoCountPositive,
+    GeoMemberUndecodable,
+    GeoAnyWithoutCount,
+    RestorePayload,
+    RestoreBadData,
+    BusyKey,
+    RestoreBadTtl,
+    RestoreBadIdle,
+    RestoreBadFreq,
     /// A pre-formatted `ERR …` (or other code) line for the few errors whose
     /// text carries arguments: build it with the constructors below.
     Custom(Vec<u8>),
@@ -153,6 +168,21 @@ impl CmdError {
             CmdError::NoShutdown => "ERR No shutdown in progress.",
             CmdError::ObjectFreqNoLfu => "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
             CmdError::ObjectIdleLfu => "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            CmdError::GeoUnit => "ERR unsupported unit provided. please use M, KM, FT, MI",
+            CmdError::GeoNeedRadius => "ERR need numeric radius",
+            CmdError::GeoNeedWidth => "ERR need numeric width",
+            CmdError::GeoNeedHeight => "ERR need numeric height",
+            CmdError::GeoRadiusNegative => "ERR radius cannot be negative",
+            CmdError::GeoBoxNegative => "ERR height or width cannot be negative",
+            CmdError::GeoCountPositive => "ERR COUNT must be > 0",
+            CmdError::GeoMemberUndecodable => "ERR could not decode requested zset member",
+            CmdError::GeoAnyWithoutCount => "ERR the ANY argument requires COUNT argument",
+            CmdError::RestorePayload => "ERR DUMP payload version or checksum are wrong",
+            CmdError::RestoreBadData => "ERR Bad data format",
+            CmdError::BusyKey => "BUSYKEY Target key name already exists.",
+            CmdError::RestoreBadTtl => "ERR Invalid TTL value, must be >= 0",
+            CmdError::RestoreBadIdle => "ERR Invalid IDLETIME value, must be >= 0",
+            CmdError::RestoreBadFreq => "ERR Invalid FREQ value, must be >= 0 and <= 255",
             CmdError::GetkeysInvalidCommand => "ERR Invalid command specified",
             CmdError::GetkeysNoKeys => "ERR The command has no key arguments",
             CmdError::GetkeysArity => "ERR Invalid number of arguments specified for command",
@@ -419,6 +449,50 @@ impl CmdError {
         CmdError::err(format!(
             "ERR Prefix '{p}' overlaps with {what} prefix '{o}'. Prefixes for a single client must not overlap."
         ))
+    }
+
+    /// GEOADD or a search centre outside the indexable area, printed with
+    /// C's `%f`.
+    pub fn geo_invalid_pair(lon: f64, lat: f64) -> Self {
+        let f = |v: f64| {
+            if v.is_infinite() {
+                if v > 0.0 {
+                    "inf".to_string()
+                } else {
+                    "-inf".to_string()
+                }
+            } else {
+                format!("{v:.6}")
+            }
+        };
+        CmdError::err(format!(
+            "ERR invalid longitude,latitude pair {},{}",
+            f(lon),
+            f(lat)
+        ))
+    }
+
+    /// A STORE form of a geo search asked for WITH… options.
+    pub fn geo_store_with(geosearchstore: bool) -> Self {
+        let what = if geosearchstore {
+            "GEOSEARCHSTORE"
+        } else {
+            "STORE option in GEORADIUS"
+        };
+        CmdError::err(format!(
+            "ERR {what} is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+        ))
+    }
+
+    /// GEOSEARCH without its centre (`from`) or its shape: Redis names the
+    /// command as the client spelled it.
+    pub fn geo_exactly_one(from: bool, cmd: &[u8]) -> Self {
+        let head = if from {
+            "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for "
+        } else {
+            "ERR exactly one of BYRADIUS and BYBOX can be specified for "
+        };
+        safe(quoted(head, cmd, usize::MAX, ""))
     }
 
     pub fn err(text: impl Into<String>) -> Self {

@@ -77,6 +77,36 @@ impl LongDouble {
         }
     }
 
+    /// The `long double` a C `double` converts to (exactly).
+    pub fn from_f64(v: f64) -> LongDouble {
+        if v.is_nan() {
+            return LongDouble::Nan;
+        }
+        let neg = v.is_sign_negative();
+        if v.is_infinite() {
+            return LongDouble::Inf { neg };
+        }
+        let bits = v.to_bits();
+        let biased = ((bits >> 52) & 0x7ff) as i32;
+        let frac = bits & ((1u64 << 52) - 1);
+        let (m, e) = if biased == 0 {
+            (frac, -1074)
+        } else {
+            (frac | (1u64 << 52), biased - 1075)
+        };
+        if m == 0 {
+            return LongDouble::zero(neg);
+        }
+        // Normalise: the top mantissa bit set (always possible here, far
+        // above the extended format's smallest exponent).
+        let shift = m.leading_zeros() as i32;
+        LongDouble::Finite {
+            neg,
+            mant: m << shift,
+            exp: e - shift,
+        }
+    }
+
     /// Parses what Redis's `string2ld` accepts: the whole text must be what
     /// `strtold` reads (decimal with optional exponent, hex float, `inf`,
     /// `infinity`, any case, optional sign), without leading space, shorter
@@ -642,6 +672,16 @@ mod tests {
             LongDouble::parse(b"18446744073709551619"),
             LongDouble::parse(b"18446744073709551620")
         );
+    }
+
+    #[test]
+    fn from_f64_prints_as_percent_17_lf() {
+        let human =
+            |v: f64| String::from_utf8(LongDouble::from_f64(v).to_human().unwrap()).unwrap();
+        assert_eq!(human(13.361389338970184), "13.36138933897018433");
+        assert_eq!(human(-0.0), "0");
+        assert_eq!(human(2.5), "2.5");
+        assert_eq!(human(1e20), "100000000000000000000");
     }
 
     #[test]

@@ -93,6 +93,7 @@ pub fn class_of(name: &str) -> u32 {
         "set" | "setrange" | "incrby" | "incrbyfloat" | "append" => STRING,
         "lpush" | "rpush" | "lpop" | "rpop" | "linsert" | "lset" | "lrem" | "ltrim"
         | "sortstore" => LIST,
+        "georadiusstore" | "geosearchstore" => ZSET,
         "sadd" | "srem" | "spop" | "sinterstore" | "sunionstore" | "sdiffstore" => SET,
         "hset" | "hdel" | "hincrby" | "hincrbyfloat" => HASH,
         "expired" => EXPIRED,

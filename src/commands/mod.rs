@@ -22,6 +22,7 @@ mod acl;
 pub mod args;
 mod connection;
 mod expire;
+mod geo;
 mod hashes;
 pub mod info;
 mod keys;
@@ -257,6 +258,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         pubsub::COMMANDS,
         multi::COMMANDS,
         zsets::COMMANDS,
+        geo::COMMANDS,
         scans::COMMANDS,
         sort::COMMANDS,
     ]

@@ -367,7 +367,7 @@ fn reply_items<'a>(
 }
 
 /// A new sorted set of `items`, in the encoding Redis would give it.
-fn collect<'a>(items: impl IntoIterator<Item = (&'a [u8], f64)>) -> ZSet {
+pub(super) fn collect<'a>(items: impl IntoIterator<Item = (&'a [u8], f64)>) -> ZSet {
     let mut z = ZSet::default();
     for (member, score) in items {
         z.insert(member, score);

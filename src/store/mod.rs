@@ -17,6 +17,7 @@ pub mod access;
 mod db;
 pub mod digest;
 pub mod encoding;
+pub mod geohash;
 mod glob;
 mod journal;
 mod members;
