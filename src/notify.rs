@@ -139,7 +139,9 @@ pub fn publish(state: &mut State, events: &[Event], replied_at: Option<usize>) {
                 }
             }
             "rename_to" | "move_to" => {}
-            "copy_to" => notify(state, flags, NEW, "new", k),
+            // RESTORE always adds its key (REPLACE deletes the old one
+            // first, silently).
+            "copy_to" | "restore" => notify(state, flags, NEW, "new", k),
             _ if k.created && k.change == KeyChange::Changed => {
                 // A collection is created before its command replies
                 // (LPUSH, HSET); a string set after replying with the old

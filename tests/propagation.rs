@@ -112,6 +112,22 @@ zrangestore z2 z 10 20
 zunionstore z3 2 z zl
 zinterstore z3 2 z z2 weights 2 1
 zdiffstore z3 2 z z2
+geoadd g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania
+geoadd g nx ch 1 1 Palermo 2 2 x
+geoadd g xx 13.361389 38.115556 Palermo
+geoadd g CH XX 13.361389 38.115556 Palermo
+georadius g 15 37 200 km store g2
+georadius g 15 37 200 km storedist g2
+georadiusbymember g Palermo 200 km store g3
+geosearchstore g4 g frommember Palermo bybox 400 400 km storedist
+geosearchstore g4 g fromlonlat 0 0 byradius 1 m
+georadius nokey 0 0 1 km store g3
+restore rk 0 \"\\x00\\x04v361\\x0a\\x00\\x33\\x25\\x48\\x70\\x79\\x16\\x36\\x69\"
+restore rk 100000 \"\\x00\\x04v361\\x0a\\x00\\x33\\x25\\x48\\x70\\x79\\x16\\x36\\x69\" replace
+restore rk 4000000000000 \"\\x00\\x04v361\\x0a\\x00\\x33\\x25\\x48\\x70\\x79\\x16\\x36\\x69\" replace absttl
+restore rk 1 \"\\x00\\x04v361\\x0a\\x00\\x33\\x25\\x48\\x70\\x79\\x16\\x36\\x69\" replace absttl
+restore rk 1 \"\\x00\\x04v361\\x0a\\x00\\x33\\x25\\x48\\x70\\x79\\x16\\x36\\x69\" absttl
+restore rk 0 \"\\x00\\x04v361\\x0a\\x00\\x33\\x25\\x48\\x70\\x79\\x16\\x36\\x69\" idletime 5
 sort l2 store sorted
 sort l2 alpha limit 0 1 store sorted
 sort nolist store sorted

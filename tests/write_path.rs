@@ -20,6 +20,13 @@ const WRITES: &[&[&[&str]]] = &[
     &[&["PSETEX", "k", "10", "v"]],
     &[&["GETSET", "k", "v"]],
     &[&["SET", "k", "v"], &["GETDEL", "k"]],
+    // DUMP of the string "v361" (its checksum happens to be ASCII).
+    &[&[
+        "RESTORE",
+        "k",
+        "0",
+        "\x00\x04v361\x0a\x00\x33\x25\x48\x70\x79\x16\x36\x69",
+    ]],
     &[&["SET", "k", "v"], &["GETEX", "k", "EX", "10"]],
     &[&["MSET", "a", "1", "b", "2"]],
     &[&["MSETNX", "a", "1", "b", "2"]],
@@ -144,6 +151,7 @@ const WRITES: &[&[&[&str]]] = &[
 const READS: &[&[&str]] = &[
     &["GET", "s"],
     &["GEOPOS", "z", "a"],
+    &["DUMP", "s"],
     &["GEODIST", "z", "a", "b", "km"],
     &["GEOHASH", "z", "a"],
     &["GEORADIUS_RO", "z", "0", "0", "100", "km"],

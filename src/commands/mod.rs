@@ -21,6 +21,7 @@
 mod acl;
 pub mod args;
 mod connection;
+mod dump;
 mod expire;
 mod geo;
 mod hashes;
@@ -249,6 +250,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         connection::COMMANDS,
         server::COMMANDS,
         keys::COMMANDS,
+        dump::COMMANDS,
         expire::COMMANDS,
         strings::COMMANDS,
         lists::COMMANDS,

@@ -8,83 +8,150 @@
 //!   and `len - 2` is the three high bits, plus the extra byte when those
 //!   three are all ones (so 3..=264 bytes).
 //!
-//! The compressor finds matches through a hash table of three-byte
-//! prefixes, as liblzf does; its output is not byte-identical to liblzf's
-//! (it need not be), but any LZF decoder reads it.
+//! The compressor makes the bytes liblzf 3.6 makes as Redis builds it
+//! (`HLOG` 16, `VERY_FAST`, no `ULTRA_FAST`): the same rolling hash of the
+//! last bytes, the same match rules and lengths, the same re-hashing of
+//! two positions after a match and the same conservative checks of the
+//! output space, so a string or listpack LZF-compressed in an RDB file or
+//! a DUMP payload is byte-identical to Redis's. (liblzf leaves its hash
+//! table uninitialized; a stale slot that happens to point into the new
+//! input can change Redis's output. Here the table starts empty, which is
+//! what a fresh Redis process sees.)
 
-const MAX_LITERAL: usize = 32;
-const MAX_OFFSET: usize = 1 << 13;
-const MIN_MATCH: usize = 3;
-const MAX_MATCH: usize = 264;
-const HASH_BITS: u32 = 14;
+const HLOG: u32 = 16;
+const MAX_LIT: usize = 1 << 5;
+const MAX_OFF: usize = 1 << 13;
+const MAX_REF: usize = (1 << 8) + (1 << 3);
 
-fn hash(b: &[u8]) -> usize {
-    let v = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-    (v.wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS)) as usize
+fn first(input: &[u8], p: usize) -> u32 {
+    u32::from(input[p]) << 8 | u32::from(input[p + 1])
 }
 
-/// Compresses `input`; `None` when the result would be longer than
-/// `max_out` bytes (Redis keeps the string uncompressed then).
-pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
-    let n = input.len();
-    let mut out = Vec::with_capacity(max_out.min(n + n / 32 + 1));
-    // Last position (plus one) where each hashed prefix was seen.
-    let mut table = vec![0usize; 1 << HASH_BITS];
-    let mut literal_start = 0;
-    let mut i = 0;
-    while i + MIN_MATCH <= n {
-        let h = hash(&input[i..i + MIN_MATCH]);
-        let candidate = table[h];
-        table[h] = i + 1;
-        if candidate > 0 {
-            let r = candidate - 1;
-            let offset = i - r - 1;
-            if offset < MAX_OFFSET && input[r..r + MIN_MATCH] == input[i..i + MIN_MATCH] {
-                let limit = MAX_MATCH.min(n - i);
-                let mut len = MIN_MATCH;
-                while len < limit && input[r + len] == input[i + len] {
-                    len += 1;
+fn next(v: u32, input: &[u8], p: usize) -> u32 {
+    v << 8 | u32::from(input[p + 2])
+}
+
+fn idx(h: u32) -> usize {
+    ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) & ((1 << HLOG) - 1)) as usize
+}
+
+/// liblzf's `lzf_compress` into a buffer of `out_len` bytes: `None` when
+/// the output does not fit (by liblzf's own, slightly conservative,
+/// checks), as Redis then stores the string uncompressed.
+pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
+    let in_end = input.len();
+    if in_end == 0 || out_len == 0 {
+        return None;
+    }
+    // A few spare bytes: liblzf may step one past its end before it
+    // checks, and writes a run header there that is not returned.
+    let mut out = vec![0u8; out_len + 4];
+    let out_end = out_len;
+    // Each slot holds a position plus one; 0 is empty.
+    let mut htab = vec![0usize; 1 << HLOG];
+    let mut lit: usize = 0;
+    let mut op: usize = 1; // start a run
+    let mut ip: usize = 0;
+    let mut hval = if in_end >= 2 { first(input, 0) } else { 0 };
+    while ip + 2 < in_end {
+        hval = next(hval, input, ip);
+        let slot = idx(hval);
+        let reference = htab[slot].checked_sub(1);
+        htab[slot] = ip + 1;
+        let found = reference.filter(|&r| {
+            r < ip
+                && ip - r - 1 < MAX_OFF
+                && r > 0
+                && input[r + 2] == input[ip + 2]
+                && input[r] == input[ip]
+                && input[r + 1] == input[ip + 1]
+        });
+        let Some(r) = found else {
+            if op >= out_end {
+                return None;
+            }
+            lit += 1;
+            out[op] = input[ip];
+            op += 1;
+            ip += 1;
+            if lit == MAX_LIT {
+                out[op - lit - 1] = (lit - 1) as u8;
+                lit = 0;
+                op += 1;
+            }
+            continue;
+        };
+        let off = ip - r - 1;
+        let mut len: usize = 2;
+        let maxlen = (in_end - ip - len).min(MAX_REF);
+        if op + 3 + 1 >= out_end && op - usize::from(lit == 0) + 3 + 1 >= out_end {
+            return None;
+        }
+        out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+        op -= usize::from(lit == 0);
+        let mut mismatch = false;
+        if maxlen > 16 {
+            for _ in 0..16 {
+                len += 1;
+                if input[r + len] != input[ip + len] {
+                    mismatch = true;
+                    break;
                 }
-                push_literals(&mut out, &input[literal_start..i]);
-                push_match(&mut out, len, offset);
-                if out.len() > max_out {
-                    return None;
-                }
-                // Remember the prefixes inside the match too, for later
-                // matches (cheap, and closer to liblzf's ratio).
-                for p in i + 1..(i + len).min(n.saturating_sub(MIN_MATCH - 1)) {
-                    table[hash(&input[p..p + MIN_MATCH])] = p + 1;
-                }
-                i += len;
-                literal_start = i;
-                continue;
             }
         }
-        i += 1;
+        if !mismatch {
+            loop {
+                len += 1;
+                if !(len < maxlen && input[r + len] == input[ip + len]) {
+                    break;
+                }
+            }
+        }
+        len -= 2;
+        ip += 1;
+        if len < 7 {
+            out[op] = ((off >> 8) + (len << 5)) as u8;
+            op += 1;
+        } else {
+            out[op] = ((off >> 8) + (7 << 5)) as u8;
+            out[op + 1] = (len - 7) as u8;
+            op += 2;
+        }
+        out[op] = off as u8;
+        op += 1;
+        lit = 0;
+        op += 1; // start a run
+        ip += len + 1;
+        if ip + 2 >= in_end {
+            break;
+        }
+        ip -= 2;
+        hval = first(input, ip);
+        hval = next(hval, input, ip);
+        htab[idx(hval)] = ip + 1;
+        ip += 1;
+        hval = next(hval, input, ip);
+        htab[idx(hval)] = ip + 1;
+        ip += 1;
     }
-    push_literals(&mut out, &input[literal_start..]);
-    (out.len() <= max_out).then_some(out)
-}
-
-fn push_literals(out: &mut Vec<u8>, mut lit: &[u8]) {
-    while !lit.is_empty() {
-        let take = lit.len().min(MAX_LITERAL);
-        out.push((take - 1) as u8);
-        out.extend_from_slice(&lit[..take]);
-        lit = &lit[take..];
+    if op + 3 > out_end {
+        return None;
     }
-}
-
-fn push_match(out: &mut Vec<u8>, len: usize, offset: usize) {
-    let l = len - 2;
-    let high = (offset >> 8) as u8;
-    if l < 7 {
-        out.push(((l as u8) << 5) | high);
-    } else {
-        out.push((7 << 5) | high);
-        out.push((l - 7) as u8);
+    while ip < in_end {
+        lit += 1;
+        out[op] = input[ip];
+        op += 1;
+        ip += 1;
+        if lit == MAX_LIT {
+            out[op - lit - 1] = (lit - 1) as u8;
+            lit = 0;
+            op += 1;
+        }
     }
-    out.push((offset & 0xff) as u8);
+    out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+    op -= usize::from(lit == 0);
+    out.truncate(op);
+    Some(out)
 }
 
 /// Decompresses `input`, which must give exactly `len` bytes. The output

@@ -700,6 +700,53 @@ pub fn read_value(data: &[u8]) -> Result<Value> {
     Ok(value)
 }
 
+/// DUMP's payload (Redis's `createDumpPayload`): the value's type byte and
+/// body, the RDB version (2 bytes) and a CRC-64 of all that (8 bytes),
+/// both little-endian.
+pub fn dump_payload(value: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_value(&mut out, value);
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(0, &out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Why RESTORE refused a payload.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PayloadError {
+    /// Too short, from a newer RDB version, or its checksum is wrong
+    /// (Redis's `verifyDumpPayload`).
+    Footer,
+    /// The footer is right but the value is not one Redis would load.
+    Value(RdbError),
+}
+
+/// RESTORE's reading of a payload. As Redis does, the value is read from
+/// the start of the whole payload and whatever follows it is not looked
+/// at: only the footer's version and checksum are.
+pub fn restore_payload(payload: &[u8]) -> std::result::Result<Value, PayloadError> {
+    let len = payload.len();
+    if len < 10 {
+        return Err(PayloadError::Footer);
+    }
+    let footer = &payload[len - 10..];
+    if u16::from_le_bytes([footer[0], footer[1]]) > RDB_VERSION {
+        return Err(PayloadError::Footer);
+    }
+    if crc64(0, &payload[..len - 8]).to_le_bytes() != footer[2..] {
+        return Err(PayloadError::Footer);
+    }
+    let mut cur = Cursor {
+        data: payload,
+        pos: 0,
+    };
+    let kind = cur.u8().map_err(PayloadError::Value)?;
+    read_object(&mut cur, kind, 0)
+        .map_err(PayloadError::Value)?
+        .ok_or_else(|| PayloadError::Value(at_err(0, "empty collection")))
+}
+
 /// `rdbLoadObject`: the value of type `kind`; `None` for an empty
 /// collection (which Redis skips).
 fn read_object(cur: &mut Cursor, kind: u8, type_at: usize) -> Result<Option<Value>> {

@@ -941,6 +941,14 @@ impl<'a> DbMut<'a> {
         true
     }
 
+    /// Sets a live key's access clock (RESTORE's IDLETIME and FREQ). It
+    /// changes no data, so nothing is recorded.
+    pub fn set_access(&mut self, key: &[u8], access: u32) {
+        if let Ok(slot) = self.find(key) {
+            self.db.slot_mut(slot).access = access;
+        }
+    }
+
     /// PERSIST: clears the TTL of a live key; whether it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
         let Ok(slot) = self.find(key) else {
