@@ -55,8 +55,11 @@ fn words(items: &[&str]) -> Vec<Vec<u8>> {
     items.iter().map(|s| s.as_bytes().to_vec()).collect()
 }
 
+/// A command as its arguments.
+type Argv = Vec<Vec<u8>>;
+
 /// (what, the commands that build key `k`, whether the bytes must match).
-fn cases() -> Vec<(&'static str, Vec<Vec<Vec<u8>>>, bool)> {
+fn cases() -> Vec<(&'static str, Vec<Argv>, bool)> {
     let many = |cmd: &str, n: usize, f: &dyn Fn(usize) -> Vec<String>| {
         let mut v = vec![cmd.as_bytes().to_vec(), b"k".to_vec()];
         for i in 0..n {
