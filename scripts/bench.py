@@ -156,6 +156,46 @@ def run_benchmark(server, test, clients, pipeline, requests, cpu, command=None, 
     }
 
 
+def three_servers(binary, cpu):
+    """redis-server, then rizzler on io_uring and on epoll, all on `cpu`."""
+    servers = [Server("redis", redis_argv(), cpu)]
+    for backend in ("uring", "epoll"):
+        servers.append(Server(f"rizzler-{backend}", rizzler_argv(binary, backend), cpu))
+    return servers
+
+
+def interleaved(servers, commands, args, cpu, keyspace):
+    """Each of `commands` (name -> redis-benchmark arguments) against each
+    server in turn, args.repeat times, the order rotating so that noise
+    hits all servers alike: {(name, server name): [run, ...]}."""
+    results = {}
+    width = max(map(len, commands))
+    for name, command in commands.items():
+        for rep in range(args.repeat):
+            order = servers[rep % len(servers):] + servers[:rep % len(servers)]
+            for s in order:
+                r = run_benchmark(s, name, args.clients, args.pipeline, args.requests, cpu,
+                                  command=command, keyspace=keyspace)
+                results.setdefault((name, s.name), []).append(r)
+                print(f"  {name:{width}} {s.name:14} {r['rps']:>10.0f} rps p50={r['p50']:.3f} ms "
+                      f"cpu={r['cpu_us']:.2f} us/req", flush=True)
+    return results
+
+
+def ratio_table(label, names, commands, results):
+    """The medians of `interleaved`'s results as a Markdown table, with
+    each rizzler's ratios to redis-server."""
+    print(f"| {label} | " + " | ".join(f"{n} rps" for n in names) + " | uring/redis | epoll/redis "
+          "| cpu us/req redis | cpu uring/redis |")
+    print("|---" * (len(names) + 5) + "|")
+    for name in commands:
+        med = {n: statistics.median(r["rps"] for r in results[(name, n)]) for n in names}
+        cpu = {n: statistics.median(r["cpu_us"] for r in results[(name, n)]) for n in names}
+        print(f"| {name} | " + " | ".join(f"{med[n]:.0f}" for n in names)
+              + f" | {med['rizzler-uring'] / med['redis']:.2f} | {med['rizzler-epoll'] / med['redis']:.2f}"
+              + f" | {cpu['redis']:.2f} | {cpu['rizzler-uring'] / cpu['redis']:.2f} |")
+
+
 def svg_plot(rows, path, servers):
     """Two panels of grouped bars, per configuration and server: throughput
     and CPU time per request, each as a ratio to redis-server's (the dashed

@@ -15,12 +15,11 @@ Usage: scripts/zset_bench.py [--repeat N] [--requests N] [--clients 50] [--pipel
 
 import argparse
 import socket
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ROOT, Server, call, redis_argv, resp, rizzler_argv, run_benchmark  # noqa: E402
+from bench import ROOT, call, interleaved, ratio_table, resp, three_servers  # noqa: E402
 
 MEMBERS = 1_000_000
 COMMANDS = {
@@ -62,10 +61,8 @@ def main():
     ap.add_argument("--binary", default=str(ROOT / "target/release/rizzler"))
     args = ap.parse_args()
     server_cpu, client_cpu = 1, 0
-    servers = [Server("redis", redis_argv(), server_cpu)]
-    for backend in ("uring", "epoll"):
-        servers.append(Server(f"rizzler-{backend}", rizzler_argv(args.binary, backend), server_cpu))
-    per_member, results = {}, {}
+    servers = three_servers(args.binary, server_cpu)
+    per_member = {}
     try:
         for s in servers:
             before = used_memory(s.port)
@@ -74,15 +71,7 @@ def main():
             card = call(s.port, "ZCARD", "bigz")
             if card != b":%d\r\n" % MEMBERS:
                 sys.exit(f"{s.name}: ZCARD answered {card!r}")
-        for name, command in COMMANDS.items():
-            for rep in range(args.repeat):
-                order = servers[rep % len(servers):] + servers[:rep % len(servers)]
-                for s in order:
-                    r = run_benchmark(s, name, args.clients, args.pipeline, args.requests, client_cpu,
-                                      command=command, keyspace=MEMBERS)
-                    results.setdefault((name, s.name), []).append(r)
-                    print(f"  {name:13} {s.name:14} {r['rps']:>10.0f} rps p50={r['p50']:.3f} ms "
-                          f"cpu={r['cpu_us']:.2f} us/req", flush=True)
+        results = interleaved(servers, COMMANDS, args, client_cpu, MEMBERS)
     finally:
         for s in servers:
             s.stop()
@@ -90,15 +79,7 @@ def main():
     names = [s.name for s in servers]
     print(f"\n1M-member sorted set, -c {args.clients} -P {args.pipeline}, medians of {args.repeat} "
           "interleaved runs\n")
-    print("| command | " + " | ".join(f"{n} rps" for n in names) + " | uring/redis | epoll/redis "
-          "| cpu us/req redis | cpu uring/redis |")
-    print("|---" * (len(names) + 5) + "|")
-    for name in COMMANDS:
-        med = {n: statistics.median(r["rps"] for r in results[(name, n)]) for n in names}
-        cpu = {n: statistics.median(r["cpu_us"] for r in results[(name, n)]) for n in names}
-        print(f"| {name} | " + " | ".join(f"{med[n]:.0f}" for n in names)
-              + f" | {med['rizzler-uring'] / med['redis']:.2f} | {med['rizzler-epoll'] / med['redis']:.2f}"
-              + f" | {cpu['redis']:.2f} | {cpu['rizzler-uring'] / cpu['redis']:.2f} |")
+    ratio_table("command", names, COMMANDS, results)
     print("\n| server | bytes per member (used_memory delta / 1M) |\n|---|---|")
     for n in names:
         print(f"| {n} | {per_member[n]:.1f} |")

@@ -8,7 +8,8 @@
 //! scores and propagates as that ZADD, as Redis does.
 
 use super::flags::*;
-use super::{double_arg, int_arg, is, zsets::collect, Command, Ctx};
+use super::zsets::{as_zset, collect, per_member};
+use super::{double_arg, int_arg, is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::ldouble::LongDouble;
 use crate::resp::{Args, Proto, Reply};
@@ -57,14 +58,6 @@ pub const COMMANDS: &[Command] = &[
         .doc("geo", "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.")
         .complexity("O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape"),
 ];
-
-fn as_zset(value: Option<&Value>) -> Result<Option<&ZSet>, CmdError> {
-    match value {
-        None => Ok(None),
-        Some(Value::Zset(z)) => Ok(Some(z)),
-        Some(_) => Err(CmdError::WrongType),
-    }
-}
 
 /// A longitude, latitude pair inside the indexable area.
 fn lon_lat(lon: &[u8], lat: &[u8]) -> Result<(f64, f64), CmdError> {
@@ -222,36 +215,22 @@ fn geodist(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn geohash(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (value, out) = ctx.read(args.get(1));
-    let z = as_zset(value)?;
-    let members = args.tail(2);
-    out.array(members.len());
-    for member in members.iter() {
-        match z.and_then(|z| z.score(member)) {
-            Some(score) => out.bulk(&geohash::geohash_string(score)),
-            None => out.null(),
-        }
-    }
-    Ok(())
+    per_member(
+        ctx,
+        args,
+        |out, score| out.bulk(&geohash::geohash_string(score)),
+        Reply::null,
+    )
 }
 
 fn geopos(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (value, out) = ctx.read(args.get(1));
-    let z = as_zset(value)?;
-    let members = args.tail(2);
-    out.array(members.len());
-    for member in members.iter() {
-        match z.and_then(|z| z.score(member)) {
-            Some(score) => {
-                let (lon, lat) = geohash::decode_score(score);
-                out.array(2);
-                coord(out, lon);
-                coord(out, lat);
-            }
-            None => out.null_array(),
-        }
-    }
-    Ok(())
+    let position = |out: &mut Reply, score| {
+        let (lon, lat) = geohash::decode_score(score);
+        out.array(2);
+        coord(out, lon);
+        coord(out, lat);
+    };
+    per_member(ctx, args, position, Reply::null_array)
 }
 
 /// Which search command runs (Redis's `georadiusGeneric` flags).

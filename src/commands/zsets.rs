@@ -152,7 +152,7 @@ pub const COMMANDS: &[Command] = &[
         .complexity("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
 ];
 
-fn as_zset(value: Option<&Value>) -> Result<Option<&ZSet>, CmdError> {
+pub(super) fn as_zset(value: Option<&Value>) -> Result<Option<&ZSet>, CmdError> {
     match value {
         None => Ok(None),
         Some(Value::Zset(z)) => Ok(Some(z)),
@@ -534,14 +534,26 @@ fn zscore(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn zmscore(ctx: &mut Ctx, args: Args) -> CmdResult {
+    per_member(ctx, args, |out, score| out.double(score), Reply::null)
+}
+
+/// One reply per member named from the third argument on (ZMSCORE,
+/// GEOPOS, GEOHASH): `found` writes a present member's from its score,
+/// `missing` an absent one's (a missing key has no members).
+pub(super) fn per_member(
+    ctx: &mut Ctx,
+    args: Args,
+    found: impl Fn(&mut Reply, f64),
+    missing: impl Fn(&mut Reply),
+) -> CmdResult {
     let (value, out) = ctx.read(args.get(1));
     let z = as_zset(value)?;
     let members = args.tail(2);
     out.array(members.len());
     for member in members.iter() {
         match z.and_then(|z| z.score(member)) {
-            Some(score) => out.double(score),
-            None => out.null(),
+            Some(score) => found(out, score),
+            None => missing(out),
         }
     }
     Ok(())

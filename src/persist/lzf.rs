@@ -35,6 +35,25 @@ fn idx(h: u32) -> usize {
     ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) & ((1 << HLOG) - 1)) as usize
 }
 
+/// Appends a literal byte to the open run; a full run is closed and a new
+/// one opened.
+fn literal(out: &mut [u8], op: &mut usize, lit: &mut usize, byte: u8) {
+    *lit += 1;
+    out[*op] = byte;
+    *op += 1;
+    if *lit == MAX_LIT {
+        out[*op - *lit - 1] = (*lit - 1) as u8;
+        *lit = 0;
+        *op += 1;
+    }
+}
+
+/// Writes the open run's header, or takes back its slot if it is empty.
+fn close_run(out: &mut [u8], op: &mut usize, lit: usize) {
+    out[*op - lit - 1] = (lit as u8).wrapping_sub(1);
+    *op -= usize::from(lit == 0);
+}
+
 /// liblzf's `lzf_compress` into a buffer of `out_len` bytes: `None` when
 /// the output does not fit (by liblzf's own, slightly conservative,
 /// checks), as Redis then stores the string uncompressed.
@@ -70,15 +89,8 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
             if op >= out_end {
                 return None;
             }
-            lit += 1;
-            out[op] = input[ip];
-            op += 1;
+            literal(&mut out, &mut op, &mut lit, input[ip]);
             ip += 1;
-            if lit == MAX_LIT {
-                out[op - lit - 1] = (lit - 1) as u8;
-                lit = 0;
-                op += 1;
-            }
             continue;
         };
         let off = ip - r - 1;
@@ -87,8 +99,7 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
         if op + 3 + 1 >= out_end && op - usize::from(lit == 0) + 3 + 1 >= out_end {
             return None;
         }
-        out[op - lit - 1] = (lit as u8).wrapping_sub(1);
-        op -= usize::from(lit == 0);
+        close_run(&mut out, &mut op, lit);
         let mut mismatch = false;
         if maxlen > 16 {
             for _ in 0..16 {
@@ -137,19 +148,10 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     if op + 3 > out_end {
         return None;
     }
-    while ip < in_end {
-        lit += 1;
-        out[op] = input[ip];
-        op += 1;
-        ip += 1;
-        if lit == MAX_LIT {
-            out[op - lit - 1] = (lit - 1) as u8;
-            lit = 0;
-            op += 1;
-        }
+    for &byte in &input[ip..] {
+        literal(&mut out, &mut op, &mut lit, byte);
     }
-    out[op - lit - 1] = (lit as u8).wrapping_sub(1);
-    op -= usize::from(lit == 0);
+    close_run(&mut out, &mut op, lit);
     out.truncate(op);
     Some(out)
 }

@@ -211,44 +211,35 @@ pub fn geohash_string(score: f64) -> [u8; 11] {
     out
 }
 
-fn move_x(cell: &mut Cell, d: i8) {
-    if d == 0 {
-        return;
-    }
-    let mut x = cell.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let y = cell.bits & 0x5555_5555_5555_5555;
-    let zz = 0x5555_5555_5555_5555u64 >> (64 - u32::from(cell.step) * 2);
-    if d > 0 {
-        x = x.wrapping_add(zz + 1);
-    } else {
-        x |= zz;
-        x = x.wrapping_sub(zz + 1);
-    }
-    x &= 0xaaaa_aaaa_aaaa_aaaau64 >> (64 - u32::from(cell.step) * 2);
-    cell.bits = x | y;
-}
+/// Bits of the longitude (odd positions) and of the latitude (even ones).
+const LON_BITS: u64 = 0xaaaa_aaaa_aaaa_aaaa;
+const LAT_BITS: u64 = 0x5555_5555_5555_5555;
 
-fn move_y(cell: &mut Cell, d: i8) {
+/// Moves `cell` one cell along the coordinate whose bits are `mine` (the
+/// other's are `other`): `d` > 0 adds one to it, `d` < 0 takes one off,
+/// wrapping around (Redis's `geohash_move_x`/`geohash_move_y`).
+fn move_along(cell: &mut Cell, d: i8, mine: u64, other: u64) {
     if d == 0 {
         return;
     }
-    let x = cell.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let mut y = cell.bits & 0x5555_5555_5555_5555;
-    let zz = 0xaaaa_aaaa_aaaa_aaaau64 >> (64 - u32::from(cell.step) * 2);
+    let shift = 64 - u32::from(cell.step) * 2;
+    let mut v = cell.bits & mine;
+    let rest = cell.bits & other;
+    let zz = other >> shift;
     if d > 0 {
-        y = y.wrapping_add(zz + 1);
+        v = v.wrapping_add(zz + 1);
     } else {
-        y |= zz;
-        y = y.wrapping_sub(zz + 1);
+        v |= zz;
+        v = v.wrapping_sub(zz + 1);
     }
-    y &= 0x5555_5555_5555_5555u64 >> (64 - u32::from(cell.step) * 2);
-    cell.bits = x | y;
+    v &= mine >> shift;
+    cell.bits = v | rest;
 }
 
 fn moved(cell: Cell, dx: i8, dy: i8) -> Cell {
     let mut c = cell;
-    move_x(&mut c, dx);
-    move_y(&mut c, dy);
+    move_along(&mut c, dx, LON_BITS, LAT_BITS);
+    move_along(&mut c, dy, LAT_BITS, LON_BITS);
     c
 }
 
