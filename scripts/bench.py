@@ -156,6 +156,16 @@ def run_benchmark(server, test, clients, pipeline, requests, cpu, command=None, 
     }
 
 
+def interleaved_args(ap):
+    """The options of a script built on `interleaved`."""
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--requests", type=int, default=100000)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--pipeline", type=int, default=1)
+    ap.add_argument("--binary", default=str(ROOT / "target/release/rizzler"))
+    return ap
+
+
 def three_servers(binary, cpu):
     """redis-server, then rizzler on io_uring and on epoll, all on `cpu`."""
     servers = [Server("redis", redis_argv(), cpu)]

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ROOT, call, interleaved, ratio_table, resp, three_servers  # noqa: E402
+from bench import call, interleaved, interleaved_args, ratio_table, resp, three_servers  # noqa: E402
 
 SEARCHES = {
     # About 30 points within 9 km of a point.
@@ -86,13 +86,8 @@ def read_reply(f):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--requests", type=int, default=100000)
-    ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--pipeline", type=int, default=1)
+    ap = interleaved_args(argparse.ArgumentParser())
     ap.add_argument("--members", type=int, default=1_000_000)
-    ap.add_argument("--binary", default=str(ROOT / "target/release/rizzler"))
     args = ap.parse_args()
     server_cpu, client_cpu = 1, 0
     servers = three_servers(args.binary, server_cpu)

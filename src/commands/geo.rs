@@ -8,7 +8,7 @@
 //! scores and propagates as that ZADD, as Redis does.
 
 use super::flags::*;
-use super::zsets::{as_zset, collect, per_member};
+use super::zsets::{self, as_zset, collect, per_member};
 use super::{double_arg, int_arg, is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::ldouble::LongDouble;
@@ -110,7 +110,7 @@ fn coord(out: &mut Reply, v: f64) {
 }
 
 fn geoadd(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let (mut nx, mut xx, mut ch) = (false, false, false);
+    let (mut nx, mut xx) = (false, false);
     let mut at = 2;
     while at < args.len() {
         let opt = args.get(at);
@@ -118,9 +118,7 @@ fn geoadd(ctx: &mut Ctx, args: Args) -> CmdResult {
             nx = true;
         } else if is(opt, "xx") {
             xx = true;
-        } else if is(opt, "ch") {
-            ch = true;
-        } else {
+        } else if !is(opt, "ch") {
             break;
         }
         at += 1;
@@ -136,59 +134,37 @@ fn geoadd(ctx: &mut Ctx, args: Args) -> CmdResult {
             Ok(geohash::score_of(lon, lat).unwrap_or(0))
         })
         .collect::<Result<Vec<u64>, CmdError>>()?;
-    let key = args.get(1);
-    ctx.journal().after_reply();
-    let (added, updated) = {
-        let mut db = ctx.db();
-        let value = if xx {
-            db.modify(key, "zadd")
-        } else {
-            Some(db.modify_or_create(key, "zadd", || Value::Zset(Box::default())))
-        };
-        match value {
-            None => (0, 0),
-            Some(mut value) => {
-                let Value::Zset(z) = &mut *value else {
-                    return Err(CmdError::WrongType);
-                };
-                let (mut added, mut updated) = (0u64, 0u64);
-                for (j, &score) in scores.iter().enumerate() {
-                    let member = args.get(at + 2 + 3 * j);
-                    let score = score as f64;
-                    match z.score(member) {
-                        Some(_) if nx => {}
-                        Some(current) => {
-                            if current != score {
-                                z.insert(member, score);
-                                updated += 1;
-                            }
-                        }
-                        None if xx => {}
-                        None => {
-                            z.insert(member, score);
-                            added += 1;
-                        }
-                    }
-                }
-                value.changed(added + updated);
-                (added, updated)
-            }
-        }
-    };
-    ctx.out()
-        .int((if ch { added + updated } else { added }) as i64);
-    // Redis runs GEOADD as the ZADD it builds, and propagates that ZADD.
-    if added + updated > 0 && ctx.journal().propagating {
-        let texts: Vec<String> = scores.iter().map(u64::to_string).collect();
-        let mut argv: Vec<&[u8]> = vec![b"zadd"];
-        argv.extend(args.iter().skip(1).take(at - 1));
-        for (j, text) in texts.iter().enumerate() {
-            argv.push(text.as_bytes());
-            argv.push(args.get(at + 2 + 3 * j));
-        }
-        ctx.journal().rewrite(argv);
+    // Redis runs GEOADD as the ZADD it builds (key, options, then score
+    // and member pairs), and propagates that ZADD.
+    let texts: Vec<String> = scores.iter().map(u64::to_string).collect();
+    let mut zadd: Vec<&[u8]> = vec![b"zadd"];
+    zadd.extend(args.iter().skip(1).take(at - 1));
+    for (j, text) in texts.iter().enumerate() {
+        zadd.push(text.as_bytes());
+        zadd.push(args.get(at + 2 + 3 * j));
+    }
+    let (base, spans) = encode_args(&zadd);
+    let zargs = Args::new(&base, &spans);
+    let before = ctx.journal().total_changes();
+    zsets::add(ctx, zargs, false)?;
+    if ctx.journal().total_changes() > before {
+        ctx.journal().rewrite(zargs.iter());
     }
     Ok(())
+}
+
+/// Arguments laid out as [`Args`] reads them: one buffer and the span of
+/// each argument in it.
+fn encode_args(argv: &[&[u8]]) -> (Vec<u8>, Vec<std::ops::Range<usize>>) {
+    let mut base = Vec::with_capacity(argv.iter().map(|a| a.len()).sum());
+    let spans = argv
+        .iter()
+        .map(|a| {
+            base.extend_from_slice(a);
+            base.len() - a.len()..base.len()
+        })
+        .collect();
+    (base, spans)
 }
 
 fn geodist(ctx: &mut Ctx, args: Args) -> CmdResult {

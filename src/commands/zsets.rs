@@ -398,7 +398,7 @@ fn zincrby(ctx: &mut Ctx, args: Args) -> CmdResult {
 
 /// ZADD and ZINCRBY (Redis's `zaddGenericCommand`): options, then
 /// score/member pairs. Every score is read before anything changes.
-fn add(ctx: &mut Ctx, args: Args, mut incr: bool) -> CmdResult {
+pub(super) fn add(ctx: &mut Ctx, args: Args, mut incr: bool) -> CmdResult {
     let (mut nx, mut xx, mut gt, mut lt, mut ch) = (false, false, false, false, false);
     let mut at = 2;
     while at < args.len() {

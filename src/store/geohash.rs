@@ -340,26 +340,20 @@ impl Search {
             n = around(steps);
         }
         if steps >= 2 {
+            // Neighbours on a side the search does not reach past the
+            // centre cell are left out (S, SE, SW; N, NE, NW; W...; E...).
             let area = decode_area(n[0]);
-            let zero = Cell::default();
-            if area.lat.min < min_lat {
-                for i in [2, 7, 8] {
-                    n[i] = zero;
-                }
-            }
-            if area.lat.max > max_lat {
-                for i in [1, 5, 6] {
-                    n[i] = zero;
-                }
-            }
-            if area.lon.min < min_lon {
-                for i in [4, 8, 6] {
-                    n[i] = zero;
-                }
-            }
-            if area.lon.max > max_lon {
-                for i in [3, 7, 5] {
-                    n[i] = zero;
+            let sides = [
+                (area.lat.min < min_lat, [2, 7, 8]),
+                (area.lat.max > max_lat, [1, 5, 6]),
+                (area.lon.min < min_lon, [4, 8, 6]),
+                (area.lon.max > max_lon, [3, 7, 5]),
+            ];
+            for (beyond, cells) in sides {
+                if beyond {
+                    for i in cells {
+                        n[i] = Cell::default();
+                    }
                 }
             }
         }
