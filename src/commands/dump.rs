@@ -75,7 +75,8 @@ fn restore(ctx: &mut Ctx, args: Args) -> CmdResult {
     if ttl < 0 {
         return Err(CmdError::RestoreBadTtl);
     }
-    let value = match rdb::restore_payload(args.get(3)) {
+    let checksum = !ctx.state.skip_checksum_validation;
+    let value = match rdb::restore_payload_checked(args.get(3), checksum) {
         Ok(value) => value,
         Err(PayloadError::Footer) => return Err(CmdError::RestorePayload),
         Err(PayloadError::Value(_)) => return Err(CmdError::RestoreBadData),

@@ -726,6 +726,15 @@ pub enum PayloadError {
 /// the start of the whole payload and whatever follows it is not looked
 /// at: only the footer's version and checksum are.
 pub fn restore_payload(payload: &[u8]) -> std::result::Result<Value, PayloadError> {
+    restore_payload_checked(payload, true)
+}
+
+/// [`restore_payload`], with the CRC64 left unchecked when `checksum` is
+/// false (DEBUG SET-SKIP-CHECKSUM-VALIDATION 1; the version still is).
+pub fn restore_payload_checked(
+    payload: &[u8],
+    checksum: bool,
+) -> std::result::Result<Value, PayloadError> {
     let len = payload.len();
     if len < 10 {
         return Err(PayloadError::Footer);
@@ -734,7 +743,7 @@ pub fn restore_payload(payload: &[u8]) -> std::result::Result<Value, PayloadErro
     if u16::from_le_bytes([footer[0], footer[1]]) > RDB_VERSION {
         return Err(PayloadError::Footer);
     }
-    if crc64(0, &payload[..len - 8]).to_le_bytes() != footer[2..] {
+    if checksum && crc64(0, &payload[..len - 8]).to_le_bytes() != footer[2..] {
         return Err(PayloadError::Footer);
     }
     let mut cur = Cursor {
