@@ -20,6 +20,7 @@
 
 mod acl;
 pub mod args;
+mod bitmaps;
 mod connection;
 mod expire;
 mod hashes;
@@ -259,6 +260,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         zsets::COMMANDS,
         scans::COMMANDS,
         sort::COMMANDS,
+        bitmaps::COMMANDS,
     ]
     .into_iter()
     .flatten()
