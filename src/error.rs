@@ -109,6 +109,10 @@ pub enum CmdError {
     HllWrongType,
     /// An HLL whose registers do not decode.
     HllCorrupted,
+    /// PFDEBUG on a missing key.
+    HllNoKey,
+    /// PFDEBUG DECODE of a dense HLL.
+    HllNotSparse,
     LcsIdxLen,
     LcsMemory,
     /// A pre-formatted `ERR …` (or other code) line for the few errors whose
@@ -219,6 +223,8 @@ impl CmdError {
             CmdError::BitfieldRo => "ERR BITFIELD_RO only supports the GET subcommand",
             CmdError::HllWrongType => "WRONGTYPE Key is not a valid HyperLogLog string value.",
             CmdError::HllCorrupted => "INVALIDOBJ Corrupted HLL object detected",
+            CmdError::HllNoKey => "ERR The specified key does not exist",
+            CmdError::HllNotSparse => "ERR HLL encoding is not sparse",
             CmdError::LcsIdxLen => "ERR If you want both the length and indexes, please just use IDX.",
             CmdError::LcsMemory => "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
             CmdError::Custom(s) => return s,
@@ -274,6 +280,11 @@ impl CmdError {
         let mut s = b"ERR Unsupported option ".to_vec();
         s.extend_from_slice(c_str_prefix(opt, opt.len()));
         CmdError::Custom(s)
+    }
+
+    /// `ERR Unknown PFDEBUG subcommand 'x'`.
+    pub fn pfdebug_unknown(sub: &[u8]) -> Self {
+        quoted("ERR Unknown PFDEBUG subcommand '", sub, usize::MAX, "'")
     }
 
     /// `ERR Syntax error in HELLO option 'x'`.

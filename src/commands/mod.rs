@@ -24,6 +24,7 @@ mod bitmaps;
 mod connection;
 mod expire;
 mod hashes;
+mod hyperloglog;
 pub mod info;
 mod keys;
 mod lists;
@@ -261,6 +262,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         scans::COMMANDS,
         sort::COMMANDS,
         bitmaps::COMMANDS,
+        hyperloglog::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -18,6 +18,7 @@ mod db;
 pub mod digest;
 pub mod encoding;
 mod glob;
+pub mod hll;
 mod journal;
 mod members;
 mod small_bytes;
