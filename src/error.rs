@@ -115,6 +115,9 @@ pub enum CmdError {
     HllNotSparse,
     LcsIdxLen,
     LcsMemory,
+    LcsAllocFailed,
+    LcsTooLong,
+    LcsNotStrings,
     /// A pre-formatted `ERR …` (or other code) line for the few errors whose
     /// text carries arguments: build it with the constructors below.
     Custom(Vec<u8>),
@@ -227,6 +230,11 @@ impl CmdError {
             CmdError::HllNotSparse => "ERR HLL encoding is not sparse",
             CmdError::LcsIdxLen => "ERR If you want both the length and indexes, please just use IDX.",
             CmdError::LcsMemory => "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+            CmdError::LcsAllocFailed => {
+                "ERR Insufficient memory, failed allocating transient memory for LCS"
+            }
+            CmdError::LcsTooLong => "ERR String too long for LCS",
+            CmdError::LcsNotStrings => "ERR The specified keys must contain string values",
             CmdError::Custom(s) => return s,
         };
         text.as_bytes()

@@ -196,6 +196,7 @@ const READS: &[&[&str]] = &[
     &["BITCOUNT", "s", "0", "-1", "BIT"],
     &["BITPOS", "s", "1"],
     &["BITFIELD_RO", "s", "GET", "u8", "0"],
+    &["LCS", "s", "missing", "IDX"],
 ];
 
 fn recording() -> (Harness, Recorder) {
