@@ -7,7 +7,7 @@
 //! 64 MiB bitmap is a popcount over 8 Mi words.
 
 use super::flags::*;
-use super::{as_str, int_arg, is, Command, Ctx};
+use super::{as_str, int_arg, is, keyword, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{parse_i64, Args};
 use crate::store::{Bytes, Modify, Str, Value};
@@ -256,13 +256,7 @@ fn getbit(ctx: &mut Ctx, args: Args) -> CmdResult {
 
 /// Whether BITCOUNT's or BITPOS's unit argument says BIT (or BYTE).
 fn unit_is_bit(arg: &[u8]) -> Result<bool, CmdError> {
-    if is(arg, "bit") {
-        Ok(true)
-    } else if is(arg, "byte") {
-        Ok(false)
-    } else {
-        Err(CmdError::Syntax)
-    }
+    keyword(arg, &[("bit", true), ("byte", false)]).ok_or(CmdError::Syntax)
 }
 
 fn bitcount(ctx: &mut Ctx, args: Args) -> CmdResult {
@@ -355,16 +349,13 @@ enum BitOp {
 }
 
 fn bitop(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let name = args.get(1);
-    let op = [
+    let ops = [
         ("and", BitOp::And),
         ("or", BitOp::Or),
         ("xor", BitOp::Xor),
         ("not", BitOp::Not),
-    ]
-    .into_iter()
-    .find_map(|(n, op)| is(name, n).then_some(op))
-    .ok_or(CmdError::Syntax)?;
+    ];
+    let op = keyword(args.get(1), &ops).ok_or(CmdError::Syntax)?;
     if op == BitOp::Not && args.len() != 4 {
         return Err(CmdError::BitopNot);
     }
@@ -477,15 +468,12 @@ fn parse_fields(args: &Args, max_bulk: usize) -> Result<Vec<Field>, CmdError> {
         } else if is(sub, "incrby") && left >= 3 {
             FieldOp::IncrBy(0)
         } else if is(sub, "overflow") && left >= 1 {
-            let kind = args.get(j + 1);
-            overflow = [
+            let kinds = [
                 ("wrap", Overflow::Wrap),
                 ("sat", Overflow::Sat),
                 ("fail", Overflow::Fail),
-            ]
-            .into_iter()
-            .find_map(|(n, o)| is(kind, n).then_some(o))
-            .ok_or(CmdError::BitfieldOverflow)?;
+            ];
+            overflow = keyword(args.get(j + 1), &kinds).ok_or(CmdError::BitfieldOverflow)?;
             j += 2;
             continue;
         } else {

@@ -1,7 +1,7 @@
 //! String commands (Redis's `t_string.c`).
 
 use super::flags::*;
-use super::{as_str, int_arg, is, Command, Ctx};
+use super::{as_str, int_arg, is, keyword, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::ldouble::{incr_by_float, LdError};
 use crate::resp::{format_int, parse_i64, Args};
@@ -200,14 +200,13 @@ fn parse_set_options<'a>(
 }
 
 fn ttl_option(opt: &[u8]) -> Option<Ttl> {
-    [
+    let options = [
         ("ex", Ttl::Ex),
         ("px", Ttl::Px),
         ("exat", Ttl::ExAt),
         ("pxat", Ttl::PxAt),
-    ]
-    .into_iter()
-    .find_map(|(name, kind)| is(opt, name).then_some(kind))
+    ];
+    keyword(opt, &options)
 }
 
 /// Redis's `getExpireMillisecondsOrReply`: the absolute expiry in ms.
