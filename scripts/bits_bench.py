@@ -27,6 +27,7 @@ Needs target/release/rizzler (cargo build --release) and redis-benchmark.
 
 import argparse
 import random
+import re
 import socket
 import statistics
 import subprocess
@@ -48,9 +49,9 @@ def benchmark(port, command, requests, clients=50, pipeline=16, keyspace=None):
         argv += ["-r", str(keyspace)]
     argv += command.split()
     out = subprocess.run(argv, capture_output=True, text=True, timeout=1800).stdout
-    for part in reversed(out.replace("\r", "\n").splitlines()):
-        if "requests per second" in part:
-            return float(part.split(":", 1)[1].split()[0])
+    found = re.findall(r"([0-9.]+) requests per second", out.replace("\r", "\n"))
+    if found:
+        return float(found[-1])
     sys.exit(f"no throughput from redis-benchmark for {command!r} on {port}: {out[-500:]}")
 
 
@@ -138,6 +139,7 @@ def main():
                     else:
                         rps = benchmark(proc.port, command, requests, clients, pipeline, keyspace)
                     results[(name, server)].append(rps)
+                    print(f"{server:8} {name:18} {rps:14,.0f}", file=sys.stderr, flush=True)
             finally:
                 proc.stop()
     print(f"\n### Bitmaps and HyperLogLog, medians of {args.rounds} interleaved rounds\n")
