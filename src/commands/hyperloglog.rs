@@ -18,7 +18,7 @@ pub const COMMANDS: &[Command] = &[
             "Adds the specified elements to the specified HyperLogLog.",
         )
         .complexity("O(1) to add every element."),
-    Command::new("pfcount", -2, READONLY, pfcount)
+    Command::new("pfcount", -2, READONLY | MAY_REPLICATE, pfcount)
         .keys(1, -1, 1)
         .doc(
             "hyperloglog",
