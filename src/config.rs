@@ -39,6 +39,9 @@ pub struct Config {
     /// The effective `hz`: what CONFIG SET asked for, clamped to 1..=500.
     pub hz: u64,
     pub proto_max_bulk_len: usize,
+    /// The longest a sparse HyperLogLog gets (header included) before it
+    /// turns dense.
+    pub hll_sparse_max_bytes: usize,
     pub client_query_buffer_limit: usize,
     pub maxmemory: u64,
     pub maxmemory_policy: crate::evict::Policy,
@@ -202,6 +205,7 @@ impl Default for Config {
             tcp_backlog: 511,
             hz: 10,
             proto_max_bulk_len: DEFAULT_MAX_BULK,
+            hll_sparse_max_bytes: 3000,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             maxmemory: 0,
             maxmemory_policy: crate::evict::Policy::NoEviction,
@@ -567,6 +571,15 @@ pub static PARAMS: &[Param] = &[
         |c| c.proto_max_bulk_len.to_string(),
         |c, v| {
             c.proto_max_bulk_len = memory_in(v, 1024 * 1024, i64::MAX as u64)? as usize;
+            Ok(())
+        }
+    ),
+    param!(
+        "hll-sparse-max-bytes",
+        Mutable,
+        |c| c.hll_sparse_max_bytes.to_string(),
+        |c, v| {
+            c.hll_sparse_max_bytes = memory_in(v, 0, i64::MAX as u64)? as usize;
             Ok(())
         }
     ),

@@ -109,6 +109,30 @@ pub enum CmdError {
     RestoreBadTtl,
     RestoreBadIdle,
     RestoreBadFreq,
+    /// SETBIT, GETBIT, BITFIELD: a bit offset that is not an integer, is
+    /// negative or lies past `proto-max-bulk-len`.
+    BitOffset,
+    /// SETBIT's value is neither 0 nor 1.
+    BitValue,
+    /// BITPOS's bit is neither 0 nor 1.
+    BitArg,
+    BitopNot,
+    BitfieldType,
+    BitfieldOverflow,
+    BitfieldRo,
+    /// A string that is not an HLL where one is needed.
+    HllWrongType,
+    /// An HLL whose registers do not decode.
+    HllCorrupted,
+    /// PFDEBUG on a missing key.
+    HllNoKey,
+    /// PFDEBUG DECODE of a dense HLL.
+    HllNotSparse,
+    LcsIdxLen,
+    LcsMemory,
+    LcsAllocFailed,
+    LcsTooLong,
+    LcsNotStrings,
     /// A pre-formatted `ERR …` (or other code) line for the few errors whose
     /// text carries arguments: build it with the constructors below.
     Custom(Vec<u8>),
@@ -223,6 +247,24 @@ impl CmdError {
             CmdError::CachingNotTracking => "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
             CmdError::CachingYesNotOptin => "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
             CmdError::CachingNoNotOptout => "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            CmdError::BitOffset => "ERR bit offset is not an integer or out of range",
+            CmdError::BitValue => "ERR bit is not an integer or out of range",
+            CmdError::BitArg => "ERR The bit argument must be 1 or 0.",
+            CmdError::BitopNot => "ERR BITOP NOT must be called with a single source key.",
+            CmdError::BitfieldType => "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.",
+            CmdError::BitfieldOverflow => "ERR Invalid OVERFLOW type specified",
+            CmdError::BitfieldRo => "ERR BITFIELD_RO only supports the GET subcommand",
+            CmdError::HllWrongType => "WRONGTYPE Key is not a valid HyperLogLog string value.",
+            CmdError::HllCorrupted => "INVALIDOBJ Corrupted HLL object detected",
+            CmdError::HllNoKey => "ERR The specified key does not exist",
+            CmdError::HllNotSparse => "ERR HLL encoding is not sparse",
+            CmdError::LcsIdxLen => "ERR If you want both the length and indexes, please just use IDX.",
+            CmdError::LcsMemory => "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+            CmdError::LcsAllocFailed => {
+                "ERR Insufficient memory, failed allocating transient memory for LCS"
+            }
+            CmdError::LcsTooLong => "ERR String too long for LCS",
+            CmdError::LcsNotStrings => "ERR The specified keys must contain string values",
             CmdError::Custom(s) => return s,
         };
         text.as_bytes()
@@ -276,6 +318,11 @@ impl CmdError {
         let mut s = b"ERR Unsupported option ".to_vec();
         s.extend_from_slice(c_str_prefix(opt, opt.len()));
         CmdError::Custom(s)
+    }
+
+    /// `ERR Unknown PFDEBUG subcommand 'x'`.
+    pub fn pfdebug_unknown(sub: &[u8]) -> Self {
+        quoted("ERR Unknown PFDEBUG subcommand '", sub, usize::MAX, "'")
     }
 
     /// `ERR Syntax error in HELLO option 'x'`.

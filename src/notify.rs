@@ -90,7 +90,10 @@ pub fn flags_to_string(flags: u32) -> String {
 /// passes to `notifyKeyspaceEvent`.
 pub fn class_of(name: &str) -> u32 {
     match name {
-        "set" | "setrange" | "incrby" | "incrbyfloat" | "append" => STRING,
+        "set" | "setrange" | "incrby" | "incrbyfloat" | "append" | "setbit" | "pfadd" => STRING,
+        // Changes Redis propagates without a notification: PFCOUNT's
+        // cached cardinality, PFDEBUG's conversion to dense.
+        "pfcount" | "pfdebug" => 0,
         "lpush" | "rpush" | "lpop" | "rpop" | "linsert" | "lset" | "lrem" | "ltrim"
         | "sortstore" => LIST,
         "georadiusstore" | "geosearchstore" => ZSET,

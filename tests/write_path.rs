@@ -37,6 +37,12 @@ const WRITES: &[&[&[&str]]] = &[
     &[&["INCRBY", "n", "2"]],
     &[&["DECRBY", "n", "2"]],
     &[&["INCRBYFLOAT", "n", "2.5"]],
+    &[&["SETBIT", "b", "7", "1"]],
+    &[&["SET", "a", "x"], &["BITOP", "NOT", "d", "a"]],
+    &[&["BITFIELD", "b", "SET", "u8", "0", "7"]],
+    &[&["PFADD", "h", "a"]],
+    &[&["PFADD", "h", "a"], &["PFMERGE", "d", "h"]],
+    &[&["PFADD", "h", "a"], &["PFDEBUG", "TODENSE", "h"]],
     &[&["SET", "k", "v"], &["DEL", "k"]],
     &[&["SET", "k", "v"], &["UNLINK", "k"]],
     &[&["SET", "k", "v"], &["RENAME", "k", "k2"]],
@@ -232,6 +238,11 @@ const READS: &[&[&str]] = &[
     &["INFO"],
     &["PING"],
     &["SELECT", "0"],
+    &["GETBIT", "s", "3"],
+    &["BITCOUNT", "s", "0", "-1", "BIT"],
+    &["BITPOS", "s", "1"],
+    &["BITFIELD_RO", "s", "GET", "u8", "0"],
+    &["LCS", "s", "missing", "IDX"],
 ];
 
 fn recording() -> (Harness, Recorder) {

@@ -40,6 +40,13 @@ pub fn is(arg: &[u8], keyword: &str) -> bool {
     arg.eq_ignore_ascii_case(keyword.as_bytes())
 }
 
+/// The value `table` pairs with the keyword `arg` (ASCII case ignored).
+pub fn keyword<T: Copy>(arg: &[u8], table: &[(&str, T)]) -> Option<T> {
+    table
+        .iter()
+        .find_map(|&(name, value)| is(arg, name).then_some(value))
+}
+
 /// The string bytes of a value, or WRONGTYPE.
 pub fn as_str(value: &Value) -> Result<&[u8], CmdError> {
     match value {

@@ -20,11 +20,13 @@
 
 mod acl;
 pub mod args;
+mod bitmaps;
 mod connection;
 mod dump;
 mod expire;
 mod geo;
 mod hashes;
+mod hyperloglog;
 pub mod info;
 mod keys;
 mod lists;
@@ -263,6 +265,8 @@ fn families() -> impl Iterator<Item = &'static Command> {
         geo::COMMANDS,
         scans::COMMANDS,
         sort::COMMANDS,
+        bitmaps::COMMANDS,
+        hyperloglog::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -1,7 +1,7 @@
 //! String commands (Redis's `t_string.c`).
 
 use super::flags::*;
-use super::{as_str, int_arg, is, Command, Ctx};
+use super::{as_str, int_arg, is, keyword, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::ldouble::{incr_by_float, LdError};
 use crate::resp::{format_int, parse_i64, Args};
@@ -124,6 +124,10 @@ pub const COMMANDS: &[Command] = &[
         "2.6.0",
         "Increment the float value of a key by the given amount",
     ),
+    Command::new("lcs", -3, READONLY, lcs)
+        .keys(1, 2, 1)
+        .doc("string", "7.0.0", "Find longest common substring")
+        .complexity("O(N*M) where N and M are the lengths of s1 and s2, respectively"),
 ];
 
 // ---------------------------------------------------------------- operations
@@ -196,14 +200,13 @@ fn parse_set_options<'a>(
 }
 
 fn ttl_option(opt: &[u8]) -> Option<Ttl> {
-    [
+    let options = [
         ("ex", Ttl::Ex),
         ("px", Ttl::Px),
         ("exat", Ttl::ExAt),
         ("pxat", Ttl::PxAt),
-    ]
-    .into_iter()
-    .find_map(|(name, kind)| is(opt, name).then_some(kind))
+    ];
+    keyword(opt, &options)
 }
 
 /// Redis's `getExpireMillisecondsOrReply`: the absolute expiry in ms.
@@ -598,6 +601,164 @@ fn incrbyfloat(ctx: &mut Ctx, args: Args) -> CmdResult {
     out.bulk(&text);
     db.set_keep_ttl(key, Value::str(&text[..]), "incrbyfloat");
     ctx.journal().rewrite([&b"SET"[..], key, &text, b"KEEPTTL"]);
+    Ok(())
+}
+
+/// LCS's options.
+#[derive(Default)]
+struct LcsOptions {
+    len: bool,
+    idx: bool,
+    with_match_len: bool,
+    min_match_len: u64,
+}
+
+fn lcs_options(args: &Args) -> Result<LcsOptions, CmdError> {
+    let mut o = LcsOptions::default();
+    let mut j = 3;
+    while j < args.len() {
+        let opt = args.get(j);
+        if is(opt, "idx") {
+            o.idx = true;
+        } else if is(opt, "len") {
+            o.len = true;
+        } else if is(opt, "withmatchlen") {
+            o.with_match_len = true;
+        } else if is(opt, "minmatchlen") && j + 1 < args.len() {
+            o.min_match_len = int_arg(args.get(j + 1))?.max(0) as u64;
+            j += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    if o.len && o.idx {
+        return Err(CmdError::LcsIdxLen);
+    }
+    Ok(o)
+}
+
+/// One common run LCS IDX reports: the ranges in both strings, inclusive.
+struct Match {
+    a: (usize, usize),
+    b: (usize, usize),
+}
+
+/// The longest common subsequence of `a` and `b` by the textbook table,
+/// as Redis builds it: its length, the subsequence, and its runs from the
+/// end backwards (Redis's walk, which picks among equal choices as it
+/// does). The table is refused past `max` bytes, as Redis refuses it past
+/// `proto-max-bulk-len`.
+fn longest_common(a: &[u8], b: &[u8], max: usize) -> Result<(Vec<u8>, Vec<Match>), CmdError> {
+    if a.len() >= u32::MAX as usize - 1 || b.len() >= u32::MAX as usize - 1 {
+        return Err(CmdError::LcsTooLong);
+    }
+    let width = b.len() + 1;
+    let cells = (a.len() + 1) as u64 * width as u64;
+    if cells.saturating_mul(4) > max as u64 {
+        return Err(CmdError::LcsMemory);
+    }
+    let mut table: Vec<u32> = Vec::new();
+    table
+        .try_reserve_exact(cells as usize)
+        .map_err(|_| CmdError::LcsAllocFailed)?;
+    table.resize(cells as usize, 0);
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            table[i * width + j] = if a[i - 1] == b[j - 1] {
+                table[(i - 1) * width + j - 1] + 1
+            } else {
+                table[(i - 1) * width + j].max(table[i * width + j - 1])
+            };
+        }
+    }
+    let mut left = table[a.len() * width + b.len()] as usize;
+    let mut common = vec![0u8; left];
+    let mut matches = Vec::new();
+    let (mut i, mut j) = (a.len(), b.len());
+    // The run being walked: its start and end in `a`, then in `b`.
+    let mut run: Option<Match> = None;
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            common[left - 1] = a[i - 1];
+            match &mut run {
+                None => {
+                    run = Some(Match {
+                        a: (i - 1, i - 1),
+                        b: (j - 1, j - 1),
+                    })
+                }
+                // Contiguous: extend it backwards.
+                Some(r) if r.a.0 == i && r.b.0 == j => {
+                    r.a.0 -= 1;
+                    r.b.0 -= 1;
+                }
+                Some(_) => emit = true,
+            }
+            if run.as_ref().is_some_and(|r| r.a.0 == 0 || r.b.0 == 0) {
+                emit = true;
+            }
+            left -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if table[(i - 1) * width + j] > table[i * width + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            emit = run.is_some();
+        }
+        if emit {
+            if let Some(r) = run.take() {
+                matches.push(r);
+            }
+        }
+    }
+    Ok((common, matches))
+}
+
+fn lcs(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let max = ctx.state.config.proto_max_bulk_len;
+    let (mut db, out) = ctx.db_out();
+    let keys = [args.get(1), args.get(2)];
+    let values = db.read_all(&keys, |_| true).unwrap_or_default();
+    // Missing keys read as empty strings; any other type refuses both.
+    let mut strings = [&b""[..]; 2];
+    for (s, v) in strings.iter_mut().zip(values.iter()) {
+        if let Some(v) = v {
+            *s = as_str(v).map_err(|_| CmdError::LcsNotStrings)?;
+        }
+    }
+    let o = lcs_options(&args)?;
+    let (common, matches) = longest_common(strings[0], strings[1], max)?;
+    if o.idx {
+        let kept: Vec<&Match> = matches
+            .iter()
+            .filter(|m| (m.a.1 - m.a.0 + 1) as u64 >= o.min_match_len)
+            .collect();
+        out.map(2);
+        out.bulk(b"matches");
+        out.array(kept.len());
+        for m in kept {
+            out.array(2 + usize::from(o.with_match_len));
+            for (from, to) in [m.a, m.b] {
+                out.array(2);
+                out.int(from as i64);
+                out.int(to as i64);
+            }
+            if o.with_match_len {
+                out.int((m.a.1 - m.a.0 + 1) as i64);
+            }
+        }
+        out.bulk(b"len");
+        out.int(common.len() as i64);
+    } else if o.len {
+        out.int(common.len() as i64);
+    } else {
+        out.bulk(&common);
+    }
     Ok(())
 }
 

@@ -19,6 +19,7 @@ pub mod digest;
 pub mod encoding;
 pub mod geohash;
 mod glob;
+pub mod hll;
 mod journal;
 mod members;
 mod small_bytes;

@@ -69,6 +69,13 @@ impl SmallBytes {
         }
     }
 
+    /// The bytes as a `Vec`, moved to the heap first if they are inline,
+    /// for an edit that inserts and removes in the middle (a sparse
+    /// HyperLogLog).
+    pub fn vec_mut(&mut self) -> &mut Vec<u8> {
+        self.heap_mut(0)
+    }
+
     /// The heap form, with room for `additional` more bytes.
     fn heap_mut(&mut self, additional: usize) -> &mut Vec<u8> {
         if let Repr::Inline { len, buf } = &self.0 {
