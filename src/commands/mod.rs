@@ -33,6 +33,7 @@ mod pubsub;
 #[rustfmt::skip]
 mod redis_docs;
 mod scans;
+mod scripting;
 mod server;
 mod sets;
 mod sort;
@@ -259,6 +260,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         zsets::COMMANDS,
         scans::COMMANDS,
         sort::COMMANDS,
+        scripting::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -605,6 +607,36 @@ fn subscribed_mode_allows(cmd: &Command) -> bool {
             | "quit"
             | "reset"
     )
+}
+
+/// Commands Redis flags `may-replicate`: read-only scripts may not call
+/// them, as they may propagate something.
+pub fn may_replicate(cmd: &Command) -> bool {
+    matches!(
+        cmd.name,
+        "publish" | "spublish" | "pfcount" | "evalsha" | "eval" | "fcall"
+    )
+}
+
+/// The ACL log entry's reason and object for a denied command (shared
+/// with scripts, whose commands are checked as a client's are).
+pub fn acl_denial_object<'a>(
+    denied: crate::acl::Denied,
+    full_name: &'a [u8],
+    args: &Args<'a>,
+) -> (crate::acl::LogReason, &'a [u8]) {
+    acl::denial_object(denied, full_name, args)
+}
+
+/// Records an ACL denial in the ACL log.
+pub fn acl_log_denial(
+    ctx: &mut Ctx,
+    reason: crate::acl::LogReason,
+    in_multi: bool,
+    object: &[u8],
+    user: Option<&[u8]>,
+) {
+    acl::log_denial(ctx, reason, in_multi, object, user)
 }
 
 /// Writes an error reply and counts it (INFO errorstats).
