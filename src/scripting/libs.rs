@@ -183,7 +183,7 @@ fn json_encode(lua: &Lua, v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::R
     match v {
         Value::String(s) => json_string(&s.as_bytes(), out),
         Value::Number(n) => json_number(lua, *n, out)?,
-        Value::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::Integer(n) => json_number(lua, *n as f64, out)?,
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
@@ -245,7 +245,9 @@ fn json_encode(lua: &Lua, v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::R
                             out.push(b'"');
                         }
                         Value::Integer(n) => {
-                            out.extend_from_slice(format!("\"{n}\"").as_bytes());
+                            out.push(b'"');
+                            json_number(lua, *n as f64, out)?;
+                            out.push(b'"');
                         }
                         other => {
                             return Err(lua_error(
@@ -363,12 +365,17 @@ impl JsonParser<'_> {
     fn number(&mut self, at: usize) -> Token {
         let rest = &self.s[at..];
         let digits = rest.strip_prefix(b"-").unwrap_or(rest);
-        let lower: Vec<u8> = digits.iter().take(3).map(u8::to_ascii_lowercase).collect();
-        if lower.starts_with(b"0x") || lower.starts_with(b"inf") || lower.starts_with(b"nan") {
-            return Token {
-                kind: Tok::Error("invalid number"),
-                at,
-            };
+        // strtod reads hexadecimal too.
+        if digits.len() > 2 && digits[0] == b'0' && matches!(digits[1], b'x' | b'X') {
+            let hex = digits[2..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+            if hex > 0 {
+                let v = digits[2..2 + hex]
+                    .iter()
+                    .fold(0f64, |a, &c| a * 16.0 + (c as char).to_digit(16).unwrap_or(0) as f64);
+                let v = if digits.len() < rest.len() { -v } else { v };
+                self.pos = at + (rest.len() - digits.len()) + 2 + hex;
+                return Token { kind: Tok::Num(v), at };
+            }
         }
         let len = rest
             .iter()
@@ -398,20 +405,21 @@ impl JsonParser<'_> {
     fn string(&mut self, at: usize) -> Token {
         let mut out = Vec::new();
         let mut i = at + 1;
-        let err = |m| Token {
+        let err = |m, at| Token {
             kind: Tok::Error(m),
             at,
         };
         loop {
             let Some(&c) = self.s.get(i) else {
-                return err("unexpected end of string");
+                return err("unexpected end of string", i);
             };
             match c {
                 b'"' => break,
                 b'\\' => {
                     let Some(&e) = self.s.get(i + 1) else {
-                        return err("unexpected end of string");
+                        return err("unexpected end of string", i + 1);
                     };
+                    let escape_at = i;
                     i += 2;
                     match e {
                         b'"' | b'\\' | b'/' => out.push(e),
@@ -422,7 +430,7 @@ impl JsonParser<'_> {
                         b't' => out.push(b'\t'),
                         b'u' => {
                             let Some(mut cp) = hex4(&self.s[i..]) else {
-                                return err("invalid unicode escape code");
+                                return err("invalid unicode escape code", escape_at);
                             };
                             i += 4;
                             if (0xD800..0xDC00).contains(&cp) {
@@ -436,16 +444,16 @@ impl JsonParser<'_> {
                                         cp = 0x10000 + ((cp - 0xD800) << 10) + (l - 0xDC00);
                                         i += 6;
                                     }
-                                    _ => return err("invalid unicode escape code"),
+                                    _ => return err("invalid unicode escape code", escape_at),
                                 }
                             } else if (0xDC00..0xE000).contains(&cp) {
-                                return err("invalid unicode escape code");
+                                return err("invalid unicode escape code", escape_at);
                             }
                             let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
                             let mut b = [0; 4];
                             out.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
                         }
-                        _ => return err("invalid escape code"),
+                        _ => return err("invalid escape code", escape_at),
                     }
                 }
                 c => {
@@ -562,7 +570,7 @@ fn cmsgpack(lua: &Lua) -> mlua::Result<Table> {
             if args.is_empty() {
                 return Err(lua_error(
                     lua,
-                    "MessagePack pack needs input.",
+                    "bad argument #0 to 'pack' (MessagePack pack needs input.)",
                 ));
             }
             let mut out = Vec::new();

@@ -356,7 +356,7 @@ fn install_redis_api(lua: &Lua, redis: &Table, resp: Rc<Cell<Proto>>) -> mlua::R
         "sha1hex",
         lua.create_function(|lua, args: MultiValue| {
             if args.len() != 1 {
-                return Err(lua_error(lua, "wrong number of arguments"));
+                return Err(err_table_error(lua, "ERR wrong number of arguments"));
             }
             let bytes = match &args[0] {
                 Value::String(s) => s.as_bytes().to_vec(),
@@ -463,11 +463,11 @@ fn version_num(v: &str) -> i64 {
 fn status_or_error(lua: &Lua, args: MultiValue, field: &str) -> mlua::Result<Table> {
     let text = match args.front() {
         Some(Value::String(s)) if args.len() == 1 => s.as_bytes().to_vec(),
+        // Returned, not raised, as Redis does.
         _ => {
-            return Err(err_table_error(
-                lua,
-                "ERR wrong number or type of arguments",
-            ))
+            let t = lua.create_table()?;
+            t.raw_set("err", "ERR wrong number or type of arguments")?;
+            return Ok(t);
         }
     };
     let t = lua.create_table()?;
