@@ -6,7 +6,7 @@ use super::flags::*;
 use super::{int_arg, is, Command, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Args;
-use crate::scripting::{self, Invocation};
+use crate::scripting::{self, functions, Invocation};
 
 const EVAL_FLAGS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS;
 const SCRIPT_COMPLEXITY: &str = "Depends on the script that is executed.";
@@ -41,6 +41,34 @@ pub const COMMANDS: &[Command] = &[
             Command::new("load", 3, NOSCRIPT | STALE, script_load)
                 .doc("scripting", "2.6.0", "Load the specified Lua script into the script cache.")
                 .complexity("O(N) with N being the length in bytes of the script body."),
+        ]),
+    Command::new("fcall", -3, EVAL_FLAGS, fcall)
+        .doc("scripting", "7.0.0", "Invoke a function")
+        .complexity("Depends on the function that is executed."),
+    Command::new("fcall_ro", -3, READONLY | EVAL_FLAGS, fcall_ro)
+        .doc("scripting", "7.0.0", "Invoke a read-only function")
+        .complexity("Depends on the function that is executed."),
+    Command::new("function", -2, 0, super::container)
+        .doc("scripting", "7.0.0", "A container for function commands")
+        .complexity("Depends on subcommand.")
+        .subcommands(&[
+            Command::new("delete", 3, WRITE | NOSCRIPT, function_delete)
+                .doc("scripting", "7.0.0", "Delete a function by name"),
+            Command::new("flush", -2, WRITE | NOSCRIPT, function_flush)
+                .doc("scripting", "7.0.0", "Deleting all functions")
+                .complexity("O(N) where N is the number of functions deleted"),
+            Command::new("help", 2, LOADING | STALE, function_help)
+                .doc("scripting", "7.0.0", "Show helpful text about the different subcommands"),
+            Command::new("kill", 2, NOSCRIPT | ALLOW_BUSY, function_kill)
+                .doc("scripting", "7.0.0", "Kill the function currently in execution."),
+            Command::new("list", -2, NOSCRIPT, function_list)
+                .doc("scripting", "7.0.0", "List information about all the functions")
+                .complexity("O(N) where N is the number of functions"),
+            Command::new("load", -3, WRITE | DENYOOM | NOSCRIPT, function_load)
+                .doc("scripting", "7.0.0", "Create a function with the given arguments (name, code, description)")
+                .complexity("O(1) (considering compilation time is redundant)"),
+            Command::new("stats", 2, NOSCRIPT | ALLOW_BUSY, function_stats)
+                .doc("scripting", "7.0.0", "Return information about the function currently running (name, description, duration)"),
         ]),
 ];
 
@@ -148,6 +176,228 @@ fn script_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
             "    Kill the currently executing Lua script.",
             "LOAD <script>",
             "    Load a script into the scripts cache without executing it.",
+        ],
+    );
+    Ok(())
+}
+
+fn fcall(ctx: &mut Ctx, args: Args) -> CmdResult {
+    fcall_generic(ctx, args, false)
+}
+
+fn fcall_ro(ctx: &mut Ctx, args: Args) -> CmdResult {
+    fcall_generic(ctx, args, true)
+}
+
+/// Redis's `fcallCommandGeneric`: the function is looked up before the
+/// key count is read.
+fn fcall_generic(ctx: &mut Ctx, args: Args, read_only: bool) -> CmdResult {
+    if !functions::exists(ctx, args.get(1)) {
+        return Err(CmdError::err("ERR Function not found"));
+    }
+    let numkeys = crate::resp::parse_i64(args.get(2))
+        .ok_or_else(|| CmdError::err("ERR Bad number of keys provided"))?;
+    if numkeys > (args.len() - 3) as i64 {
+        return Err(CmdError::ScriptNumkeysTooMany);
+    }
+    if numkeys < 0 {
+        return Err(CmdError::ScriptNumkeysNegative);
+    }
+    let numkeys = numkeys as usize;
+    let keys: Vec<&[u8]> = args.tail(3).iter().take(numkeys).collect();
+    let argv: Vec<&[u8]> = args.tail(3 + numkeys).iter().collect();
+    functions::fcall(ctx, args.get(1), keys, argv, read_only)
+}
+
+fn function_load(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let mut replace = false;
+    let mut at = 2;
+    while at < args.len() - 1 {
+        let arg = args.get(at);
+        at += 1;
+        if is(arg, "replace") {
+            replace = true;
+            continue;
+        }
+        return Err(CmdError::err(format!(
+            "ERR Unknown option given: {}",
+            String::from_utf8_lossy(arg)
+        )));
+    }
+    let name = ctx.state.scripting.functions.load(args.get(at), replace)?;
+    ctx.journal().force_propagation();
+    ctx.out().bulk(name.as_bytes());
+    Ok(())
+}
+
+fn function_delete(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let name = String::from_utf8_lossy(args.get(2)).into_owned();
+    if ctx
+        .state
+        .scripting
+        .functions
+        .libraries
+        .remove(&name)
+        .is_none()
+    {
+        return Err(CmdError::err("ERR Library not found"));
+    }
+    ctx.journal().force_propagation();
+    ctx.out().ok();
+    Ok(())
+}
+
+fn function_flush(ctx: &mut Ctx, args: Args) -> CmdResult {
+    match args.len() {
+        2 => {}
+        3 if is(args.get(2), "sync") || is(args.get(2), "async") => {}
+        _ => {
+            return Err(CmdError::err(
+                "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
+            ))
+        }
+    }
+    ctx.state.scripting.functions.flush();
+    ctx.journal().force_propagation();
+    ctx.out().ok();
+    Ok(())
+}
+
+fn function_kill(_ctx: &mut Ctx, _args: Args) -> CmdResult {
+    Err(CmdError::ScriptNotBusy)
+}
+
+fn function_list(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let mut with_code = false;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < args.len() {
+        let arg = args.get(i);
+        if !with_code && is(arg, "withcode") {
+            with_code = true;
+        } else if pattern.is_none() && is(arg, "libraryname") {
+            if i >= args.len() - 1 {
+                return Err(CmdError::err("ERR library name argument was not given"));
+            }
+            i += 1;
+            pattern = Some(args.get(i));
+        } else {
+            return Err(CmdError::err(format!(
+                "ERR Unknown argument {}",
+                String::from_utf8_lossy(arg)
+            )));
+        }
+        i += 1;
+    }
+    let client = &mut ctx.state.clients[ctx.client];
+    let out = &mut client.out;
+    let libs: Vec<_> = ctx
+        .state
+        .scripting
+        .functions
+        .libraries
+        .iter()
+        .filter(|(name, _)| {
+            pattern.is_none_or(|p| crate::store::glob_match(p, name.as_bytes(), true))
+        })
+        .collect();
+    out.array(libs.len());
+    for (name, lib) in libs {
+        out.map(if with_code { 4 } else { 3 });
+        out.bulk(b"library_name");
+        out.bulk(name.as_bytes());
+        out.bulk(b"engine");
+        out.bulk(b"LUA");
+        out.bulk(b"functions");
+        out.array(lib.functions.len());
+        for (fname, f) in &lib.functions {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(fname.as_bytes());
+            out.bulk(b"description");
+            match &f.description {
+                Some(d) => out.bulk(d),
+                None => out.null(),
+            }
+            out.bulk(b"flags");
+            let names: Vec<&str> = functions::FLAG_NAMES
+                .iter()
+                .filter(|(flag, _)| f.flags & flag != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            out.set(names.len());
+            for n in names {
+                out.simple(n.as_bytes());
+            }
+        }
+        if with_code {
+            out.bulk(b"library_code");
+            out.bulk(&lib.code);
+        }
+    }
+    Ok(())
+}
+
+fn function_stats(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    let functions = &ctx.state.scripting.functions;
+    let (libs, funcs) = (functions.libraries.len(), functions.function_count());
+    let out = ctx.out();
+    out.map(2);
+    out.bulk(b"running_script");
+    out.null();
+    out.bulk(b"engines");
+    out.map(1);
+    out.bulk(b"LUA");
+    out.map(2);
+    out.bulk(b"libraries_count");
+    out.int(libs as i64);
+    out.bulk(b"functions_count");
+    out.int(funcs as i64);
+    Ok(())
+}
+
+fn function_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    super::server::help_reply(
+        ctx.out(),
+        "function",
+        &[
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "    Create a new library with the given library name and code.",
+            "DELETE <LIBRARY NAME>",
+            "    Delete the given library.",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "    Return general information on all the libraries:",
+            "    * Library name",
+            "    * The engine used to run the Library",
+            "    * Library description",
+            "    * Functions list",
+            "    * Library code (if WITHCODE is given)",
+            "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+            "STATS",
+            "    Return information about the current function running:",
+            "    * Function name",
+            "    * Command used to run the function",
+            "    * Duration in MS that the function is running",
+            "    If no function is running, return nil",
+            "    In addition, returns a list of available engines.",
+            "KILL",
+            "    Kill the current running function.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the libraries.",
+            "    * SYNC: Synchronously flush the libraries.",
+            "DUMP",
+            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+            "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+            "    control how to handle existing libraries (default APPEND):",
+            "    * FLUSH: delete all existing libraries.",
+            "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+            "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+            "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+            "      in case of functions name collision with another library).",
         ],
     );
     Ok(())

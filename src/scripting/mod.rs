@@ -42,6 +42,7 @@
 //! name raises `Script attempted to access nonexistent global variable`.
 
 mod convert;
+pub mod functions;
 pub mod libs;
 
 use std::cell::{Cell, RefCell};
@@ -58,7 +59,7 @@ use crate::resp::Proto;
 const USER_CHUNK: &str = "@user_script";
 /// The chunk name of rizzler's own Lua glue; the error handler skips its
 /// frames so errors point at the user's line.
-const GLUE_CHUNK: &str = "=rizzler";
+pub(crate) const GLUE_CHUNK: &str = "=rizzler";
 
 /// Script flags from a `#!lua flags=…` shebang.
 pub mod script_flags {
@@ -79,7 +80,7 @@ struct Script {
 
 /// The interpreter and the glue created with it.
 #[derive(Clone)]
-struct Engine {
+pub(crate) struct Engine {
     lua: Lua,
     /// The real globals (scripts see them through a read-only proxy).
     globals: Table,
@@ -100,14 +101,18 @@ pub struct Scripting {
     rand: Rc<Cell<u64>>,
     /// A script is running (SCRIPT KILL would find it).
     pub busy: bool,
+    /// The function libraries (their own interpreter).
+    pub functions: functions::Functions,
 }
 
 impl Default for Scripting {
     fn default() -> Self {
+        let rand = Rc::new(Cell::new(libs::LRAND48_INITIAL));
         Scripting {
             engine: None,
             scripts: HashMap::new(),
-            rand: Rc::new(Cell::new(libs::LRAND48_INITIAL)),
+            functions: functions::Functions::new(rand.clone()),
+            rand,
             busy: false,
         }
     }
@@ -161,7 +166,12 @@ local proxy = protect(G)
 G._G = proxy
 local xpcall = xpcall
 local setfenv = setfenv
-local runner = function(f) return xpcall(f, handler) end
+local select = select
+local runner = function(f, ...)
+  if select('#', ...) == 0 then return xpcall(f, handler) end
+  local k, a = ...
+  return xpcall(function() return f(k, a) end, handler)
+end
 return runner, proxy
 "#;
 
@@ -222,7 +232,7 @@ impl Scripting {
 
 /// A Lua error that is not the script's fault (out of memory in the
 /// interpreter, a broken glue chunk).
-fn lua_failure(e: &mlua::Error) -> CmdError {
+pub(crate) fn lua_failure(e: &mlua::Error) -> CmdError {
     CmdError::err(format!("ERR {}", error_text(e)))
 }
 
@@ -242,7 +252,7 @@ fn syntax_message(e: &mlua::Error) -> String {
     error_text(e)
 }
 
-fn create_engine(rand: Rc<Cell<u64>>) -> mlua::Result<Engine> {
+pub(crate) fn create_engine(rand: Rc<Cell<u64>>) -> mlua::Result<Engine> {
     let lua = Lua::new_with(
         mlua::StdLib::TABLE | mlua::StdLib::STRING | mlua::StdLib::MATH,
         mlua::LuaOptions::default(),
@@ -719,9 +729,49 @@ pub fn run(ctx: &mut Ctx, inv: Invocation) -> CmdResult {
     let func = script.func.clone();
     let sflags = script.flags;
     let engine = scripting.engine()?;
+    run_target(
+        ctx,
+        Target {
+            engine,
+            func,
+            flags: sflags,
+            name: inv.sha,
+            keys: inv.keys,
+            argv: inv.argv,
+            read_only: inv.read_only,
+            as_params: false,
+        },
+    )
+}
+
+/// What runs: a script (KEYS and ARGV as globals) or a function (keys
+/// and args as its two parameters).
+pub(crate) struct Target<'k> {
+    engine: Engine,
+    func: Function,
+    flags: u32,
+    /// The SHA or the function's name, for errors.
+    name: String,
+    keys: Vec<&'k [u8]>,
+    argv: Vec<&'k [u8]>,
+    read_only: bool,
+    as_params: bool,
+}
+
+pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
+    let Target {
+        engine,
+        func,
+        flags: sflags,
+        name: sha,
+        keys: inv_keys,
+        argv: inv_argv,
+        read_only: inv_read_only,
+        as_params,
+    } = target;
     let compat = sflags & script_flags::EVAL_COMPAT != 0;
     if !compat {
-        if inv.read_only && sflags & script_flags::NO_WRITES == 0 {
+        if inv_read_only && sflags & script_flags::NO_WRITES == 0 {
             return Err(CmdError::ScriptWriteFlagRo);
         }
         // Scripts that declare flags are checked up front, as commands are.
@@ -732,18 +782,23 @@ pub fn run(ctx: &mut Ctx, inv: Invocation) -> CmdResult {
             return Err(CmdError::ScriptOom);
         }
     }
-    let read_only = inv.read_only || (!compat && sflags & script_flags::NO_WRITES != 0);
+    let read_only = inv_read_only || (!compat && sflags & script_flags::NO_WRITES != 0);
     let allow_oom = !compat && sflags & script_flags::ALLOW_OOM != 0;
     let oom_at_start =
         ctx.state.config.maxmemory > 0 && crate::evict::over_limit(ctx.store, ctx.state);
     let lua = &engine.lua;
-    let keys = convert::array(lua, &inv.keys).map_err(|e| lua_failure(&e))?;
-    let argv = convert::array(lua, &inv.argv).map_err(|e| lua_failure(&e))?;
-    engine
-        .globals
-        .raw_set("KEYS", keys)
-        .and_then(|()| engine.globals.raw_set("ARGV", argv))
-        .map_err(|e| lua_failure(&e))?;
+    let keys = convert::array(lua, &inv_keys).map_err(|e| lua_failure(&e))?;
+    let argv = convert::array(lua, &inv_argv).map_err(|e| lua_failure(&e))?;
+    let params = if as_params {
+        Some((keys, argv))
+    } else {
+        engine
+            .globals
+            .raw_set("KEYS", keys)
+            .and_then(|()| engine.globals.raw_set("ARGV", argv))
+            .map_err(|e| lua_failure(&e))?;
+        None
+    };
 
     let me = ctx.client;
     let db = ctx.state.clients[me].db;
@@ -764,11 +819,13 @@ pub fn run(ctx: &mut Ctx, inv: Invocation) -> CmdResult {
         argv: Vec::new(),
         spans: Vec::new(),
     });
-    let sha = inv.sha;
     let result: mlua::Result<Result<Vec<u8>, (Vec<u8>, bool)>> = lua.scope(|scope| {
         let call = scope.create_function(|lua, args: MultiValue| redis_call(lua, &run, args))?;
         lua.set_named_registry_value(CALL_SLOT, call)?;
-        let outcome = engine.runner.call::<(bool, Value)>(func);
+        let outcome = match params {
+            Some((k, a)) => engine.runner.call::<(bool, Value)>((func, k, a)),
+            None => engine.runner.call::<(bool, Value)>(func),
+        };
         lua.unset_named_registry_value(CALL_SLOT)?;
         let (ok, value) = outcome?;
         let resp = engine.resp.get();
