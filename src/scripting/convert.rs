@@ -157,7 +157,12 @@ fn one_line(s: &[u8]) -> Vec<u8> {
 
 /// Writes a script's return value as a reply. `script_resp` is the
 /// protocol the script chose (`redis.setresp`): booleans follow it.
-pub fn write_reply(out: &mut Reply, script_resp: Proto, v: &Value, depth: usize) -> mlua::Result<()> {
+pub fn write_reply(
+    out: &mut Reply,
+    script_resp: Proto,
+    v: &Value,
+    depth: usize,
+) -> mlua::Result<()> {
     if depth > MAX_DEPTH {
         out.error(b"ERR reached lua stack limit");
         return Ok(());
@@ -168,7 +173,9 @@ pub fn write_reply(out: &mut Reply, script_resp: Proto, v: &Value, depth: usize)
             (Proto::Resp2, true) => out.int(1),
             (Proto::Resp2, false) => out.null(),
             (Proto::Resp3, b) => match out.proto {
-                Proto::Resp3 => out.buf.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+                Proto::Resp3 => out
+                    .buf
+                    .extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
                 Proto::Resp2 => out.int(*b as i64),
             },
         },

@@ -86,10 +86,7 @@ end
 
 /// Redis's `functionsVerifyName`.
 fn valid_name(name: &[u8]) -> bool {
-    !name.is_empty()
-        && name
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    !name.is_empty() && name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
 
 fn reg_error(text: &str) -> mlua::Error {
@@ -126,7 +123,9 @@ fn register(pending: &Pending, args: MultiValue) -> mlua::Result<()> {
         for pair in t.clone().pairs::<Value, Value>() {
             let (k, v) = pair?;
             let Value::String(k) = k else {
-                return Err(reg_error("named argument key given to redis.register_function is not a string"));
+                return Err(reg_error(
+                    "named argument key given to redis.register_function is not a string",
+                ));
             };
             let key = k.to_string_lossy().to_ascii_lowercase();
             match key.as_str() {
@@ -152,22 +151,32 @@ fn register(pending: &Pending, args: MultiValue) -> mlua::Result<()> {
             }
         }
         let Some(name) = name else {
-            return Err(reg_error("redis.register_function must get a function name argument"));
+            return Err(reg_error(
+                "redis.register_function must get a function name argument",
+            ));
         };
         let Some(callback) = callback else {
-            return Err(reg_error("redis.register_function must get a callback argument"));
+            return Err(reg_error(
+                "redis.register_function must get a callback argument",
+            ));
         };
         (name, callback, flags, desc)
     } else if args.len() == 2 {
         let Some(name) = super::lua_to_bytes(&args[0]) else {
-            return Err(reg_error("first argument to redis.register_function must be a string"));
+            return Err(reg_error(
+                "first argument to redis.register_function must be a string",
+            ));
         };
         let Value::Function(f) = &args[1] else {
-            return Err(reg_error("second argument to redis.register_function must be a function"));
+            return Err(reg_error(
+                "second argument to redis.register_function must be a function",
+            ));
         };
         (name, f.clone(), 0, None)
     } else {
-        return Err(reg_error("wrong number of arguments to redis.register_function"));
+        return Err(reg_error(
+            "wrong number of arguments to redis.register_function",
+        ));
     };
     if !valid_name(&name) {
         return Err(reg_error("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"));
@@ -194,10 +203,11 @@ fn create(rand: Rc<Cell<u64>>) -> mlua::Result<FnEngine> {
     let lua: &Lua = &engine.lua;
     let reg = lua.create_function(move |_, args: MultiValue| register(&p, args))?;
     let redis: Value = engine.globals.raw_get("redis")?;
-    let newenv: Function = lua
-        .load(LOAD_GLUE)
-        .set_name(super::GLUE_CHUNK)
-        .call((engine.globals.clone(), redis, reg))?;
+    let newenv: Function = lua.load(LOAD_GLUE).set_name(super::GLUE_CHUNK).call((
+        engine.globals.clone(),
+        redis,
+        reg,
+    ))?;
     Ok(FnEngine {
         engine,
         newenv,
@@ -342,9 +352,7 @@ impl Functions {
 
     /// The library holding function `name`.
     fn find(&self, name: &str) -> Option<&Func> {
-        self.libraries
-            .values()
-            .find_map(|l| l.functions.get(name))
+        self.libraries.values().find_map(|l| l.functions.get(name))
     }
 
     pub fn function_count(&self) -> usize {
@@ -353,7 +361,13 @@ impl Functions {
 }
 
 /// FCALL / FCALL_RO.
-pub fn fcall(ctx: &mut Ctx, name: &[u8], keys: Vec<&[u8]>, argv: Vec<&[u8]>, read_only: bool) -> CmdResult {
+pub fn fcall(
+    ctx: &mut Ctx,
+    name: &[u8],
+    keys: Vec<&[u8]>,
+    argv: Vec<&[u8]>,
+    read_only: bool,
+) -> CmdResult {
     let name = String::from_utf8_lossy(name).into_owned();
     let functions = &mut ctx.state.scripting.functions;
     let Some(f) = functions.find(&name) else {

@@ -36,8 +36,13 @@ pub fn install(lua: &Lua, globals: &Table, rand: Rc<Cell<u64>>) -> mlua::Result<
                         .ok()
                         .and_then(|s| s.trim().parse::<f64>().ok())
                         .map(|n| n as i64)
-                        .ok_or_else(|| lua_error(lua, "bad argument #1 to 'random' (number expected)")),
-                    _ => Err(lua_error(lua, "bad argument #1 to 'random' (number expected, got no value)")),
+                        .ok_or_else(|| {
+                            lua_error(lua, "bad argument #1 to 'random' (number expected)")
+                        }),
+                    _ => Err(lua_error(
+                        lua,
+                        "bad argument #1 to 'random' (number expected, got no value)",
+                    )),
                 }
             };
             match args.len() {
@@ -45,7 +50,10 @@ pub fn install(lua: &Lua, globals: &Table, rand: Rc<Cell<u64>>) -> mlua::Result<
                 1 => {
                     let u = int(&args[0])?;
                     if u < 1 {
-                        return Err(lua_error(lua, "bad argument #1 to 'random' (interval is empty)"));
+                        return Err(lua_error(
+                            lua,
+                            "bad argument #1 to 'random' (interval is empty)",
+                        ));
                     }
                     Ok((f * u as f64).floor() + 1.0)
                 }
@@ -53,7 +61,10 @@ pub fn install(lua: &Lua, globals: &Table, rand: Rc<Cell<u64>>) -> mlua::Result<
                     let l = int(&args[0])?;
                     let u = int(&args[1])?;
                     if l > u {
-                        return Err(lua_error(lua, "bad argument #2 to 'random' (interval is empty)"));
+                        return Err(lua_error(
+                            lua,
+                            "bad argument #2 to 'random' (interval is empty)",
+                        ));
                     }
                     Ok((f * (u - l + 1) as f64).floor() + l as f64)
                 }
@@ -116,7 +127,10 @@ fn cjson(lua: &Lua) -> mlua::Result<Table> {
             Ok(v)
         })?,
     )?;
-    t.raw_set("null", Value::LightUserData(mlua::LightUserData(std::ptr::null_mut())))?;
+    t.raw_set(
+        "null",
+        Value::LightUserData(mlua::LightUserData(std::ptr::null_mut())),
+    )?;
     for name in [
         "encode_sparse_array",
         "encode_max_depth",
@@ -367,14 +381,20 @@ impl JsonParser<'_> {
         let digits = rest.strip_prefix(b"-").unwrap_or(rest);
         // strtod reads hexadecimal too.
         if digits.len() > 2 && digits[0] == b'0' && matches!(digits[1], b'x' | b'X') {
-            let hex = digits[2..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+            let hex = digits[2..]
+                .iter()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
             if hex > 0 {
-                let v = digits[2..2 + hex]
-                    .iter()
-                    .fold(0f64, |a, &c| a * 16.0 + (c as char).to_digit(16).unwrap_or(0) as f64);
+                let v = digits[2..2 + hex].iter().fold(0f64, |a, &c| {
+                    a * 16.0 + (c as char).to_digit(16).unwrap_or(0) as f64
+                });
                 let v = if digits.len() < rest.len() { -v } else { v };
                 self.pos = at + (rest.len() - digits.len()) + 2 + hex;
-                return Token { kind: Tok::Num(v), at };
+                return Token {
+                    kind: Tok::Num(v),
+                    at,
+                };
             }
         }
         let len = rest
@@ -499,7 +519,15 @@ impl JsonParser<'_> {
                         return Ok(Value::Table(t));
                     }
                     loop {
-                        if matches!(next.kind, Tok::ArrEnd | Tok::ObjEnd | Tok::Colon | Tok::Comma | Tok::End | Tok::Error(_)) {
+                        if matches!(
+                            next.kind,
+                            Tok::ArrEnd
+                                | Tok::ObjEnd
+                                | Tok::Colon
+                                | Tok::Comma
+                                | Tok::End
+                                | Tok::Error(_)
+                        ) {
                             return Err(self.fail(lua, "value", &next));
                         }
                         let v = self.value_from(lua, next, depth)?;
@@ -527,7 +555,15 @@ impl JsonParser<'_> {
                             return Err(self.fail(lua, "colon", &colon));
                         }
                         let vt = self.token();
-                        if matches!(vt.kind, Tok::ArrEnd | Tok::ObjEnd | Tok::Colon | Tok::Comma | Tok::End | Tok::Error(_)) {
+                        if matches!(
+                            vt.kind,
+                            Tok::ArrEnd
+                                | Tok::ObjEnd
+                                | Tok::Colon
+                                | Tok::Comma
+                                | Tok::End
+                                | Tok::Error(_)
+                        ) {
                             return Err(self.fail(lua, "value", &vt));
                         }
                         let v = self.value_from(lua, vt, depth)?;
@@ -664,7 +700,7 @@ fn mp_encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
         Value::Integer(n) => mp_int(*n, out),
         Value::Number(n) => {
             let n = *n;
-            if n.is_finite() && n.floor() == n && n >= -9.2e18 && n <= 9.2e18 {
+            if n.is_finite() && n.floor() == n && (-9.2e18..=9.2e18).contains(&n) {
                 mp_int(n as i64, out);
             } else if (n as f32) as f64 == n || n.is_nan() {
                 out.push(0xca);
@@ -779,7 +815,13 @@ fn mp_decode(lua: &Lua, data: &[u8], pos: &mut usize, depth: usize) -> mlua::Res
     }
 }
 
-fn mp_array(lua: &Lua, data: &[u8], pos: &mut usize, n: usize, depth: usize) -> mlua::Result<Value> {
+fn mp_array(
+    lua: &Lua,
+    data: &[u8],
+    pos: &mut usize,
+    n: usize,
+    depth: usize,
+) -> mlua::Result<Value> {
     // Every element takes at least a byte: a count the input cannot hold
     // is refused before any memory is reserved for it.
     if n > data.len() - *pos {
@@ -818,10 +860,17 @@ fn tobit(lua: &Lua, v: &Value, fname: &str, arg: usize) -> mlua::Result<i32> {
             .ok()
             .and_then(|t| t.trim().parse::<f64>().ok())
             .ok_or_else(|| {
-                lua_error(lua, &format!("bad argument #{arg} to '{fname}' (number expected, got string)"))
+                lua_error(
+                    lua,
+                    &format!("bad argument #{arg} to '{fname}' (number expected, got string)"),
+                )
             })?,
         other => {
-            let got = if other.is_nil() { "no value" } else { type_name(other) };
+            let got = if other.is_nil() {
+                "no value"
+            } else {
+                type_name(other)
+            };
             return Err(lua_error(
                 lua,
                 &format!("bad argument #{arg} to '{fname}' (number expected, got {got})"),
@@ -964,9 +1013,18 @@ fn structlib(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(|lua, args: MultiValue| {
             let fmt = match args.front() {
                 Some(Value::String(s)) => s.as_bytes().to_vec(),
-                _ => return Err(lua_error(lua, "bad argument #1 to 'pack' (string expected)")),
+                _ => {
+                    return Err(lua_error(
+                        lua,
+                        "bad argument #1 to 'pack' (string expected)",
+                    ))
+                }
             };
-            let mut f = Fmt { s: &fmt, pos: 0, little: true };
+            let mut f = Fmt {
+                s: &fmt,
+                pos: 0,
+                little: true,
+            };
             let mut out = Vec::new();
             let mut arg = 1;
             while f.pos < f.s.len() {
@@ -1024,7 +1082,11 @@ fn structlib(lua: &Lua) -> mlua::Result<Table> {
                         out.extend_from_slice(&b);
                     }
                     b'c' | b's' => {
-                        let size = if c == b'c' { Some(f.size_suffix(0)) } else { None };
+                        let size = if c == b'c' {
+                            Some(f.size_suffix(0))
+                        } else {
+                            None
+                        };
                         let v = args.get(arg).cloned().unwrap_or(Value::Nil);
                         arg += 1;
                         let Value::String(s) = v else {
@@ -1045,7 +1107,9 @@ fn structlib(lua: &Lua) -> mlua::Result<Table> {
                                 if s.len() < n {
                                     return Err(lua_error(
                                         lua,
-                                        &format!("bad argument #{arg} to 'pack' (string too short)"),
+                                        &format!(
+                                            "bad argument #{arg} to 'pack' (string too short)"
+                                        ),
                                     ));
                                 }
                                 out.extend_from_slice(&s[..n]);
@@ -1065,99 +1129,111 @@ fn structlib(lua: &Lua) -> mlua::Result<Table> {
     )?;
     t.raw_set(
         "unpack",
-        lua.create_function(|lua, (fmt, data, init): (mlua::String, mlua::String, Option<i64>)| {
-            let fmt = fmt.as_bytes().to_vec();
-            let data = data.as_bytes().to_vec();
-            let mut f = Fmt { s: &fmt, pos: 0, little: true };
-            let mut pos = init.map_or(0, |i| (i.max(1) - 1) as usize);
-            let mut out = Vec::new();
-            let short = |lua: &Lua| lua_error(lua, "bad argument #2 to 'unpack' (data string too short)");
-            while f.pos < f.s.len() {
-                let c = f.s[f.pos];
-                f.pos += 1;
-                match c {
-                    b'<' => f.little = true,
-                    b'>' => f.little = false,
-                    b'=' | b'!' | b' ' => {
-                        f.size_suffix(0);
-                    }
-                    b'x' => pos += 1,
-                    b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
-                        let size = struct_size_of(lua, &mut f, c)?;
-                        if data.len() < pos + size {
-                            return Err(short(lua));
+        lua.create_function(
+            |lua, (fmt, data, init): (mlua::String, mlua::String, Option<i64>)| {
+                let fmt = fmt.as_bytes().to_vec();
+                let data = data.as_bytes().to_vec();
+                let mut f = Fmt {
+                    s: &fmt,
+                    pos: 0,
+                    little: true,
+                };
+                let mut pos = init.map_or(0, |i| (i.max(1) - 1) as usize);
+                let mut out = Vec::new();
+                let short = |lua: &Lua| {
+                    lua_error(lua, "bad argument #2 to 'unpack' (data string too short)")
+                };
+                while f.pos < f.s.len() {
+                    let c = f.s[f.pos];
+                    f.pos += 1;
+                    match c {
+                        b'<' => f.little = true,
+                        b'>' => f.little = false,
+                        b'=' | b'!' | b' ' => {
+                            f.size_suffix(0);
                         }
-                        let mut b = data[pos..pos + size].to_vec();
-                        pos += size;
-                        if !f.little {
-                            b.reverse();
+                        b'x' => pos += 1,
+                        b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
+                            let size = struct_size_of(lua, &mut f, c)?;
+                            if data.len() < pos + size {
+                                return Err(short(lua));
+                            }
+                            let mut b = data[pos..pos + size].to_vec();
+                            pos += size;
+                            if !f.little {
+                                b.reverse();
+                            }
+                            let mut v: u64 = 0;
+                            for (i, x) in b.iter().enumerate() {
+                                v |= (*x as u64) << (8 * i);
+                            }
+                            let signed = c.is_ascii_lowercase();
+                            let n = if signed && size < 8 && v >> (size * 8 - 1) & 1 == 1 {
+                                (v | (!0u64 << (size * 8))) as i64 as f64
+                            } else if signed {
+                                v as i64 as f64
+                            } else {
+                                v as f64
+                            };
+                            out.push(Value::Number(n));
                         }
-                        let mut v: u64 = 0;
-                        for (i, x) in b.iter().enumerate() {
-                            v |= (*x as u64) << (8 * i);
+                        b'f' | b'd' => {
+                            let size = if c == b'f' { 4 } else { 8 };
+                            if data.len() < pos + size {
+                                return Err(short(lua));
+                            }
+                            let mut b = data[pos..pos + size].to_vec();
+                            pos += size;
+                            if !f.little {
+                                b.reverse();
+                            }
+                            let n = if size == 4 {
+                                f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64
+                            } else {
+                                let mut a = [0u8; 8];
+                                a.copy_from_slice(&b);
+                                f64::from_le_bytes(a)
+                            };
+                            out.push(Value::Number(n));
                         }
-                        let signed = c.is_ascii_lowercase();
-                        let n = if signed && size < 8 && v >> (size * 8 - 1) & 1 == 1 {
-                            (v | (!0u64 << (size * 8))) as i64 as f64
-                        } else if signed {
-                            v as i64 as f64
-                        } else {
-                            v as f64
-                        };
-                        out.push(Value::Number(n));
-                    }
-                    b'f' | b'd' => {
-                        let size = if c == b'f' { 4 } else { 8 };
-                        if data.len() < pos + size {
-                            return Err(short(lua));
+                        b'c' => {
+                            let n = f.size_suffix(0);
+                            if data.len() < pos + n {
+                                return Err(short(lua));
+                            }
+                            out.push(Value::String(lua.create_string(&data[pos..pos + n])?));
+                            pos += n;
                         }
-                        let mut b = data[pos..pos + size].to_vec();
-                        pos += size;
-                        if !f.little {
-                            b.reverse();
+                        b's' => {
+                            let end = data[pos.min(data.len())..]
+                                .iter()
+                                .position(|&b| b == 0)
+                                .ok_or_else(|| lua_error(lua, "unfinished string in data"))?;
+                            out.push(Value::String(lua.create_string(&data[pos..pos + end])?));
+                            pos += end + 1;
                         }
-                        let n = if size == 4 {
-                            f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64
-                        } else {
-                            let mut a = [0u8; 8];
-                            a.copy_from_slice(&b);
-                            f64::from_le_bytes(a)
-                        };
-                        out.push(Value::Number(n));
-                    }
-                    b'c' => {
-                        let n = f.size_suffix(0);
-                        if data.len() < pos + n {
-                            return Err(short(lua));
+                        _ => {
+                            return Err(lua_error(
+                                lua,
+                                &format!("invalid format option '{}'", c as char),
+                            ))
                         }
-                        out.push(Value::String(lua.create_string(&data[pos..pos + n])?));
-                        pos += n;
-                    }
-                    b's' => {
-                        let end = data[pos.min(data.len())..]
-                            .iter()
-                            .position(|&b| b == 0)
-                            .ok_or_else(|| lua_error(lua, "unfinished string in data"))?;
-                        out.push(Value::String(lua.create_string(&data[pos..pos + end])?));
-                        pos += end + 1;
-                    }
-                    _ => {
-                        return Err(lua_error(
-                            lua,
-                            &format!("invalid format option '{}'", c as char),
-                        ))
                     }
                 }
-            }
-            out.push(Value::Number((pos + 1) as f64));
-            Ok(MultiValue::from_iter(out))
-        })?,
+                out.push(Value::Number((pos + 1) as f64));
+                Ok(MultiValue::from_iter(out))
+            },
+        )?,
     )?;
     t.raw_set(
         "size",
         lua.create_function(|lua, fmt: mlua::String| {
             let fmt = fmt.as_bytes().to_vec();
-            let mut f = Fmt { s: &fmt, pos: 0, little: true };
+            let mut f = Fmt {
+                s: &fmt,
+                pos: 0,
+                little: true,
+            };
             let mut total = 0usize;
             while f.pos < f.s.len() {
                 let c = f.s[f.pos];

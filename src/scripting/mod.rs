@@ -267,10 +267,11 @@ pub(crate) fn create_engine(rand: Rc<Cell<u64>>) -> mlua::Result<Engine> {
     install_redis_api(&lua, &redis, resp.clone())?;
     globals.raw_set("redis", redis)?;
     let handler = lua.create_function(error_handler)?;
-    let (runner, _proxy): (Function, Table) = lua
-        .load(GLUE)
-        .set_name(GLUE_CHUNK)
-        .call((globals.clone(), handler, lua.create_function(caught_error_text)?))?;
+    let (runner, _proxy): (Function, Table) = lua.load(GLUE).set_name(GLUE_CHUNK).call((
+        globals.clone(),
+        handler,
+        lua.create_function(caught_error_text)?,
+    ))?;
     Ok(Engine {
         lua,
         globals,
@@ -290,9 +291,13 @@ fn install_redis_api(lua: &Lua, redis: &Table, resp: Rc<Cell<Proto>>) -> mlua::R
             name,
             lua.create_function(move |lua, args: MultiValue| {
                 let Ok(f) = lua.named_registry_value::<Function>(CALL_SLOT) else {
-                    let text = b"ERR redis.call/pcall can only be called inside a script invocation";
+                    let text =
+                        b"ERR redis.call/pcall can only be called inside a script invocation";
                     if raise {
-                        return Err(err_table_error(lua, std::str::from_utf8(text).unwrap_or("")));
+                        return Err(err_table_error(
+                            lua,
+                            std::str::from_utf8(text).unwrap_or(""),
+                        ));
                     }
                     return err_value(lua, text);
                 };
@@ -328,7 +333,10 @@ fn install_redis_api(lua: &Lua, redis: &Table, resp: Rc<Cell<Proto>>) -> mlua::R
                 Some(Value::Number(n)) if args.len() == 1 => *n as i64,
                 Some(Value::Integer(n)) if args.len() == 1 => *n,
                 _ if args.len() != 1 => {
-                    return Err(err_table_error(lua, "ERR redis.setresp() requires one argument."))
+                    return Err(err_table_error(
+                        lua,
+                        "ERR redis.setresp() requires one argument.",
+                    ))
                 }
                 _ => 0,
             };
@@ -513,7 +521,10 @@ fn error_buff(text: &[u8]) -> Vec<u8> {
 }
 
 fn trim_crlf(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|c| !matches!(c, b'\r' | b'\n')).unwrap_or(s.len());
+    let start = s
+        .iter()
+        .position(|c| !matches!(c, b'\r' | b'\n'))
+        .unwrap_or(s.len());
     let end = s
         .iter()
         .rposition(|c| !matches!(c, b'\r' | b'\n'))
@@ -819,7 +830,7 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
         argv: Vec::new(),
         spans: Vec::new(),
     });
-    let result: mlua::Result<Result<Vec<u8>, (Vec<u8>, bool)>> = lua.scope(|scope| {
+    let result: mlua::Result<Outcome> = lua.scope(|scope| {
         let call = scope.create_function(|lua, args: MultiValue| redis_call(lua, &run, args))?;
         lua.set_named_registry_value(CALL_SLOT, call)?;
         let outcome = match params {
@@ -873,6 +884,10 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
         Err(e) => Err(lua_failure(&e)),
     }
 }
+
+/// A script's reply bytes, or its error line and whether the error was
+/// already counted (it came from a command).
+type Outcome = Result<Vec<u8>, (Vec<u8>, bool)>;
 
 /// Builds the `{err=…}` value a scoped function hands back to the glue.
 fn err_value(lua: &Lua, text: &[u8]) -> mlua::Result<Value> {
@@ -964,8 +979,7 @@ fn execute(run: &mut Run, args: crate::resp::Args) -> Result<Vec<u8>, Vec<u8>> {
         let full = crate::acl::all_rows()[crate::acl::row_id(cmd)]
             .resolved
             .full_name();
-        let (reason, object) =
-            crate::commands::acl_denial_object(denied, full.as_bytes(), &args);
+        let (reason, object) = crate::commands::acl_denial_object(denied, full.as_bytes(), &args);
         crate::commands::acl_log_denial(ctx, reason, false, object, None);
         let mut text = b"ERR The user executing the script ".to_vec();
         text.extend_from_slice(crate::error::acl_denied_reason(denied).as_bytes());
@@ -987,7 +1001,10 @@ fn execute(run: &mut Run, args: crate::resp::Args) -> Result<Vec<u8>, Vec<u8>> {
         run.dirty = true;
     }
     let me = ctx.client;
-    let saved = std::mem::replace(&mut ctx.state.clients[me].out, crate::resp::Reply::new(run.resp.get()));
+    let saved = std::mem::replace(
+        &mut ctx.state.clients[me].out,
+        crate::resp::Reply::new(run.resp.get()),
+    );
     crate::commands::call(ctx, cmd, args);
     let out = std::mem::replace(&mut ctx.state.clients[me].out, saved);
     let mut out = out;
