@@ -67,6 +67,12 @@ pub const COMMANDS: &[Command] = &[
             Command::new("load", -3, WRITE | DENYOOM | NOSCRIPT, function_load)
                 .doc("scripting", "7.0.0", "Create a function with the given arguments (name, code, description)")
                 .complexity("O(1) (considering compilation time is redundant)"),
+            Command::new("dump", 2, NOSCRIPT, function_dump)
+                .doc("scripting", "7.0.0", "Dump all functions into a serialized binary payload")
+                .complexity("O(N) where N is the number of functions"),
+            Command::new("restore", -3, WRITE | DENYOOM | NOSCRIPT, function_restore)
+                .doc("scripting", "7.0.0", "Restore all the functions on the given payload")
+                .complexity("O(N) where N is the number of functions on the payload"),
             Command::new("stats", 2, NOSCRIPT | ALLOW_BUSY, function_stats)
                 .doc("scripting", "7.0.0", "Return information about the function currently running (name, description, duration)"),
         ]),
@@ -400,5 +406,100 @@ fn function_help(ctx: &mut Ctx, _args: Args) -> CmdResult {
             "      in case of functions name collision with another library).",
         ],
     );
+    Ok(())
+}
+
+/// FUNCTION DUMP: each library as RDB writes it, then the RDB version and
+/// a CRC64, as DUMP payloads end.
+fn function_dump(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    use crate::persist::rdb;
+    let mut payload = Vec::new();
+    for lib in ctx.state.scripting.functions.libraries.values() {
+        rdb::write_function(&mut payload, &lib.code);
+    }
+    payload.extend_from_slice(&rdb::RDB_VERSION.to_le_bytes());
+    let crc = rdb::crc64(0, &payload);
+    payload.extend_from_slice(&crc.to_le_bytes());
+    ctx.out().bulk(&payload);
+    Ok(())
+}
+
+/// FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]: all or nothing.
+fn function_restore(ctx: &mut Ctx, args: Args) -> CmdResult {
+    use crate::persist::rdb;
+    #[derive(PartialEq)]
+    enum Policy {
+        Flush,
+        Append,
+        Replace,
+    }
+    let policy =
+        match args.len() {
+            3 => Policy::Append,
+            4 if is(args.get(3), "flush") => Policy::Flush,
+            4 if is(args.get(3), "append") => Policy::Append,
+            4 if is(args.get(3), "replace") => Policy::Replace,
+            _ => return Err(CmdError::err(
+                "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+            )),
+        };
+    let payload = args.get(2);
+    let footer_ok = payload.len() >= 10 && {
+        let body = payload.len() - 10;
+        let version = u16::from_le_bytes([payload[body], payload[body + 1]]);
+        let mut crc = [0u8; 8];
+        crc.copy_from_slice(&payload[body + 2..]);
+        version <= rdb::RDB_VERSION
+            && u64::from_le_bytes(crc) == rdb::crc64(0, &payload[..payload.len() - 8])
+    };
+    if !footer_ok {
+        return Err(CmdError::err(
+            "ERR DUMP payload version or checksum are wrong",
+        ));
+    }
+    let body = &payload[..payload.len() - 10];
+    let codes = match rdb::functions(body) {
+        Ok(codes) if codes.iter().map(|c| c.len() + 2).sum::<usize>() <= body.len() => codes,
+        _ => return Err(CmdError::err("ERR given type is not a function")),
+    };
+    if rdb::functions_end(body) != body.len() {
+        return Err(CmdError::err("ERR given type is not a function"));
+    }
+    // Load into a scratch set first: a failure leaves the libraries as
+    // they were.
+    let functions = &mut ctx.state.scripting.functions;
+    let saved: Vec<Vec<u8>> = functions
+        .libraries
+        .values()
+        .map(|l| l.code.clone())
+        .collect();
+    let restore = |functions: &mut functions::Functions| {
+        functions.flush();
+        for code in &saved {
+            let _ = functions.load(code, false);
+        }
+    };
+    if policy == Policy::Flush {
+        functions.flush();
+    }
+    if policy == Policy::Append {
+        // Redis loads the payload aside, then joins it: a name taken is
+        // reported without quotes there.
+        for code in &codes {
+            if let Some(name) = functions::library_name(code) {
+                if functions.libraries.contains_key(&name) {
+                    return Err(CmdError::err(format!("ERR Library {name} already exists")));
+                }
+            }
+        }
+    }
+    for code in &codes {
+        if let Err(e) = functions.load(code, policy == Policy::Replace) {
+            restore(functions);
+            return Err(e);
+        }
+    }
+    ctx.journal().force_propagation();
+    ctx.out().ok();
     Ok(())
 }

@@ -256,6 +256,11 @@ fn metadata(code: &[u8]) -> Result<(String, usize), CmdError> {
     Ok((name, end))
 }
 
+/// The library name a library's code declares.
+pub fn library_name(code: &[u8]) -> Option<String> {
+    metadata(code).ok().map(|(name, _)| name)
+}
+
 impl Functions {
     /// No libraries; `rand` is the generator scripts share.
     pub fn new(rand: Rc<Cell<u64>>) -> Self {
