@@ -449,8 +449,9 @@ fn function_restore(ctx: &mut Ctx, args: Args) -> CmdResult {
         let version = u16::from_le_bytes([payload[body], payload[body + 1]]);
         let mut crc = [0u8; 8];
         crc.copy_from_slice(&payload[body + 2..]);
+        let skip_crc = ctx.state.skip_checksum_validation;
         version <= rdb::RDB_VERSION
-            && u64::from_le_bytes(crc) == rdb::crc64(0, &payload[..payload.len() - 8])
+            && (skip_crc || u64::from_le_bytes(crc) == rdb::crc64(0, &payload[..payload.len() - 8]))
     };
     if !footer_ok {
         return Err(CmdError::err(
