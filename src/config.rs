@@ -50,6 +50,8 @@ pub struct Config {
     /// Keys the client-side caching table remembers before it invalidates
     /// some early (0: no limit).
     pub tracking_table_max_keys: usize,
+    /// `busy-reply-threshold` (alias `lua-time-limit`), in milliseconds.
+    pub busy_reply_threshold: i64,
     /// How long eviction may run per command (0..=100, see `evict.rs`).
     pub maxmemory_eviction_tenacity: u32,
     pub lfu_log_factor: u32,
@@ -211,6 +213,7 @@ impl Default for Config {
             maxmemory_policy: crate::evict::Policy::NoEviction,
             maxmemory_samples: 5,
             tracking_table_max_keys: 1_000_000,
+            busy_reply_threshold: 5000,
             maxmemory_eviction_tenacity: 10,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
@@ -606,6 +609,15 @@ pub static PARAMS: &[Param] = &[
             let name = one_of(v, &names)?;
             c.maxmemory_policy =
                 crate::evict::Policy::from_name(&name).unwrap_or(crate::evict::Policy::NoEviction);
+            Ok(())
+        }
+    ),
+    param!(
+        "busy-reply-threshold" | "lua-time-limit",
+        Mutable,
+        |c| c.busy_reply_threshold.to_string(),
+        |c, v| {
+            c.busy_reply_threshold = int_in(v, 0, i64::MAX)?;
             Ok(())
         }
     ),

@@ -136,6 +136,17 @@ pub enum CmdError {
     /// A pre-formatted `ERR …` (or other code) line for the few errors whose
     /// text carries arguments: build it with the constructors below.
     Custom(Vec<u8>),
+    /// EVALSHA / FCALL of a script that is not cached.
+    NoScript,
+    /// A script without `no-writes` run by EVAL_RO / EVALSHA_RO.
+    ScriptWriteFlagRo,
+    /// A script with flags but without `allow-oom`, over maxmemory.
+    ScriptOom,
+    ScriptNumkeysNegative,
+    ScriptNumkeysTooMany,
+    ScriptFlushOption,
+    ScriptNotBusy,
+    ScriptInvalidShebang,
 }
 
 impl CmdError {
@@ -266,6 +277,18 @@ impl CmdError {
             CmdError::LcsTooLong => "ERR String too long for LCS",
             CmdError::LcsNotStrings => "ERR The specified keys must contain string values",
             CmdError::Custom(s) => return s,
+            CmdError::NoScript => "NOSCRIPT No matching script. Please use EVAL.",
+            CmdError::ScriptWriteFlagRo => {
+                "ERR Can not execute a script with write flag using *_ro command."
+            }
+            CmdError::ScriptOom => "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",
+            CmdError::ScriptNumkeysNegative => "ERR Number of keys can't be negative",
+            CmdError::ScriptNumkeysTooMany => {
+                "ERR Number of keys can't be greater than number of args"
+            }
+            CmdError::ScriptFlushOption => "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
+            CmdError::ScriptNotBusy => "NOTBUSY No scripts in execution right now.",
+            CmdError::ScriptInvalidShebang => "ERR Invalid script shebang",
         };
         text.as_bytes()
     }
@@ -406,6 +429,28 @@ impl CmdError {
             }
             .into_bytes(),
         )
+    }
+
+    /// A script that does not compile.
+    pub fn script_compile(lua_message: &str) -> Self {
+        CmdError::err(format!(
+            "ERR Error compiling script (new function): {lua_message}"
+        ))
+    }
+
+    /// A shebang naming another engine than `lua`.
+    pub fn script_unknown_engine(engine: &str) -> Self {
+        CmdError::err(format!("ERR Unexpected engine in script shebang: {engine}"))
+    }
+
+    /// A shebang option other than `flags=`.
+    pub fn script_unknown_shebang_option(option: &str) -> Self {
+        CmdError::err(format!("ERR Unknown lua shebang option: {option}"))
+    }
+
+    /// A shebang flag Redis does not know.
+    pub fn script_unknown_flag(flag: &str) -> Self {
+        CmdError::err(format!("ERR Unexpected flag in script shebang: {flag}"))
     }
 
     /// A queued command the user may no longer run, found at EXEC.
@@ -652,3 +697,16 @@ pub fn error_line(e: &CmdError) -> Vec<u8> {
 }
 
 pub type CmdResult = Result<(), CmdError>;
+
+/// Why a script's command was refused by the ACL (Redis's
+/// `getAclErrorMessage`), after `The user executing the script `.
+pub fn acl_denied_reason(denied: crate::acl::Denied) -> &'static str {
+    use crate::acl::Denied;
+    match denied {
+        Denied::Command => "can't run this command or subcommand",
+        Denied::Key(_) => {
+            "can't access at least one of the keys mentioned in the command arguments"
+        }
+        Denied::Channel(_) => "can't publish to the channel mentioned in the command",
+    }
+}

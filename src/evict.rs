@@ -207,6 +207,13 @@ fn time_limit(tenacity: u32) -> Option<Duration> {
     }
 }
 
+/// Whether memory, as eviction counts it, is over `maxmemory` (scripts
+/// check this when they start, Redis's `pre_command_oom_state`).
+pub fn over_limit(store: &Store, state: &State) -> bool {
+    let limit = state.config.maxmemory;
+    limit > 0 && allocated().saturating_sub(not_counted(store, state)) > limit
+}
+
 /// Redis's `performEvictions`: evicts until memory is within `maxmemory`,
 /// nothing is left to evict, or the time limit is reached.
 pub fn perform(store: &mut Store, state: &mut State, now_ms: u64) -> Outcome {

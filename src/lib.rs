@@ -72,6 +72,7 @@ pub mod pause;
 pub mod persist;
 pub mod pubsub;
 pub mod resp;
+pub mod scripting;
 pub mod server;
 pub mod store;
 pub mod testing;

@@ -62,7 +62,8 @@ impl Pause {
 /// Whether `cmd` counts as a write for CLIENT PAUSE WRITE (Redis's
 /// `is_may_replicate_command`).
 fn may_replicate(cmd: &Command, client: &crate::server::Client) -> bool {
-    cmd.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0
+    cmd.flags & flags::WRITE != 0
+        || crate::commands::may_replicate(cmd)
         || (cmd.name == "exec" && client.multi.as_ref().is_some_and(|m| m.may_replicate()))
 }
 

@@ -109,6 +109,8 @@ pub struct State {
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE payloads (and RDB
     /// files) are not checksummed while set.
     pub skip_checksum_validation: bool,
+    /// The Lua interpreter and the script cache.
+    pub scripting: crate::scripting::Scripting,
 }
 
 /// The client whose command is running (Redis's `server.current_client`).
@@ -604,6 +606,7 @@ impl Server {
                 pause: Default::default(),
                 cron_paused: false,
                 skip_checksum_validation: false,
+                scripting: Default::default(),
             },
         };
         crate::acl::apply_requirepass(&mut server.state);

@@ -78,6 +78,8 @@ pub struct Tracking {
     /// Rounds of [`limit_table`] that ended still over the limit: each
     /// round tries harder.
     over_limit_rounds: usize,
+    /// The running script ran a read-only command.
+    script_read: bool,
 }
 
 impl Tracking {
@@ -192,9 +194,31 @@ impl State {
     }
 }
 
-/// Remembers the keys a read-only command of a tracking client read
-/// (Redis's `trackingRememberKeys`), unless OPTIN/OPTOUT says otherwise.
-pub fn remember_keys(
+/// After a command ran while some client tracks (Redis's call()): the
+/// keys a read-only command read are remembered for its client. A script
+/// is different, as in Redis: if anything it ran read, the keys it
+/// declared are remembered for its caller once it ends.
+pub fn after_call(
+    state: &mut State,
+    client: usize,
+    cmd: &'static crate::commands::Command,
+    args: &crate::resp::Args,
+) {
+    let readonly = cmd.flags & crate::commands::flags::READONLY != 0;
+    if state.scripting.busy {
+        state.tracking.script_read |= readonly;
+        return;
+    }
+    let script_read = std::mem::take(&mut state.tracking.script_read);
+    let script_ro = matches!(cmd.name, "eval_ro" | "evalsha_ro" | "fcall_ro");
+    if (readonly && !script_ro) || script_read {
+        remember_keys(state, client, cmd, args);
+    }
+}
+
+/// Remembers the keys of `args` for a tracking client (Redis's
+/// `trackingRememberKeys`), unless OPTIN/OPTOUT says otherwise.
+fn remember_keys(
     state: &mut State,
     client: usize,
     cmd: &'static crate::commands::Command,

@@ -253,6 +253,29 @@ fn command() -> impl Strategy<Value = Vec<String>> {
         (0..DBS).prop_map(|db| cmd(&["SELECT", &db.to_string()])),
         (0..DBS, 0..DBS).prop_map(|(a, b)| cmd(&["SWAPDB", &a.to_string(), &b.to_string()])),
         Just(cmd(&["FLUSHDB"])),
+        // Scripts propagate their effects (Redis 7), as one unit: random
+        // values are replayed as written, a SELECT inside stays inside, an
+        // error halfway keeps what ran before it.
+        (key(), key(), value()).prop_map(|(a, b, v)| cmd(&[
+            "EVAL",
+            "redis.call('set', KEYS[1], ARGV[1]) redis.call('expire', KEYS[1], 100) return redis.call('incr', KEYS[2])",
+            "2", &a, &b, &v,
+        ])),
+        key().prop_map(|k| cmd(&[
+            "EVAL",
+            "return redis.call('set', KEYS[1], tostring(math.random()))",
+            "1", &k,
+        ])),
+        (key(), 0..DBS).prop_map(|(k, db)| cmd(&[
+            "EVAL",
+            "redis.call('select', ARGV[1]) redis.call('rpush', KEYS[1], 'x') return redis.call('incr', KEYS[1])",
+            "1", &k, &db.to_string(),
+        ])),
+        Just(cmd(&[
+            "FUNCTION", "LOAD", "REPLACE",
+            "#!lua name=replaylib\nredis.register_function('bump', function(keys, args) return redis.call('hincrby', keys[1], 'n', 1) end)",
+        ])),
+        key().prop_map(|k| cmd(&["FCALL", "bump", "1", &k])),
         // Transactions: whatever a random MULTI ... EXEC ran replays as one unit.
         Just(cmd(&["MULTI"])),
         Just(cmd(&["EXEC"])),

@@ -349,6 +349,11 @@ fn every_write_command_has_a_case() {
         .map(|case| case.last().expect("a command")[0].to_ascii_lowercase())
         .collect();
     for cmd in rizzler::commands::all() {
+        // FUNCTION's write subcommands change the libraries, not keys: they
+        // record no key event; tests/replay.rs replays their propagation.
+        if cmd.name == "function" {
+            continue;
+        }
         let rows = std::iter::once(cmd).chain(cmd.subcommands.iter());
         for row in rows {
             if row.flags & WRITE != 0 {

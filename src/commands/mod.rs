@@ -37,6 +37,7 @@ mod pubsub;
 #[rustfmt::skip]
 mod redis_docs;
 mod scans;
+mod scripting;
 mod server;
 mod sets;
 mod sort;
@@ -267,6 +268,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         sort::COMMANDS,
         bitmaps::COMMANDS,
         hyperloglog::COMMANDS,
+        scripting::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -615,6 +617,34 @@ fn subscribed_mode_allows(cmd: &Command) -> bool {
     )
 }
 
+/// Commands Redis flags `may-replicate` (its hidden flag, here
+/// [`flags::MAY_REPLICATE`]): read-only scripts may not call them, and
+/// CLIENT PAUSE WRITE holds them back, as they may propagate something.
+pub fn may_replicate(cmd: &Command) -> bool {
+    cmd.flags & flags::MAY_REPLICATE != 0
+}
+
+/// The ACL log entry's reason and object for a denied command (shared
+/// with scripts, whose commands are checked as a client's are).
+pub fn acl_denial_object<'a>(
+    denied: crate::acl::Denied,
+    full_name: &'a [u8],
+    args: &Args<'a>,
+) -> (crate::acl::LogReason, &'a [u8]) {
+    acl::denial_object(denied, full_name, args)
+}
+
+/// Records an ACL denial in the ACL log.
+pub fn acl_log_denial(
+    ctx: &mut Ctx,
+    reason: crate::acl::LogReason,
+    in_multi: bool,
+    object: &[u8],
+    user: Option<&[u8]>,
+) {
+    acl::log_denial(ctx, reason, in_multi, object, user)
+}
+
 /// Writes an error reply and counts it (INFO errorstats).
 pub(crate) fn reply_error(ctx: &mut Ctx, error: &CmdError) {
     let message = error.message();
@@ -645,8 +675,8 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: Args) {
     let start = timed.then(Instant::now);
     let result = (cmd.handler)(ctx, args);
     // A tracking client may cache what its reads returned.
-    if cmd.flags & flags::READONLY != 0 && ctx.state.tracking.active() {
-        crate::tracking::remember_keys(ctx.state, ctx.client, cmd, &args);
+    if ctx.state.tracking.active() {
+        crate::tracking::after_call(ctx.state, ctx.client, cmd, &args);
     }
     // A command that blocked is counted when it is answered.
     if ctx.blocked_now() {

@@ -72,6 +72,29 @@ pub struct Meta {
     pub used_memory: u64,
     /// Written as an AOF's base (Redis's `aof-base` aux field).
     pub aof_base: bool,
+    /// The function libraries' code (FUNCTION LOAD), saved with the data.
+    pub functions: Vec<Vec<u8>>,
+}
+
+/// Loads the function libraries an RDB file carries, replacing the ones
+/// in memory (the JSON format carries none).
+pub fn load_functions(
+    state: &mut crate::server::State,
+    data: &[u8],
+    format: Format,
+) -> Result<(), LoadError> {
+    if format != Format::Rdb || data.len() < 9 {
+        return Ok(());
+    }
+    let codes = rdb::functions(&data[9..]).map_err(|e| LoadError::at(e.offset + 9, e.reason))?;
+    let functions = &mut state.scripting.functions;
+    functions.flush();
+    for code in codes {
+        functions
+            .load(&code, false)
+            .map_err(|e| LoadError::at(0, String::from_utf8_lossy(e.message()).into_owned()))?;
+    }
+    Ok(())
 }
 
 /// A snapshot format.

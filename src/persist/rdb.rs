@@ -634,10 +634,14 @@ pub fn load(
                     reason: "module auxiliary data (opcode 247) is not supported".into(),
                 })
             }
-            OP_FUNCTION | OP_FUNCTION2 => {
+            // Function libraries: read by [`functions`] before the keys.
+            OP_FUNCTION2 => {
+                cur.string()?;
+            }
+            OP_FUNCTION => {
                 return Err(RdbError {
                     offset: op_at,
-                    reason: format!("functions (opcode {op}) are not supported yet"),
+                    reason: "pre-release functions format (opcode 246) is not supported".into(),
                 })
             }
             kind => {
@@ -683,6 +687,57 @@ pub fn load(
     }
     summary.end = cur.pos;
     Ok(summary)
+}
+
+/// Writes a function library (`RDB_OPCODE_FUNCTION2` and its code), as
+/// Redis 7.0 writes each library before the databases.
+pub fn write_function(out: &mut Vec<u8>, code: &[u8]) {
+    out.push(OP_FUNCTION2);
+    write_string(out, code);
+}
+
+/// The function libraries' code in an RDB file (or a FUNCTION DUMP
+/// payload's body): read from the head of the file, where Redis writes
+/// them, after the header's AUX fields. `data` starts at the first opcode.
+pub fn functions(data: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let mut cur = Cursor { data, pos: 0 };
+    let mut found = Vec::new();
+    while cur.remaining() > 0 {
+        match data[cur.pos] {
+            OP_AUX => {
+                cur.u8()?;
+                cur.bytes()?;
+                cur.bytes()?;
+            }
+            OP_FUNCTION2 => {
+                cur.u8()?;
+                found.push(cur.string()?.into_owned());
+            }
+            _ => break,
+        }
+    }
+    Ok(found)
+}
+
+/// Where the AUX fields and function libraries at the head of `data` end.
+pub fn functions_end(data: &[u8]) -> usize {
+    let mut cur = Cursor { data, pos: 0 };
+    while cur.remaining() > 0 {
+        let at = cur.pos;
+        let ok = match data[at] {
+            OP_AUX => cur
+                .u8()
+                .and_then(|_| cur.bytes())
+                .and_then(|_| cur.bytes())
+                .is_ok(),
+            OP_FUNCTION2 => cur.u8().and_then(|_| cur.string()).is_ok(),
+            _ => false,
+        };
+        if !ok {
+            return at;
+        }
+    }
+    cur.pos
 }
 
 /// A value's type byte and payload (a DUMP payload without its version

@@ -70,6 +70,9 @@ impl Encoder for RdbEncoder {
                 ("aof-base", aof_base.as_bytes()),
             ],
         );
+        for code in &self.meta.functions {
+            rdb::write_function(out, code);
+        }
     }
 
     fn begin_db(&mut self, out: &mut Vec<u8>, db: usize, keys: usize, expires: usize) {

@@ -127,6 +127,13 @@ impl Save {
             created: crate::util::now_ms() / 1000,
             used_memory: crate::alloc::allocated(),
             aof_base: purpose == Purpose::AofBase,
+            functions: state
+                .scripting
+                .functions
+                .libraries
+                .values()
+                .map(|l| l.code.clone())
+                .collect(),
         };
         let mut encoder = format.persister().encoder(&meta);
         let mut out = Vec::with_capacity(CHUNK);
@@ -620,6 +627,8 @@ pub fn start_loading(
     keep_expired: bool,
 ) -> Result<(), String> {
     let format = Format::sniff(&data);
+    super::load_functions(&mut server.state, &data, format)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let databases = server.store.dbs.len();
     let (tx, rx) = mpsc::sync_channel::<Batch>(4);
     let bytes = data.len() as u64;
@@ -794,6 +803,7 @@ pub fn load_into(
         Ok(())
     };
     format.persister().load(data, &mut each)?;
+    super::load_functions(state, data, format)?;
     let p = &mut state.persistence;
     (p.loaded_keys, p.loaded_expired) = (keys, expired);
     Ok((keys, expired))

@@ -1,0 +1,1012 @@
+//! Lua scripting (Redis's `eval.c`, `script.c`, `script_lua.c`): the
+//! interpreter, its sandbox, the `redis.*` API and the conversions between
+//! Lua values and replies.
+//!
+//! # Design
+//!
+//! One Lua 5.1 interpreter (mlua, vendored) lives in [`Scripting`], inside
+//! [`crate::server::State`]. A script runs from a command handler that holds
+//! `&mut Ctx` (the store and the state). The interpreter handle is cloned out
+//! of the state first (mlua handles are reference counted), so running Lua
+//! borrows nothing of `State`.
+//!
+//! `redis.call` needs that same `&mut Ctx` while Lua runs. It reaches it
+//! through [`mlua::Lua::scope`]: for the duration of one script a scoped Rust
+//! function is created that captures a `RefCell` holding the `&mut Ctx`; the
+//! permanent Lua `redis.call` wrapper (installed once) calls whichever scoped
+//! function is current. The `RefCell` is borrowed only while one command runs
+//! through [`crate::commands::call`] and never while Lua code runs, so a
+//! script cannot re-enter it; when the scope ends the scoped function is
+//! invalidated, so a reference kept by a script (in a global table) cannot
+//! outlive the context. No raw pointers, no `unsafe`.
+//!
+//! A script's commands run as the calling client with its reply buffer
+//! swapped for an empty one (Redis's "lua client": same user, same
+//! database, its own protocol chosen by `redis.setresp`), through the same
+//! `call()` as every command, so key events, notifications, WATCH and
+//! blocking wake-ups behave as for any client. The reply bytes are parsed
+//! back into Lua values, as Redis does. Around the script the write path
+//! gathers every command's effects and delivers them as one unit (the
+//! MULTI/EXEC machinery of `effects::begin_transaction`), which the AOF
+//! and replicas wrap in MULTI/EXEC: Redis 7's effect replication.
+//!
+//! Errors keep Redis's shape: a failed `redis.call` raises a table
+//! `{err=…}`; an error handler (in Rust, reading the Lua stack) adds the
+//! script's source and line, and the reply is
+//! `-ERR … script: <sha>, on @user_script:<line>.`.
+//!
+//! The sandbox: the base, table, string and math libraries plus cjson,
+//! cmsgpack, bit and struct (in Rust, [`libs`]); no `os`, `io`, `debug`,
+//! `loadfile`, `dofile`. Scripts see the globals through a read-only proxy:
+//! assigning raises `Attempt to modify a readonly table`, reading a missing
+//! name raises `Script attempted to access nonexistent global variable`.
+
+mod convert;
+pub mod functions;
+pub mod libs;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use mlua::{Function, Lua, MultiValue, Table, Value};
+
+use crate::commands::{flags, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::resp::Proto;
+
+/// The chunk name scripts are compiled under (`@user_script:1` in errors).
+const USER_CHUNK: &str = "@user_script";
+/// The chunk name of rizzler's own Lua glue; the error handler skips its
+/// frames so errors point at the user's line.
+pub(crate) const GLUE_CHUNK: &str = "=rizzler";
+
+/// Script flags from a `#!lua flags=…` shebang.
+pub mod script_flags {
+    pub const NO_WRITES: u32 = 1;
+    pub const ALLOW_OOM: u32 = 1 << 1;
+    pub const ALLOW_STALE: u32 = 1 << 2;
+    pub const NO_CLUSTER: u32 = 1 << 3;
+    pub const ALLOW_CROSS_SLOT: u32 = 1 << 4;
+    /// No shebang: the script runs with EVAL's historical permissions.
+    pub const EVAL_COMPAT: u32 = 1 << 5;
+}
+
+/// A script in the cache (SCRIPT LOAD or EVAL).
+struct Script {
+    func: Function,
+    flags: u32,
+}
+
+/// The interpreter and the glue created with it.
+#[derive(Clone)]
+pub(crate) struct Engine {
+    lua: Lua,
+    /// The real globals (scripts see them through a read-only proxy).
+    globals: Table,
+    /// `runner(f)`: `xpcall(f, handler)`.
+    runner: Function,
+    /// The protocol of the running script's commands (`redis.setresp`).
+    resp: Rc<Cell<Proto>>,
+}
+
+/// Where the running script's scoped `redis.call` is kept in the registry.
+const CALL_SLOT: &str = "rizzler.call";
+
+/// The scripting engine's state: the interpreter and the script cache.
+pub struct Scripting {
+    engine: Option<Engine>,
+    scripts: HashMap<String, Script>,
+    /// `math.random`'s generator (Redis's `redisLrand48`), process-wide.
+    rand: Rc<Cell<u64>>,
+    /// A script is running (SCRIPT KILL would find it).
+    pub busy: bool,
+    /// The function libraries (their own interpreter).
+    pub functions: functions::Functions,
+}
+
+impl Default for Scripting {
+    fn default() -> Self {
+        let rand = Rc::new(Cell::new(libs::LRAND48_INITIAL));
+        Scripting {
+            engine: None,
+            scripts: HashMap::new(),
+            functions: functions::Functions::new(rand.clone()),
+            rand,
+            busy: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Scripting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scripting")
+            .field("scripts", &self.scripts.len())
+            .finish()
+    }
+}
+
+/// The lower-case hex SHA1 of `data` (Redis's `sha1hex`).
+pub fn sha1hex(data: &[u8]) -> String {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(data);
+    let mut s = String::with_capacity(40);
+    for b in digest {
+        s.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
+        s.push(char::from(b"0123456789abcdef"[(b & 15) as usize]));
+    }
+    s
+}
+
+/// The Lua glue: the redis.call/pcall wrappers, the read-only proxies.
+const GLUE: &str = r#"
+local G, handler, errtext = ...
+-- Redis's pcall: an error table (a failed redis.call) is caught as its
+-- message, as before Redis 7.
+local rawpcall, type = pcall, type
+local function caught(ok, ...)
+  if ok then return ok, ... end
+  local e = ...
+  if type(e) == 'table' and e.err then return false, e.err end
+  if type(e) == 'userdata' then return false, errtext(e) end
+  return false, e
+end
+G.pcall = function(...) return caught(rawpcall(...)) end
+local readonly = function() error('Attempt to modify a readonly table', 2) end
+local function protect(t)
+  return setmetatable({}, {__index = t, __newindex = readonly, __metatable = false})
+end
+for _, name in ipairs({'string', 'table', 'math', 'redis', 'cjson', 'cmsgpack', 'bit', 'struct'}) do
+  G[name] = protect(G[name])
+end
+setmetatable(G, {__index = function(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end})
+local proxy = protect(G)
+G._G = proxy
+local xpcall = xpcall
+local setfenv = setfenv
+local select = select
+local runner = function(f, ...)
+  if select('#', ...) == 0 then return xpcall(f, handler) end
+  local k, a = ...
+  return xpcall(function() return f(k, a) end, handler)
+end
+return runner, proxy
+"#;
+
+impl Scripting {
+    fn engine(&mut self) -> Result<Engine, CmdError> {
+        if let Some(e) = &self.engine {
+            return Ok(e.clone());
+        }
+        let engine = create_engine(self.rand.clone()).map_err(|e| lua_failure(&e))?;
+        self.engine = Some(engine.clone());
+        Ok(engine)
+    }
+
+    /// Whether a script with this SHA is cached.
+    pub fn exists(&self, sha: &[u8]) -> bool {
+        std::str::from_utf8(sha).is_ok_and(|s| self.scripts.contains_key(&s.to_ascii_lowercase()))
+    }
+
+    /// SCRIPT FLUSH: forgets every script and starts a fresh interpreter.
+    pub fn flush(&mut self) {
+        self.scripts.clear();
+        self.engine = None;
+    }
+
+    /// Compiles `body` into the cache (EVAL, SCRIPT LOAD); returns its SHA.
+    pub fn load(&mut self, body: &[u8]) -> Result<String, CmdError> {
+        let sha = sha1hex(body);
+        if self.scripts.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let (flags, skip) = parse_shebang(body)?;
+        let engine = self.engine()?;
+        let func = engine
+            .lua
+            .load(&body[skip..])
+            .set_name(USER_CHUNK)
+            .set_mode(mlua::ChunkMode::Text)
+            .into_function()
+            .map_err(|e| CmdError::script_compile(&syntax_message(&e)))?;
+        let proxy: Value = engine.globals.raw_get("_G").map_err(|e| lua_failure(&e))?;
+        if let Value::Table(env) = proxy {
+            func.set_environment(env).map_err(|e| lua_failure(&e))?;
+        }
+        self.scripts.insert(sha.clone(), Script { func, flags });
+        Ok(sha)
+    }
+
+    /// Memory the interpreter holds (INFO's used_memory_lua).
+    pub fn memory(&self) -> usize {
+        self.engine.as_ref().map_or(0, |e| e.lua.used_memory())
+    }
+
+    /// Number of cached scripts.
+    pub fn cached(&self) -> usize {
+        self.scripts.len()
+    }
+}
+
+/// A Lua error that is not the script's fault (out of memory in the
+/// interpreter, a broken glue chunk).
+pub(crate) fn lua_failure(e: &mlua::Error) -> CmdError {
+    CmdError::err(format!("ERR {}", error_text(e)))
+}
+
+/// The message of a Lua error, without mlua's wrapping.
+pub fn error_text(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::CallbackError { cause, .. } => error_text(cause),
+        mlua::Error::MemoryError(m) => m.clone(),
+        mlua::Error::ExternalError(e) => e.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn syntax_message(e: &mlua::Error) -> String {
+    error_text(e)
+}
+
+pub(crate) fn create_engine(rand: Rc<Cell<u64>>) -> mlua::Result<Engine> {
+    let lua = Lua::new_with(
+        mlua::StdLib::TABLE | mlua::StdLib::STRING | mlua::StdLib::MATH,
+        mlua::LuaOptions::default(),
+    )?;
+    let globals = lua.globals();
+    for name in ["loadfile", "dofile", "print"] {
+        globals.raw_set(name, Value::Nil)?;
+    }
+    libs::install(&lua, &globals, rand)?;
+    let redis = lua.create_table()?;
+    let resp = Rc::new(Cell::new(Proto::Resp2));
+    install_redis_api(&lua, &redis, resp.clone())?;
+    globals.raw_set("redis", redis)?;
+    let handler = lua.create_function(error_handler)?;
+    let (runner, _proxy): (Function, Table) = lua.load(GLUE).set_name(GLUE_CHUNK).call((
+        globals.clone(),
+        handler,
+        lua.create_function(caught_error_text)?,
+    ))?;
+    Ok(Engine {
+        lua,
+        globals,
+        runner,
+        resp,
+    })
+}
+
+/// The `redis` table's functions that need no running script.
+fn install_redis_api(lua: &Lua, redis: &Table, resp: Rc<Cell<Proto>>) -> mlua::Result<()> {
+    // redis.call and redis.pcall are C functions, as in Redis, so an error
+    // is positioned at the script's line even from `return redis.call()`
+    // (a Lua tail call would drop the script's frame). They hand the
+    // command to the running script's scoped function.
+    for (name, raise) in [("call", true), ("pcall", false)] {
+        redis.raw_set(
+            name,
+            lua.create_function(move |lua, args: MultiValue| {
+                let Ok(f) = lua.named_registry_value::<Function>(CALL_SLOT) else {
+                    let text =
+                        b"ERR redis.call/pcall can only be called inside a script invocation";
+                    if raise {
+                        return Err(err_table_error(
+                            lua,
+                            std::str::from_utf8(text).unwrap_or(""),
+                        ));
+                    }
+                    return err_value(lua, text);
+                };
+                let mut all = MultiValue::with_capacity(args.len() + 1);
+                all.push_back(Value::Boolean(raise));
+                all.extend(args);
+                let (v, raise): (Value, bool) = f.call(all)?;
+                if raise {
+                    if let Value::Table(t) = &v {
+                        let text: mlua::String = t.raw_get("err")?;
+                        let counted = t.raw_get::<Option<bool>>("ignore_error_stats_update")?;
+                        return Err(mlua::Error::external(ErrTable(
+                            text.as_bytes().to_vec(),
+                            counted.unwrap_or(false),
+                        )));
+                    }
+                }
+                Ok(v)
+            })?,
+        )?;
+    }
+    let in_script = resp.clone();
+    redis.raw_set(
+        "setresp",
+        lua.create_function(move |lua, args: MultiValue| {
+            if lua.named_registry_value::<Function>(CALL_SLOT).is_err() {
+                return Err(err_table_error(
+                    lua,
+                    "ERR redis.setresp can only be called inside a script invocation",
+                ));
+            }
+            let v = match args.front() {
+                Some(Value::Number(n)) if args.len() == 1 => *n as i64,
+                Some(Value::Integer(n)) if args.len() == 1 => *n,
+                _ if args.len() != 1 => {
+                    return Err(err_table_error(
+                        lua,
+                        "ERR redis.setresp() requires one argument.",
+                    ))
+                }
+                _ => 0,
+            };
+            in_script.set(match v {
+                2 => Proto::Resp2,
+                3 => Proto::Resp3,
+                _ => return Err(err_table_error(lua, "ERR RESP version must be 2 or 3.")),
+            });
+            Ok(())
+        })?,
+    )?;
+    redis.raw_set("REDIS_VERSION", crate::commands::info::REDIS_VERSION)?;
+    redis.raw_set(
+        "REDIS_VERSION_NUM",
+        version_num(crate::commands::info::REDIS_VERSION),
+    )?;
+    for (name, level) in [
+        ("LOG_DEBUG", 0),
+        ("LOG_VERBOSE", 1),
+        ("LOG_NOTICE", 2),
+        ("LOG_WARNING", 3),
+    ] {
+        redis.raw_set(name, level)?;
+    }
+    for (name, v) in [
+        ("REPL_NONE", 0),
+        ("REPL_AOF", 1),
+        ("REPL_SLAVE", 2),
+        ("REPL_REPLICA", 2),
+        ("REPL_ALL", 3),
+    ] {
+        redis.raw_set(name, v)?;
+    }
+    redis.raw_set(
+        "sha1hex",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(err_table_error(lua, "ERR wrong number of arguments"));
+            }
+            let bytes = match &args[0] {
+                Value::String(s) => s.as_bytes().to_vec(),
+                Value::Number(n) => lua_number_string(*n).into_bytes(),
+                Value::Integer(n) => n.to_string().into_bytes(),
+                _ => Vec::new(),
+            };
+            Ok(sha1hex(&bytes))
+        })?,
+    )?;
+    redis.raw_set(
+        "error_reply",
+        lua.create_function(|lua, args: MultiValue| status_or_error(lua, args, "err"))?,
+    )?;
+    redis.raw_set(
+        "status_reply",
+        lua.create_function(|lua, args: MultiValue| status_or_error(lua, args, "ok"))?,
+    )?;
+    redis.raw_set(
+        "log",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() < 2 {
+                return Err(err_table_error(
+                    lua,
+                    "ERR redis.log() requires two arguments or more.",
+                ));
+            }
+            let level = match &args[0] {
+                Value::Number(n) => *n as i64,
+                Value::Integer(n) => *n,
+                _ => {
+                    return Err(err_table_error(
+                        lua,
+                        "ERR First argument must be a number (log level).",
+                    ))
+                }
+            };
+            if !(0..=3).contains(&level) {
+                return Err(err_table_error(lua, "ERR Invalid debug level."));
+            }
+            let mut line = String::new();
+            for (i, v) in args.iter().skip(1).enumerate() {
+                if i > 0 {
+                    line.push(' ');
+                }
+                if let Some(s) = lua_to_bytes(v) {
+                    line.push_str(&String::from_utf8_lossy(&s));
+                }
+            }
+            match level {
+                0 => tracing::debug!(target: "lua", "{line}"),
+                1 | 2 => tracing::info!(target: "lua", "{line}"),
+                _ => tracing::warn!(target: "lua", "{line}"),
+            }
+            Ok(())
+        })?,
+    )?;
+    redis.raw_set(
+        "set_repl",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(err_table_error(
+                    lua,
+                    "ERR redis.set_repl() requires two arguments.",
+                ));
+            }
+            let flags = match &args[0] {
+                Value::Number(n) => *n as i64,
+                Value::Integer(n) => *n,
+                _ => -1,
+            };
+            if !(0..=3).contains(&flags) {
+                return Err(err_table_error(
+                    lua,
+                    "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                ));
+            }
+            Ok(())
+        })?,
+    )?;
+    redis.raw_set(
+        "replicate_commands",
+        lua.create_function(|_, _: MultiValue| Ok(true))?,
+    )?;
+    // The debugger is not supported: outside it these do nothing, as in
+    // Redis when no debugging session is active.
+    redis.raw_set(
+        "breakpoint",
+        lua.create_function(|_, _: MultiValue| Ok(false))?,
+    )?;
+    redis.raw_set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+    Ok(())
+}
+
+fn version_num(v: &str) -> i64 {
+    let mut n = 0;
+    for part in v.split('.').take(3) {
+        n = n * 256 + part.parse::<i64>().unwrap_or(0);
+    }
+    n
+}
+
+/// `redis.error_reply(msg)` / `redis.status_reply(msg)`.
+fn status_or_error(lua: &Lua, args: MultiValue, field: &str) -> mlua::Result<Table> {
+    let text = match args.front() {
+        Some(Value::String(s)) if args.len() == 1 => s.as_bytes().to_vec(),
+        // Returned, not raised, as Redis does.
+        _ => {
+            let t = lua.create_table()?;
+            t.raw_set("err", "ERR wrong number or type of arguments")?;
+            return Ok(t);
+        }
+    };
+    let t = lua.create_table()?;
+    if field == "err" {
+        let text = if text.first() == Some(&b'-') {
+            text
+        } else {
+            let mut t = b"-".to_vec();
+            t.extend_from_slice(&text);
+            t
+        };
+        t.raw_set("err", lua.create_string(error_buff(&text))?)?;
+    } else {
+        t.raw_set("ok", lua.create_string(&text)?)?;
+    }
+    Ok(t)
+}
+
+/// Redis's `luaPushErrorBuff`: `-CODE msg` keeps its code, a text
+/// without the dash gets `ERR`, and so does a dashed one without a space.
+fn error_buff(text: &[u8]) -> Vec<u8> {
+    let (code, msg): (&[u8], &[u8]) = match text.strip_prefix(b"-") {
+        Some(rest) => match rest.iter().position(|&c| c == b' ') {
+            Some(sp) => (&rest[..sp], &rest[sp + 1..]),
+            None => (b"ERR", rest),
+        },
+        None => (b"ERR", text),
+    };
+    let mut out = code.to_vec();
+    out.push(b' ');
+    out.extend_from_slice(trim_crlf(msg));
+    out
+}
+
+fn trim_crlf(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|c| !matches!(c, b'\r' | b'\n'))
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|c| !matches!(c, b'\r' | b'\n'))
+        .map_or(start, |e| e + 1);
+    &s[start..end.max(start)]
+}
+
+/// An error raised from Rust that the handler turns into the table Redis
+/// raises (`{err=…}`): carried as an external error holding the text.
+#[derive(Debug)]
+pub struct ErrTable(pub Vec<u8>, pub bool);
+
+impl std::fmt::Display for ErrTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl std::error::Error for ErrTable {}
+
+fn err_table_error(_lua: &Lua, text: &str) -> mlua::Error {
+    mlua::Error::external(ErrTable(text.as_bytes().to_vec(), false))
+}
+
+/// A runtime error from a library function, positioned at the calling
+/// line as `luaL_error` does (`user_script:3: message`).
+pub fn lua_error(lua: &Lua, message: &str) -> mlua::Error {
+    let place = lua
+        .inspect_stack(1)
+        .filter(|d| d.curr_line() > 0)
+        .map(|d| {
+            let src = d.source();
+            format!(
+                "{}:{}: ",
+                src.short_src.as_deref().unwrap_or("?"),
+                d.curr_line()
+            )
+        })
+        .unwrap_or_default();
+    mlua::Error::RuntimeError(format!("{place}{message}"))
+}
+
+/// Lua's `tostring` of a number (`%.14g`).
+pub fn lua_number_string(n: f64) -> String {
+    if n.is_nan() {
+        return if n.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    if n.is_infinite() {
+        return if n > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    crate::resp::format_g(n, 14)
+}
+
+/// A string or a number as bytes (Lua's `lua_tolstring` coercion).
+pub fn lua_to_bytes(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Number(n) => Some(lua_number_string(*n).into_bytes()),
+        Value::Integer(n) => Some(n.to_string().into_bytes()),
+        _ => None,
+    }
+}
+
+/// The error handler of every script run: turns any error into Redis's
+/// `{err=…, source=…, line=…}` table, positioned at the user's frame.
+fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
+    let t = match err {
+        Value::Table(t) => t,
+        Value::Error(e) => {
+            let t = lua.create_table()?;
+            match find_err_table(&e) {
+                Some((text, counted)) => {
+                    t.raw_set("err", lua.create_string(text)?)?;
+                    if counted {
+                        t.raw_set("ignore_error_stats_update", true)?;
+                    }
+                }
+                None => t.raw_set("err", format!("ERR {}", error_text(&e)))?,
+            }
+            t
+        }
+        other => {
+            let t = lua.create_table()?;
+            let text = match &other {
+                Value::Nil => "nil".to_string(),
+                Value::Boolean(b) => b.to_string(),
+                v => lua_to_bytes(v)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_else(|| format!("{}: {:p}", v.type_name(), v.to_pointer())),
+            };
+            let mut s = b"ERR ".to_vec();
+            match &other {
+                Value::String(st) => s.extend_from_slice(&st.as_bytes()),
+                _ => s.extend_from_slice(text.as_bytes()),
+            }
+            t.raw_set("err", lua.create_string(&s)?)?;
+            t
+        }
+    };
+    // Level 1 is the function that raised. A C function (error, a
+    // library call) reports its caller; glue frames are skipped.
+    let mut level = 1;
+    let mut skipped_c = false;
+    while let Some(d) = lua.inspect_stack(level) {
+        let src = d.source();
+        let what = src.what;
+        let glue = src.source.as_deref() == Some(GLUE_CHUNK);
+        if (what == "C" && !skipped_c) || glue {
+            skipped_c |= what == "C";
+            level += 1;
+            continue;
+        }
+        if let Some(source) = src.source.as_deref() {
+            t.raw_set("source", source)?;
+            t.raw_set("line", d.curr_line())?;
+        }
+        break;
+    }
+    Ok(t)
+}
+
+/// What `pcall` hands a script for an error raised from Rust: the
+/// message of a failed `redis.call`, or a library's positioned message.
+fn caught_error_text(lua: &Lua, e: Value) -> mlua::Result<Value> {
+    match e {
+        Value::Error(e) => {
+            let text = match find_err_table(&e) {
+                Some((text, _)) => text,
+                None => error_text(&e).into_bytes(),
+            };
+            Ok(Value::String(lua.create_string(text)?))
+        }
+        other => Ok(other),
+    }
+}
+
+fn find_err_table(e: &mlua::Error) -> Option<(Vec<u8>, bool)> {
+    match e {
+        mlua::Error::ExternalError(x) => x.downcast_ref::<ErrTable>().map(|t| (t.0.clone(), t.1)),
+        mlua::Error::CallbackError { cause, .. } => find_err_table(cause),
+        mlua::Error::WithContext { cause, .. } => find_err_table(cause),
+        _ => None,
+    }
+}
+
+/// Parses a `#!lua` shebang: the flags and where the code starts (the
+/// line feed is kept so line numbers stay right).
+fn parse_shebang(body: &[u8]) -> Result<(u32, usize), CmdError> {
+    if !body.starts_with(b"#!") {
+        return Ok((script_flags::EVAL_COMPAT, 0));
+    }
+    let Some(end) = body.iter().position(|&c| c == b'\n') else {
+        return Err(CmdError::ScriptInvalidShebang);
+    };
+    let line = &body[..end];
+    let line = String::from_utf8_lossy(line);
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("#!");
+    if engine != "#!lua" {
+        return Err(CmdError::script_unknown_engine(engine));
+    }
+    let mut flags = 0;
+    for part in parts {
+        let Some(list) = part.strip_prefix("flags=") else {
+            return Err(CmdError::script_unknown_shebang_option(part));
+        };
+        for f in list.split(',').filter(|f| !f.is_empty()) {
+            flags |= match f {
+                "no-writes" => script_flags::NO_WRITES,
+                "allow-oom" => script_flags::ALLOW_OOM,
+                "allow-stale" => script_flags::ALLOW_STALE,
+                "no-cluster" => script_flags::NO_CLUSTER,
+                "allow-cross-slot-keys" => script_flags::ALLOW_CROSS_SLOT,
+                other => return Err(CmdError::script_unknown_flag(other)),
+            };
+        }
+    }
+    Ok((flags, end))
+}
+
+/// What a running script knows about itself.
+struct Run<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    /// The protocol of the script's commands (`redis.setresp`).
+    resp: Rc<Cell<Proto>>,
+    read_only: bool,
+    allow_oom: bool,
+    /// Over maxmemory when the script began.
+    oom_at_start: bool,
+    /// A write command has run.
+    dirty: bool,
+    /// Scratch argument buffer, reused across calls.
+    argv: Vec<u8>,
+    spans: Vec<std::ops::Range<usize>>,
+}
+
+/// How a script is invoked.
+pub struct Invocation<'k> {
+    pub sha: String,
+    pub keys: Vec<&'k [u8]>,
+    pub argv: Vec<&'k [u8]>,
+    /// EVAL_RO / EVALSHA_RO.
+    pub read_only: bool,
+}
+
+/// Runs a cached script and writes its reply (EVAL, EVALSHA and their _RO
+/// forms).
+pub fn run(ctx: &mut Ctx, inv: Invocation) -> CmdResult {
+    let scripting = &mut ctx.state.scripting;
+    let Some(script) = scripting.scripts.get(&inv.sha) else {
+        return Err(CmdError::NoScript);
+    };
+    let func = script.func.clone();
+    let sflags = script.flags;
+    let engine = scripting.engine()?;
+    run_target(
+        ctx,
+        Target {
+            engine,
+            func,
+            flags: sflags,
+            name: inv.sha,
+            keys: inv.keys,
+            argv: inv.argv,
+            read_only: inv.read_only,
+            as_params: false,
+        },
+    )
+}
+
+/// What runs: a script (KEYS and ARGV as globals) or a function (keys
+/// and args as its two parameters).
+pub(crate) struct Target<'k> {
+    engine: Engine,
+    func: Function,
+    flags: u32,
+    /// The SHA or the function's name, for errors.
+    name: String,
+    keys: Vec<&'k [u8]>,
+    argv: Vec<&'k [u8]>,
+    read_only: bool,
+    as_params: bool,
+}
+
+pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
+    let Target {
+        engine,
+        func,
+        flags: sflags,
+        name: sha,
+        keys: inv_keys,
+        argv: inv_argv,
+        read_only: inv_read_only,
+        as_params,
+    } = target;
+    let compat = sflags & script_flags::EVAL_COMPAT != 0;
+    if !compat {
+        if inv_read_only && sflags & script_flags::NO_WRITES == 0 {
+            return Err(CmdError::ScriptWriteFlagRo);
+        }
+        // Scripts that declare flags are checked up front, as commands are.
+        let over = ctx.state.config.maxmemory > 0
+            && crate::evict::over_limit(ctx.store, ctx.state)
+            && sflags & (script_flags::ALLOW_OOM | script_flags::NO_WRITES) == 0;
+        if over {
+            return Err(CmdError::ScriptOom);
+        }
+    }
+    let read_only = inv_read_only || (!compat && sflags & script_flags::NO_WRITES != 0);
+    let allow_oom = !compat && sflags & script_flags::ALLOW_OOM != 0;
+    let oom_at_start =
+        ctx.state.config.maxmemory > 0 && crate::evict::over_limit(ctx.store, ctx.state);
+    let lua = &engine.lua;
+    let keys = convert::array(lua, &inv_keys).map_err(|e| lua_failure(&e))?;
+    let argv = convert::array(lua, &inv_argv).map_err(|e| lua_failure(&e))?;
+    let params = if as_params {
+        Some((keys, argv))
+    } else {
+        engine
+            .globals
+            .raw_set("KEYS", keys)
+            .and_then(|()| engine.globals.raw_set("ARGV", argv))
+            .map_err(|e| lua_failure(&e))?;
+        None
+    };
+
+    let me = ctx.client;
+    let db = ctx.state.clients[me].db;
+    let outer_tx = ctx.state.transaction.is_some();
+    if !outer_tx {
+        crate::effects::begin_transaction(ctx.state);
+    }
+    ctx.state.scripting.busy = true;
+    let caller_proto = ctx.state.clients[me].out.proto;
+    engine.resp.set(Proto::Resp2);
+    let run = RefCell::new(Run {
+        ctx,
+        resp: engine.resp.clone(),
+        read_only,
+        allow_oom,
+        oom_at_start,
+        dirty: false,
+        argv: Vec::new(),
+        spans: Vec::new(),
+    });
+    let result: mlua::Result<Outcome> = lua.scope(|scope| {
+        let call = scope.create_function(|lua, args: MultiValue| redis_call(lua, &run, args))?;
+        lua.set_named_registry_value(CALL_SLOT, call)?;
+        let outcome = match params {
+            Some((k, a)) => engine.runner.call::<(bool, Value)>((func, k, a)),
+            None => engine.runner.call::<(bool, Value)>(func),
+        };
+        lua.unset_named_registry_value(CALL_SLOT)?;
+        let (ok, value) = outcome?;
+        let resp = engine.resp.get();
+        let mut out = crate::resp::Reply::new(caller_proto);
+        if ok {
+            convert::write_reply(&mut out, resp, &value, 0)?;
+            return Ok(Ok(out.buf));
+        }
+        // A runtime error: `{err=…, source=…, line=…}`.
+        let Value::Table(t) = value else {
+            return Ok(Err((b"ERR Error running script".to_vec(), false)));
+        };
+        let err: Option<mlua::String> = t.raw_get("err")?;
+        let mut msg = err.map(|s| s.as_bytes().to_vec()).unwrap_or_default();
+        let source: Option<mlua::String> = t.raw_get("source")?;
+        let line: Option<i64> = t.raw_get("line")?;
+        if let (Some(source), Some(line)) = (source, line) {
+            msg.extend_from_slice(format!(" script: {sha}, on ").as_bytes());
+            msg.extend_from_slice(&source.as_bytes());
+            msg.extend_from_slice(format!(":{line}.").as_bytes());
+        }
+        let counted: Option<bool> = t.raw_get("ignore_error_stats_update")?;
+        Ok(Err((msg, counted.unwrap_or(false))))
+    });
+    let run = run.into_inner();
+    let ctx = run.ctx;
+    ctx.state.scripting.busy = false;
+    ctx.state.clients[me].db = db;
+    if !outer_tx {
+        crate::effects::end_transaction(ctx.state);
+    }
+    match result {
+        Ok(Ok(reply)) => {
+            ctx.out().buf.extend_from_slice(&reply);
+            Ok(())
+        }
+        Ok(Err((msg, counted))) => {
+            if counted {
+                ctx.out().error(&msg);
+            } else {
+                crate::commands::reply_error(ctx, &CmdError::Custom(msg));
+            }
+            Ok(())
+        }
+        Err(e) => Err(lua_failure(&e)),
+    }
+}
+
+/// A script's reply bytes, or its error line and whether the error was
+/// already counted (it came from a command).
+type Outcome = Result<Vec<u8>, (Vec<u8>, bool)>;
+
+/// Builds the `{err=…}` value a scoped function hands back to the glue.
+fn err_value(lua: &Lua, text: &[u8]) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    t.raw_set("err", lua.create_string(text)?)?;
+    Ok(Value::Table(t))
+}
+
+/// The error table of a command refused before it ran:
+/// `luaPushErrorBuff` over a `-CODE msg` text.
+fn refusal(lua: &Lua, text: &[u8], raise: bool) -> mlua::Result<(Value, bool)> {
+    let t = lua.create_table()?;
+    t.raw_set("err", lua.create_string(trim_crlf(text))?)?;
+    t.raw_set("ignore_error_stats_update", true)?;
+    Ok((Value::Table(t), raise))
+}
+
+/// `redis.call` / `redis.pcall`: runs one command as the script's client.
+/// Returns the converted reply and whether the glue must raise it.
+fn redis_call(lua: &Lua, run: &RefCell<Run>, args: MultiValue) -> mlua::Result<(Value, bool)> {
+    let mut args = args.into_iter();
+    let raise = matches!(args.next(), Some(Value::Boolean(true)));
+    if args.len() == 0 {
+        return refusal(
+            lua,
+            b"ERR Please specify at least one argument for this redis lib call",
+            raise,
+        );
+    }
+    let mut guard = run.borrow_mut();
+    let run = &mut *guard;
+    run.argv.clear();
+    run.spans.clear();
+    for v in args {
+        let start = run.argv.len();
+        match &v {
+            Value::String(s) => run.argv.extend_from_slice(&s.as_bytes()),
+            Value::Number(n) => run
+                .argv
+                .extend_from_slice(crate::resp::format_g17(*n).as_bytes()),
+            Value::Integer(n) => run.argv.extend_from_slice(n.to_string().as_bytes()),
+            _ => {
+                drop(guard);
+                return refusal(
+                    lua,
+                    b"ERR Lua redis lib command arguments must be strings or integers",
+                    raise,
+                );
+            }
+        }
+        run.spans.push(start..run.argv.len());
+    }
+    let argv = std::mem::take(&mut run.argv);
+    let spans = std::mem::take(&mut run.spans);
+    let outcome = execute(run, crate::resp::Args::new(&argv, &spans));
+    run.argv = argv;
+    run.spans = spans;
+    drop(guard);
+    match outcome {
+        Err(text) => refusal(lua, &text, raise),
+        Ok(reply) => {
+            let is_error = reply.first() == Some(&b'-');
+            let value = convert::parse_reply(lua, &reply)?;
+            Ok((value, raise && is_error))
+        }
+    }
+}
+
+/// Checks and runs one command from a script (Redis's `scriptCall`);
+/// returns its reply bytes, or the refusal's `CODE message`.
+fn execute(run: &mut Run, args: crate::resp::Args) -> Result<Vec<u8>, Vec<u8>> {
+    let refuse = |s: &[u8]| Err(s.to_vec());
+    let Ok(cmd) = crate::commands::resolve(&args) else {
+        let known = crate::commands::find(args.get(0)).is_some_and(|c| {
+            c.subcommands.is_empty() || args.len() < 2 || c.find_subcommand(args.get(1)).is_some()
+        });
+        return if known {
+            refuse(b"ERR Wrong number of args calling Redis command from script")
+        } else {
+            refuse(b"ERR Unknown Redis command called from script")
+        };
+    };
+    if cmd.flags & flags::NOSCRIPT != 0 {
+        return refuse(b"ERR This Redis command is not allowed from script");
+    }
+    let ctx = &mut *run.ctx;
+    let user = ctx.me().user.clone();
+    if let Err(denied) = user.check(cmd, &args) {
+        let full = crate::acl::all_rows()[crate::acl::row_id(cmd)]
+            .resolved
+            .full_name();
+        let (reason, object) = crate::commands::acl_denial_object(denied, full.as_bytes(), &args);
+        crate::commands::acl_log_denial(ctx, reason, false, object, None);
+        let mut text = b"ERR The user executing the script ".to_vec();
+        text.extend_from_slice(crate::error::acl_denied_reason(denied).as_bytes());
+        return Err(text);
+    }
+    let writes = cmd.flags & flags::WRITE != 0;
+    if run.read_only && (writes || crate::commands::may_replicate(cmd)) {
+        return refuse(b"ERR Write commands are not allowed from read-only scripts.");
+    }
+    if writes && !run.dirty {
+        if let Some(error) = crate::persist::snapshot::writes_refused(ctx.state) {
+            return Err(error.message().to_vec());
+        }
+    }
+    if !run.allow_oom && run.oom_at_start && !run.dirty && cmd.flags & flags::DENYOOM != 0 {
+        return Err(CmdError::Oom.message().to_vec());
+    }
+    if writes {
+        run.dirty = true;
+    }
+    let me = ctx.client;
+    let saved = std::mem::replace(
+        &mut ctx.state.clients[me].out,
+        crate::resp::Reply::new(run.resp.get()),
+    );
+    crate::commands::call(ctx, cmd, args);
+    let out = std::mem::replace(&mut ctx.state.clients[me].out, saved);
+    let mut out = out;
+    Ok(out.take_bytes())
+}
