@@ -36,6 +36,7 @@ mod scans;
 mod server;
 mod sets;
 mod sort;
+mod streams;
 mod strings;
 mod tracking;
 mod zsets;
@@ -259,6 +260,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         zsets::COMMANDS,
         scans::COMMANDS,
         sort::COMMANDS,
+        streams::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -144,6 +144,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value) {
             score(out, item.score);
             out.push(b']');
         }),
+        Value::Stream(_) => out.extend_from_slice(b"null"),
     }
 }
 

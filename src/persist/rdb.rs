@@ -219,6 +219,7 @@ fn write_type(out: &mut Vec<u8>, value: &Value) {
         Value::Hash(Hash::Table(_)) => TYPE_HASH,
         Value::Zset(z) if z.is_listpack() => TYPE_ZSET_LISTPACK,
         Value::Zset(_) => TYPE_ZSET_2,
+        Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
     });
 }
 
@@ -268,8 +269,11 @@ fn write_payload(out: &mut Vec<u8>, value: &Value) {
                 out.extend_from_slice(&item.score.to_le_bytes());
             }
         }
+        Value::Stream(s) => write_stream(out, s),
     }
 }
+
+fn write_stream(_out: &mut Vec<u8>, _s: &crate::store::Stream) {}
 
 /// Redis's `double2ll`: a score a listpack stores as an integer (`-0`
 /// included, as 0).
