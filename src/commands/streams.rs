@@ -424,8 +424,10 @@ fn xadd(ctx: &mut Ctx, args: Args) -> CmdResult {
     let id = match t.id {
         Some((id, true)) => id,
         Some((id, false)) if id.ms == last.ms => {
+            // Redis fails here without saying why, and reports a stale
+            // errno: the "too large" error.
             if last.seq == u64::MAX {
-                return Err(CmdError::Stream(SE::IdTooSmall));
+                return Err(CmdError::Stream(SE::TooLarge));
             }
             StreamId::new(last.ms, last.seq + 1)
         }
@@ -1460,7 +1462,8 @@ fn xclaim(ctx: &mut Ctx, args: Args) -> CmdResult {
                 .map(|n| (n.delivery_time, n.delivery_count));
             let (old_time, old_count, forced) = match existing {
                 Some((t, c)) => (t, c, false),
-                None if force => (0, 0, true),
+                // A forced pending entry starts as delivered once.
+                None if force => (now as u64, 1, true),
                 None => continue,
             };
             if !forced && min_idle > 0 && now - (old_time as i64) < min_idle {
