@@ -242,6 +242,94 @@ fn script() -> Vec<Args> {
         b"2",
         b"b",
     ]));
+    // Streams: one node and many (split by entries and by bytes), entries
+    // with and without the master's fields, tombstones from XDEL and an
+    // exact trim, an emptied stream, groups with pending entries.
+    s.push(cmd(&[b"XADD", b"st:small", b"1-1", b"f", b"v"]));
+    s.push(cmd(&[b"XADD", b"st:small", b"1-2", b"f", b"-7", b"g", b""]));
+    s.push(cmd(&[b"XADD", b"st:small", b"2-*", b"f", b"123456789012"]));
+    s.push(cmd(&[
+        b"XSETID",
+        b"st:small",
+        b"5-5",
+        b"ENTRIESADDED",
+        b"10",
+        b"MAXDELETEDID",
+        b"1-3",
+    ]));
+    for i in 1..=250u32 {
+        let id = format!("{}-{}", 1000 + i / 7, i);
+        let v = if i % 50 == 0 {
+            "x".repeat(3000)
+        } else {
+            i.to_string()
+        };
+        s.push(cmd(&[
+            b"XADD",
+            b"st:big",
+            id.as_bytes(),
+            b"field",
+            v.as_bytes(),
+        ]));
+    }
+    s.push(cmd(&[
+        b"XDEL",
+        b"st:big",
+        b"1000-3",
+        b"1010-71",
+        b"1035-250",
+    ]));
+    s.push(cmd(&[b"XTRIM", b"st:big", b"MAXLEN", b"230"]));
+    s.push(cmd(&[b"XADD", b"st:empty", b"1-1", b"f", b"v"]));
+    s.push(cmd(&[b"XDEL", b"st:empty", b"1-1"]));
+    s.push(cmd(&[
+        b"XGROUP",
+        b"CREATE",
+        b"st:mk",
+        b"g",
+        b"$",
+        b"MKSTREAM",
+    ]));
+    s.push(cmd(&[b"XGROUP", b"CREATE", b"st:big", b"g1", b"0"]));
+    s.push(cmd(&[
+        b"XGROUP",
+        b"CREATE",
+        b"st:big",
+        b"g2",
+        b"$",
+        b"ENTRIESREAD",
+        b"5",
+    ]));
+    s.push(cmd(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g1",
+        b"alice",
+        b"COUNT",
+        b"3",
+        b"STREAMS",
+        b"st:big",
+        b">",
+    ]));
+    s.push(cmd(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"g1",
+        b"bob",
+        b"COUNT",
+        b"2",
+        b"STREAMS",
+        b"st:big",
+        b">",
+    ]));
+    s.push(cmd(&[b"XACK", b"st:big", b"g1", b"1003-22"]));
+    s.push(cmd(&[
+        b"XGROUP",
+        b"CREATECONSUMER",
+        b"st:big",
+        b"g2",
+        b"carol",
+    ]));
     // TTLs.
     let far = FAR.to_string();
     s.push(cmd(&[b"SET", b"ttl:str", b"v", b"PXAT", far.as_bytes()]));

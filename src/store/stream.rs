@@ -500,21 +500,49 @@ impl Stream {
         Ok(())
     }
 
-    /// Loads a node as the RDB stores it (Redis's listpack, parsed by the
-    /// caller into entries): used by the loaders, which then set the
-    /// stream's metadata.
-    pub fn push_loaded(&mut self, id: StreamId, pairs: &[&[u8]], new_node: bool) {
-        if new_node || self.nodes.is_empty() {
-            let fields: Vec<&[u8]> = pairs.iter().step_by(2).copied().collect();
-            self.nodes.insert(id, Node::new(&fields));
+    /// Adds a node as a file stores it: its master ID and fields, then
+    /// every entry (ID, deleted, field/value pairs). The IDs must rise
+    /// past everything already loaded; a node with no live entry is
+    /// dropped, as Redis never keeps one. The caller sets the metadata.
+    pub fn load_node(
+        &mut self,
+        master: StreamId,
+        fields: &[&[u8]],
+        entries: &[(StreamId, bool, Vec<&[u8]>)],
+    ) -> Result<(), &'static str> {
+        if self.nodes.range(master..).next().is_some() {
+            return Err("stream node out of order");
         }
-        if let Some((master, node)) = self.nodes.iter_mut().next_back() {
-            node.push(*master, id, pairs);
+        let last = self
+            .nodes
+            .iter()
+            .next_back()
+            .and_then(|(m, n)| n.entries(*m).last().map(|e| e.1));
+        let mut node = Node::new(fields);
+        let mut prev = last;
+        let mut deleted_at = Vec::new();
+        for (id, deleted, pairs) in entries {
+            if *id < master || prev.is_some_and(|p| *id <= p) {
+                return Err("stream entry IDs out of order");
+            }
+            prev = Some(*id);
+            let at = node.buf.len();
+            node.push(master, *id, pairs);
+            if *deleted {
+                deleted_at.push(at);
+            }
         }
-        self.len += 1;
-        if self.len == 1 {
-            self.first_id = id;
+        for at in &deleted_at {
+            node.buf[*at] |= FLAG_DELETED;
         }
+        node.live -= deleted_at.len() as u32;
+        node.deleted += deleted_at.len() as u32;
+        if node.live > 0 {
+            self.len += node.live as u64;
+            node.buf.shrink_to_fit();
+            self.nodes.insert(master, node);
+        }
+        Ok(())
     }
 
     /// The entry `id`, if live.
