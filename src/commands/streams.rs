@@ -1900,7 +1900,9 @@ mod tests {
         assert_eq!(p("-"), Some((StreamId::MIN, true)));
         assert_eq!(p("+"), Some((StreamId::MAX, true)));
         assert_eq!(p("-1"), None);
-        assert_eq!(p("1--1"), Some((StreamId::new(1, u64::MAX), true)));
+        // A strict negative number is refused, not wrapped.
+        assert_eq!(p("1--1"), None);
+        assert_eq!(p("1-+2"), Some((StreamId::new(1, 2), true)));
         assert_eq!(p(" 7-08"), Some((StreamId::new(7, 8), true)));
         assert_eq!(p("18446744073709551616"), None);
         assert_eq!(p(""), None);
