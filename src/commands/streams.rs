@@ -48,10 +48,10 @@ pub const COMMANDS: &[Command] = &[
         .keys(1, 1, 1)
         .doc(GROUP, "5.0.0", "Trims the stream to (approximately if '~' is passed) a certain size")
         .complexity("O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation."),
-    Command::new("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, xread)
+    Command::new("xread", -4, READONLY | BLOCKING, xread)
         .doc(GROUP, "5.0.0", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.")
         .complexity("For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data."),
-    Command::new("xreadgroup", -7, WRITE | BLOCKING | MOVABLE_KEYS, xread)
+    Command::new("xreadgroup", -7, WRITE | BLOCKING, xread)
         .doc(GROUP, "5.0.0", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.")
         .complexity("For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data."),
     Command::new("xack", -4, WRITE | FAST, xack)
