@@ -881,7 +881,7 @@ fn group_read(
                         reply_entry(out, &entry);
                         if let Some(nack) = group.pel.get_mut(&id) {
                             nack.delivery_time = now;
-                            nack.delivery_count += 1;
+                            nack.delivery_count = nack.delivery_count.wrapping_add(1);
                         }
                     }
                     None => {
@@ -1350,7 +1350,7 @@ fn xpending(ctx: &mut Ctx, args: Args) -> CmdResult {
         let Some(nack) = group.pel.get(&id) else {
             continue;
         };
-        let idle = now - nack.delivery_time as i64;
+        let idle = now.wrapping_sub(nack.delivery_time as i64);
         if min_idle != 0 && idle < min_idle {
             continue;
         }
@@ -1466,7 +1466,7 @@ fn xclaim(ctx: &mut Ctx, args: Args) -> CmdResult {
                 None if force => (now as u64, 1, true),
                 None => continue,
             };
-            if !forced && min_idle > 0 && now - (old_time as i64) < min_idle {
+            if !forced && min_idle > 0 && now.wrapping_sub(old_time as i64) < min_idle {
                 continue;
             }
             if !have_consumer {
@@ -1480,7 +1480,7 @@ fn xclaim(ctx: &mut Ctx, args: Args) -> CmdResult {
             let count = if retry >= 0 {
                 retry as u64
             } else if !justid {
-                old_count + 1
+                old_count.wrapping_add(1)
             } else {
                 old_count
             };
@@ -1626,7 +1626,7 @@ fn xautoclaim(ctx: &mut Ctx, args: Args) -> CmdResult {
                 count -= 1;
                 continue;
             };
-            if min_idle > 0 && now - (nack.delivery_time as i64) < min_idle {
+            if min_idle > 0 && now.wrapping_sub(nack.delivery_time as i64) < min_idle {
                 continue;
             }
             let old_count = nack.delivery_count;
@@ -1638,7 +1638,7 @@ fn xautoclaim(ctx: &mut Ctx, args: Args) -> CmdResult {
                     c.seen_time = now as u64;
                 }
             }
-            let new_count = if justid { old_count } else { old_count + 1 };
+            let new_count = if justid { old_count } else { old_count.wrapping_add(1) };
             group.assign(id, consumer, now as u64, new_count);
             if justid {
                 reply_id(out, id);
@@ -1738,7 +1738,7 @@ fn xinfo(ctx: &mut Ctx, args: Args) -> CmdResult {
             out.bulk(b"pending");
             out.int(c.pel.len() as i64);
             out.bulk(b"idle");
-            out.int((now - c.seen_time as i64).max(0));
+            out.int(now.wrapping_sub(c.seen_time as i64).max(0));
         }
         return Ok(());
     }

@@ -492,7 +492,7 @@ impl Stream {
             node.push(*master, id, pairs);
         }
         self.len += 1;
-        self.entries_added += 1;
+        self.entries_added = self.entries_added.wrapping_add(1);
         self.last_id = id;
         if self.len == 1 {
             self.first_id = id;
@@ -723,10 +723,12 @@ impl Stream {
             return ENTRIES_READ_INVALID;
         }
         if self.max_deleted.is_zero() || self.max_deleted < self.first_id {
+            // Unsigned as in Redis: a file may hold any counters.
+            let before = self.entries_added.wrapping_sub(self.len);
             if id < self.first_id {
-                return (self.entries_added - self.len) as i64;
+                return before as i64;
             } else if id == self.first_id {
-                return (self.entries_added - self.len + 1) as i64;
+                return before.wrapping_add(1) as i64;
             }
         }
         ENTRIES_READ_INVALID
@@ -740,10 +742,10 @@ impl Stream {
         if group.entries_read != ENTRIES_READ_INVALID
             && !self.range_has_tombstones(group.last_id, StreamId::MAX)
         {
-            return Some(self.entries_added as i64 - group.entries_read);
+            return Some((self.entries_added as i64).wrapping_sub(group.entries_read));
         }
         let read = self.estimate_distance(group.last_id);
-        (read != ENTRIES_READ_INVALID).then(|| self.entries_added as i64 - read)
+        (read != ENTRIES_READ_INVALID).then(|| (self.entries_added as i64).wrapping_sub(read))
     }
 
     /// Advances `group` past `id` as delivering it does (Redis's
@@ -755,7 +757,7 @@ impl Stream {
         if group.entries_read != ENTRIES_READ_INVALID
             && !self.range_has_tombstones(id, StreamId::MAX)
         {
-            group.entries_read += 1;
+            group.entries_read = group.entries_read.wrapping_add(1);
         } else if self.entries_added > 0 {
             group.entries_read = self.estimate_distance(id);
         }
