@@ -26,11 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import ROOT, Server, call, redis_argv, resp, rizzler_argv, run_benchmark  # noqa: E402
-
-
-def used_memory(port):
-    info = call(port, "INFO", "memory").decode()
-    return int(next(l.split(":")[1] for l in info.split("\r\n") if l.startswith("used_memory:")))
+from zset_bench import used_memory  # noqa: E402
 
 
 def pipeline(port, commands, batch=1000):

@@ -853,13 +853,11 @@ fn group_read(
     let mut changes = 1;
     let mut created = false;
     if let Some(group) = groups.get_mut(group_name) {
-        if group.consumer_or_create(consumer, now) {
+        if seen(group, consumer, now) {
             created = true;
             if noack {
                 props.push(Prop::CreateConsumer);
             }
-        } else if let Some(c) = group.consumers.get_mut(consumer) {
-            c.seen_time = now;
         }
         let limit = if count == 0 {
             usize::MAX
@@ -1245,12 +1243,7 @@ fn xsetid(ctx: &mut Ctx, args: Args) -> CmdResult {
 
 fn xack(ctx: &mut Ctx, args: Args) -> CmdResult {
     let key = args.get(1);
-    let found = match ctx.db().read(key) {
-        None => false,
-        Some(Value::Stream(s)) => s.groups.contains_key(args.get(2)),
-        Some(_) => return Err(CmdError::WrongType),
-    };
-    if !found {
+    if !has_group(ctx, key, args.get(2))? {
         ctx.out().int(0);
         return Ok(());
     }
@@ -1368,12 +1361,7 @@ fn xpending(ctx: &mut Ctx, args: Args) -> CmdResult {
 
 fn xclaim(ctx: &mut Ctx, args: Args) -> CmdResult {
     let (key, name, consumer) = (args.get(1), args.get(2), args.get(3));
-    let found = match ctx.db().read(key) {
-        None => false,
-        Some(Value::Stream(s)) => s.groups.contains_key(name),
-        Some(_) => return Err(CmdError::WrongType),
-    };
-    if !found {
+    if !has_group(ctx, key, name)? {
         return Err(CmdError::nogroup_key(key, name, ""));
     }
     let min_idle = int_or(args.get(4), SE::MinIdleXclaim)?.max(0);
@@ -1471,11 +1459,7 @@ fn xclaim(ctx: &mut Ctx, args: Args) -> CmdResult {
             }
             if !have_consumer {
                 have_consumer = true;
-                if group.consumer_or_create(consumer, ctx_now(now)) {
-                    created = true;
-                } else if let Some(c) = group.consumers.get_mut(consumer) {
-                    c.seen_time = now as u64;
-                }
+                created = seen(group, consumer, now.max(0) as u64);
             }
             let count = if retry >= 0 {
                 retry as u64
@@ -1538,8 +1522,22 @@ fn xclaim(ctx: &mut Ctx, args: Args) -> CmdResult {
     Ok(())
 }
 
-fn ctx_now(now: i64) -> u64 {
-    now.max(0) as u64
+/// Redis's consumer lookup for a command that acts as it: its seen time
+/// refreshed, or it is created; whether it was created.
+fn seen(group: &mut Group, consumer: &[u8], now: u64) -> bool {
+    if group.consumer_or_create(consumer, now) {
+        return true;
+    }
+    if let Some(c) = group.consumers.get_mut(consumer) {
+        c.seen_time = now;
+    }
+    false
+}
+
+/// Whether `key` holds a stream with the group `name` (WRONGTYPE for
+/// another type), looked up as a read.
+fn has_group(ctx: &mut Ctx, key: &[u8], name: &[u8]) -> Result<bool, CmdError> {
+    Ok(as_stream(ctx.read(key).0)?.is_some_and(|s| s.groups.contains_key(name)))
 }
 
 fn xautoclaim(ctx: &mut Ctx, args: Args) -> CmdResult {
@@ -1566,12 +1564,7 @@ fn xautoclaim(ctx: &mut Ctx, args: Args) -> CmdResult {
         }
         j += 1;
     }
-    let found = match ctx.db().read(key) {
-        None => false,
-        Some(Value::Stream(s)) => s.groups.contains_key(name),
-        Some(_) => return Err(CmdError::WrongType),
-    };
-    if !found {
+    if !has_group(ctx, key, name)? {
         return Err(CmdError::nogroup_key(key, name, ""));
     }
     let now = ctx.now_ms as i64;
@@ -1632,11 +1625,7 @@ fn xautoclaim(ctx: &mut Ctx, args: Args) -> CmdResult {
             let old_count = nack.delivery_count;
             if !have_consumer {
                 have_consumer = true;
-                if group.consumer_or_create(consumer, ctx_now(now)) {
-                    created = true;
-                } else if let Some(c) = group.consumers.get_mut(consumer) {
-                    c.seen_time = now as u64;
-                }
+                created = seen(group, consumer, now.max(0) as u64);
             }
             let new_count = if justid { old_count } else { old_count.wrapping_add(1) };
             group.assign(id, consumer, now as u64, new_count);
