@@ -496,8 +496,6 @@ pub enum StreamError {
     RetrycountXclaim,
     MinIdleXautoclaim,
     CountPositive,
-    TimeoutNotInteger,
-    TimeoutNegative,
     GroupGone,
     KeyGone,
 }
@@ -538,8 +536,6 @@ impl StreamError {
             RetrycountXclaim => "ERR Invalid RETRYCOUNT option argument for XCLAIM",
             MinIdleXautoclaim => "ERR Invalid min-idle-time argument for XAUTOCLAIM",
             CountPositive => "ERR COUNT must be > 0",
-            TimeoutNotInteger => "ERR timeout is not an integer or out of range",
-            TimeoutNegative => "ERR timeout is negative",
             GroupGone => "NOGROUP the consumer group this client was blocked on no longer exists",
             KeyGone => "UNBLOCKED the stream key no longer exists",
         }

@@ -634,9 +634,9 @@ fn read_args<'a>(args: &Args<'a>, group_cmd: bool) -> Result<ReadArgs<'a>, CmdEr
         let opt = args.get(i);
         if is(opt, "block") && more > 0 {
             i += 1;
-            let ms = parse_i64(args.get(i)).ok_or(CmdError::Stream(SE::TimeoutNotInteger))?;
+            let ms = parse_i64(args.get(i)).ok_or(CmdError::TimeoutNotInteger)?;
             if ms < 0 {
-                return Err(CmdError::Stream(SE::TimeoutNegative));
+                return Err(CmdError::TimeoutNegative);
             }
             r.block = Some(ms as u64);
         } else if is(opt, "count") && more > 0 {
