@@ -674,7 +674,14 @@ fn saved_stream_seed_loads() {
         .range(StreamId::MIN, StreamId::MAX, false)
         .map(|e| e.id)
         .collect();
-    assert_eq!(ids, [StreamId::new(1, 1), StreamId::new(2, 1), StreamId::new(3, 1)]);
+    assert_eq!(
+        ids,
+        [
+            StreamId::new(1, 1),
+            StreamId::new(2, 1),
+            StreamId::new(3, 1)
+        ]
+    );
     let g = &s1.groups[&b"g"[..]];
     assert_eq!(g.entries_read, -1);
     assert_eq!(g.pel.len(), 2);

@@ -645,7 +645,7 @@ fn read_args<'a>(args: &Args<'a>, group_cmd: bool) -> Result<ReadArgs<'a>, CmdEr
         } else if is(opt, "streams") && more > 0 {
             r.keys_at = i + 1;
             let n = args.len() - r.keys_at;
-            if n % 2 != 0 {
+            if !n.is_multiple_of(2) {
                 return Err(CmdError::Stream(SE::Unbalanced));
             }
             r.streams = n / 2;
@@ -1627,7 +1627,11 @@ fn xautoclaim(ctx: &mut Ctx, args: Args) -> CmdResult {
                 have_consumer = true;
                 created = seen(group, consumer, now.max(0) as u64);
             }
-            let new_count = if justid { old_count } else { old_count.wrapping_add(1) };
+            let new_count = if justid {
+                old_count
+            } else {
+                old_count.wrapping_add(1)
+            };
             group.assign(id, consumer, now as u64, new_count);
             if justid {
                 reply_id(out, id);
