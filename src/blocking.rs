@@ -31,13 +31,17 @@ use crate::store::{Bytes, Event, KeyChange, Store, Value};
 pub enum Wants {
     List,
     Zset,
+    /// XREAD and XREADGROUP: new entries in a stream.
+    Stream,
 }
 
 impl Wants {
     fn accepts(self, value: &Value) -> bool {
         matches!(
             (self, value),
-            (Wants::List, Value::List(_)) | (Wants::Zset, Value::Zset(_))
+            (Wants::List, Value::List(_))
+                | (Wants::Zset, Value::Zset(_))
+                | (Wants::Stream, Value::Stream(_))
         )
     }
 }
@@ -181,6 +185,12 @@ impl Ctx<'_> {
         }
     }
 
+    /// Whether the running command is a blocked one run again because a
+    /// key it waits on changed.
+    pub fn rerunning(&self) -> bool {
+        self.state.blocking.rerun == Some(self.client)
+    }
+
     /// Whether the running command left its client blocked (it is not
     /// counted as a call until it is answered, as in Redis).
     pub fn blocked_now(&self) -> bool {
@@ -258,6 +268,16 @@ pub fn note_changes(state: &mut State, events: &[Event]) {
             Event::Key(k) if k.change == KeyChange::Changed => {
                 state.blocking.mark_ready(k.db, &k.key);
             }
+            // A deleted key answers its XREADGROUP waiters (Redis's
+            // `unblockDeletedStreamReadgroupClients`).
+            Event::Key(k)
+                if matches!(
+                    k.change,
+                    KeyChange::Deleted | KeyChange::Expired | KeyChange::Evicted
+                ) =>
+            {
+                state.blocking.mark_ready(k.db, &k.key);
+            }
             Event::Swapped { a, b } => {
                 let keys: Vec<(usize, Bytes)> = state
                     .blocking
@@ -290,23 +310,26 @@ pub fn serve_ready(store: &mut Store, state: &mut State, now_ms: u64) {
             .unwrap_or_default();
         for client in waiters {
             // A killed client is on its way out: it takes nothing.
-            let wants = match state.clients.get(client).filter(|c| !c.closing) {
+            let (wants, group_read) = match state.clients.get(client).filter(|c| !c.closing) {
                 Some(c) => match &c.blocked {
-                    Some(b) => b.wants,
+                    Some(b) => (b.wants, b.cmd.name == "xreadgroup"),
                     None => continue,
                 },
                 None => continue,
             };
-            let Some(value) = store.dbs[db]
+            let value = store.dbs[db]
                 .get_raw(&key)
                 .filter(|e| !e.is_expired(now_ms))
-                .map(|e| &e.value)
-            else {
-                break;
-            };
+                .map(|e| &e.value);
             // A list waiter skips a sorted set, and the other way round,
-            // without holding up those behind it.
-            if wants.accepts(value) {
+            // without holding up those behind it. An XREADGROUP waiter
+            // whose stream is gone (deleted, or replaced by another type)
+            // runs again to be told so.
+            let serve = match value {
+                Some(v) => wants.accepts(v) || (group_read && !matches!(v, Value::Stream(_))),
+                None => group_read,
+            };
+            if serve {
                 rerun(store, state, client, now_ms);
             }
         }

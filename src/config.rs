@@ -881,6 +881,24 @@ pub static PARAMS: &[Param] = &[
         }
     ),
     param!(
+        "stream-node-max-entries",
+        Mutable,
+        |c| c.encodings.stream_node_entries.to_string(),
+        |c, v| {
+            c.encodings.stream_node_entries = int_in(v, 0, i64::MAX)? as u64;
+            Ok(())
+        }
+    ),
+    param!(
+        "stream-node-max-bytes",
+        Mutable,
+        |c| c.encodings.stream_node_bytes.to_string(),
+        |c, v| {
+            c.encodings.stream_node_bytes = memory_in(v, 0, i64::MAX as u64)?;
+            Ok(())
+        }
+    ),
+    param!(
         "list-max-listpack-size" | "list-max-ziplist-size",
         Mutable,
         |c| c.list_max_listpack_size.to_string(),

@@ -133,6 +133,8 @@ pub enum CmdError {
     LcsAllocFailed,
     LcsTooLong,
     LcsNotStrings,
+    /// A stream command's error (`t_stream.c`).
+    Stream(StreamError),
     /// A pre-formatted `ERR …` (or other code) line for the few errors whose
     /// text carries arguments: build it with the constructors below.
     Custom(Vec<u8>),
@@ -276,6 +278,7 @@ impl CmdError {
             }
             CmdError::LcsTooLong => "ERR String too long for LCS",
             CmdError::LcsNotStrings => "ERR The specified keys must contain string values",
+            CmdError::Stream(e) => e.text(),
             CmdError::Custom(s) => return s,
             CmdError::NoScript => "NOSCRIPT No matching script. Please use EVAL.",
             CmdError::ScriptWriteFlagRo => {
@@ -587,8 +590,121 @@ impl CmdError {
         safe(quoted(head, cmd, usize::MAX, ""))
     }
 
+    /// `NOGROUP No such key '<key>' or consumer group '<group>'<tail>`
+    /// (XREADGROUP adds ` in XREADGROUP with GROUP option`).
+    pub fn nogroup_key(key: &[u8], group: &[u8], tail: &str) -> Self {
+        let mut s = b"NOGROUP No such key '".to_vec();
+        s.extend_from_slice(c_str_prefix(key, usize::MAX));
+        s.extend_from_slice(b"' or consumer group '");
+        s.extend_from_slice(c_str_prefix(group, usize::MAX));
+        s.push(b'\'');
+        s.extend_from_slice(tail.as_bytes());
+        safe(CmdError::Custom(s))
+    }
+
+    /// `NOGROUP No such consumer group '<group>' for key name '<key>'`.
+    pub fn nogroup_for_key(group: &[u8], key: &[u8]) -> Self {
+        let mut s = b"NOGROUP No such consumer group '".to_vec();
+        s.extend_from_slice(c_str_prefix(group, usize::MAX));
+        s.extend_from_slice(b"' for key name '");
+        s.extend_from_slice(c_str_prefix(key, usize::MAX));
+        s.push(b'\'');
+        safe(CmdError::Custom(s))
+    }
+
+    /// `ERR Unrecognized XCLAIM option '<opt>'`.
+    pub fn xclaim_option(opt: &[u8]) -> Self {
+        safe(quoted(
+            "ERR Unrecognized XCLAIM option '",
+            opt,
+            usize::MAX,
+            "'",
+        ))
+    }
+
     pub fn err(text: impl Into<String>) -> Self {
         CmdError::Custom(text.into().into_bytes())
+    }
+}
+
+/// The fixed texts of the stream commands' errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamError {
+    InvalidId,
+    MaxlenMinid,
+    MaxlenNegative,
+    LimitNegative,
+    LimitNoStrategy,
+    XtrimNoStrategy,
+    LimitNoApprox,
+    IdZero,
+    Exhausted,
+    IdTooSmall,
+    TooLarge,
+    InvalidStart,
+    InvalidEnd,
+    Unbalanced,
+    GroupInXread,
+    NoackInXread,
+    MissingGroup,
+    DollarInGroup,
+    GreaterInXread,
+    EntriesRead,
+    KeyMustExist,
+    BusyGroup,
+    EntriesAddedNegative,
+    SetidBelowMaxDeleted,
+    SetidBelowTop,
+    SetidBelowLength,
+    MinIdleXclaim,
+    IdleXclaim,
+    TimeXclaim,
+    RetrycountXclaim,
+    MinIdleXautoclaim,
+    CountPositive,
+    GroupGone,
+    KeyGone,
+}
+
+impl StreamError {
+    pub fn text(self) -> &'static str {
+        use StreamError::*;
+        match self {
+            InvalidId => "ERR Invalid stream ID specified as stream command argument",
+            MaxlenMinid => "ERR syntax error, MAXLEN and MINID options at the same time are not compatible",
+            MaxlenNegative => "ERR The MAXLEN argument must be >= 0.",
+            LimitNegative => "ERR The LIMIT argument must be >= 0.",
+            LimitNoStrategy => "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy",
+            XtrimNoStrategy => "ERR syntax error, XTRIM must be called with a trimming strategy",
+            LimitNoApprox => "ERR syntax error, LIMIT cannot be used without the special ~ option",
+            IdZero => "ERR The ID specified in XADD must be greater than 0-0",
+            Exhausted => "ERR The stream has exhausted the last possible ID, unable to add more items",
+            IdTooSmall => "ERR The ID specified in XADD is equal or smaller than the target stream top item",
+            TooLarge => "ERR Elements are too large to be stored",
+            InvalidStart => "ERR invalid start ID for the interval",
+            InvalidEnd => "ERR invalid end ID for the interval",
+            Unbalanced => "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+            GroupInXread => "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+            NoackInXread => "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+            MissingGroup => "ERR Missing GROUP option for XREADGROUP",
+            DollarInGroup => "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.",
+            GreaterInXread => "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
+            EntriesRead => "ERR value for ENTRIESREAD must be positive or -1",
+            KeyMustExist => "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.",
+            BusyGroup => "BUSYGROUP Consumer Group name already exists",
+            EntriesAddedNegative => "ERR entries_added must be positive",
+            SetidBelowMaxDeleted => "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id",
+            SetidBelowTop => "ERR The ID specified in XSETID is smaller than the target stream top item",
+            SetidBelowLength => "ERR The entries_added specified in XSETID is smaller than the target stream length",
+            MinIdleXclaim => "ERR Invalid min-idle-time argument for XCLAIM",
+            IdleXclaim => "ERR Invalid IDLE option argument for XCLAIM",
+            TimeXclaim => "ERR Invalid TIME option argument for XCLAIM",
+            RetrycountXclaim => "ERR Invalid RETRYCOUNT option argument for XCLAIM",
+            MinIdleXautoclaim => "ERR Invalid min-idle-time argument for XAUTOCLAIM",
+            CountPositive => "ERR COUNT must be > 0",
+            GroupGone => "NOGROUP the consumer group this client was blocked on no longer exists",
+            KeyGone => "UNBLOCKED the stream key no longer exists",
+        }
     }
 }
 

@@ -122,6 +122,10 @@ pub fn publish(state: &mut State, events: &[Event], replied_at: Option<usize>) {
         let Event::Key(k) = event else {
             continue;
         };
+        // A change Redis does not announce (XACK, XREADGROUP, XCLAIM).
+        if k.name.is_empty() {
+            continue;
+        }
         // Where the running client gets it: keys found expired or missing
         // were looked up before anything was answered.
         let after = replied_at.is_some_and(|at| i >= at)

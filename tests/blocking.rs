@@ -256,3 +256,153 @@ fn waiters_that_must_not_be_served() {
         assert_eq!(w.read_frames(2), b"+OK\r\n+PONG\r\n", "{io}");
     }
 }
+
+/// One stream entry as XREAD answers it for one key (RESP2):
+/// `[[key, [[id, [f, v]]]]]`.
+fn xread_one(key: &str, id: &str, f: &str, v: &str) -> Vec<u8> {
+    format!(
+        "*1\r\n*2\r\n${}\r\n{key}\r\n*1\r\n*2\r\n${}\r\n{id}\r\n*2\r\n${}\r\n{f}\r\n${}\r\n{v}\r\n",
+        key.len(),
+        id.len(),
+        f.len(),
+        v.len()
+    )
+    .into_bytes()
+}
+
+/// XREAD BLOCK on `$`: every waiter gets what is added after it blocked,
+/// and only that; a timeout answers a null array; BLOCK 0 waits forever.
+#[test]
+fn xread_block_wakes_every_waiter_with_the_new_entries() {
+    for io in common::backends() {
+        let server = common::rizzler(io, &[]);
+        let mut writer = server.conn();
+        writer.cmd(&[b"XADD", b"s", b"1-1", b"old", b"x"]);
+        let mut waiters = Vec::new();
+        for i in 0..10 {
+            let mut c = server.conn();
+            c.send(&[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"$"]);
+            waiters.push(c);
+            blocked(&server, i + 1);
+        }
+        // A write to another key wakes nobody.
+        writer.cmd(&[b"XADD", b"other", b"1-1", b"f", b"v"]);
+        blocked(&server, 10);
+        assert_eq!(
+            writer.cmd(&[b"XADD", b"s", b"2-1", b"f", b"v"]),
+            b"$3\r\n2-1\r\n"
+        );
+        for w in &mut waiters {
+            assert_eq!(w.read_reply(), xread_one("s", "2-1", "f", "v"), "{io}");
+        }
+        blocked(&server, 0);
+        let start = Instant::now();
+        assert_eq!(
+            writer.cmd(&[b"XREAD", b"BLOCK", b"40", b"STREAMS", b"s", b"$"]),
+            b"*-1\r\n",
+            "{io}"
+        );
+        assert!(start.elapsed() >= Duration::from_millis(39), "{io}");
+    }
+}
+
+/// XREADGROUP BLOCK waiters of one group are served first come, first
+/// served: three entries added in one transaction go one to each of the
+/// first three waiters (COUNT 1), in the order they blocked; the fourth
+/// keeps waiting until the next XADD.
+#[test]
+fn xreadgroup_block_serves_consumers_in_arrival_order() {
+    for io in common::backends() {
+        let server = common::rizzler(io, &[]);
+        let mut writer = server.conn();
+        writer.cmd(&[b"XGROUP", b"CREATE", b"s", b"g", b"$", b"MKSTREAM"]);
+        let mut waiters = Vec::new();
+        for i in 0..4 {
+            let mut c = server.conn();
+            let name = format!("c{i}");
+            c.send(&[
+                b"XREADGROUP",
+                b"GROUP",
+                b"g",
+                name.as_bytes(),
+                b"COUNT",
+                b"1",
+                b"BLOCK",
+                b"0",
+                b"STREAMS",
+                b"s",
+                b">",
+            ]);
+            waiters.push(c);
+            blocked(&server, i + 1);
+        }
+        writer.cmd(&[b"MULTI"]);
+        for id in ["1-1", "2-1", "3-1"] {
+            writer.cmd(&[b"XADD", b"s", id.as_bytes(), b"f", id.as_bytes()]);
+        }
+        writer.cmd(&[b"EXEC"]);
+        for (w, id) in waiters.iter_mut().zip(["1-1", "2-1", "3-1"]) {
+            assert_eq!(w.read_reply(), xread_one("s", id, "f", id), "{io}");
+        }
+        blocked(&server, 1);
+        writer.cmd(&[b"XADD", b"s", b"4-1", b"f", b"4-1"]);
+        assert_eq!(
+            waiters[3].read_reply(),
+            xread_one("s", "4-1", "f", "4-1"),
+            "{io}"
+        );
+        // Each consumer owns what it got.
+        let pending = writer.cmd(&[b"XPENDING", b"s", b"g"]);
+        assert!(
+            pending.starts_with(b"*4\r\n:4\r\n$3\r\n1-1\r\n$3\r\n4-1\r\n"),
+            "{io}: {}",
+            String::from_utf8_lossy(&pending)
+        );
+    }
+}
+
+/// An XREADGROUP waiter learns that its group or its stream went, with
+/// Redis's errors; an XREAD waiter on a deleted stream keeps waiting.
+#[test]
+fn xreadgroup_waiters_are_told_when_the_group_or_stream_goes() {
+    for io in common::backends() {
+        let server = common::rizzler(io, &[]);
+        let mut writer = server.conn();
+        writer.cmd(&[b"XGROUP", b"CREATE", b"s", b"g", b"$", b"MKSTREAM"]);
+        let group_read: [&[u8]; 9] = [
+            b"XREADGROUP",
+            b"GROUP",
+            b"g",
+            b"c",
+            b"BLOCK",
+            b"0",
+            b"STREAMS",
+            b"s",
+            b">",
+        ];
+        let mut a = server.conn();
+        a.send(&group_read);
+        blocked(&server, 1);
+        writer.cmd(&[b"XGROUP", b"DESTROY", b"s", b"g"]);
+        assert_eq!(
+            a.read_reply(),
+            b"-NOGROUP the consumer group this client was blocked on no longer exists\r\n",
+            "{io}"
+        );
+        writer.cmd(&[b"XGROUP", b"CREATE", b"s", b"g", b"$"]);
+        let mut b = server.conn();
+        b.send(&group_read);
+        let mut plain = server.conn();
+        plain.send(&[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"$"]);
+        blocked(&server, 2);
+        writer.cmd(&[b"DEL", b"s"]);
+        assert_eq!(
+            b.read_reply(),
+            b"-UNBLOCKED the stream key no longer exists\r\n",
+            "{io}"
+        );
+        blocked(&server, 1);
+        writer.cmd(&[b"XADD", b"s", b"1-1", b"f", b"v"]);
+        assert_eq!(plain.read_reply(), xread_one("s", "1-1", "f", "v"), "{io}");
+    }
+}

@@ -142,6 +142,37 @@ zadd bz 1 a 2 b 3 c
 bzpopmin bz 0
 bzpopmax bz 0
 bzmpop 0 1 bz min count 3
+xadd st 1-1 f v
+xadd st 1-* f v
+xadd st maxlen ~ 1 2-1 f v
+xadd st minid ~ 0 2-2 f v
+xadd st nomkstream 3-1 f v
+xadd nost nomkstream 3-1 f v
+xtrim st maxlen ~ 0
+xtrim st maxlen 3
+xtrim st minid 2-1
+xdel st 2-1 9-9
+xgroup create st g 0
+xgroup create st2 g $ mkstream
+xadd st 4-1 f v
+xadd st 4-2 f v
+xreadgroup group g c count 1 streams st >
+xreadgroup group g c2 noack streams st >
+xreadgroup group g c streams st 0
+xack st g 4-1
+xclaim st g c3 0 4-1 4-2
+xadd st 5-1 f v
+xreadgroup group g c streams st >
+xclaim st g c3 0 5-1 justid lastid 9-9
+xclaim st g c3 0 lastid 9-10
+xautoclaim st g c4 0 0
+xdel st 5-1
+xautoclaim st g c4 0 0
+xgroup setid st g 0 entriesread 0
+xgroup createconsumer st g c9
+xgroup delconsumer st g c9
+xgroup destroy st g
+xsetid st 10-1 entriesadded 50
 multi
 set tx1 1
 incr tx1

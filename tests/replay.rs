@@ -355,6 +355,18 @@ fn canonical(value: &Value) -> String {
                 .collect();
             format!("zset {items:?}")
         }
+        Value::Stream(st) => {
+            use rizzler::store::StreamId;
+            let entries: Vec<String> = st
+                .range(StreamId::MIN, StreamId::MAX, false)
+                .map(|e| {
+                    let pairs: Vec<(&[u8], &[u8])> = e.fields().collect();
+                    format!("{:?} {pairs:?}", e.id)
+                })
+                .collect();
+            let meta = (st.last_id, st.first_id, st.max_deleted, st.entries_added);
+            format!("stream {entries:?} {meta:?} {:?}", st.groups)
+        }
     }
 }
 

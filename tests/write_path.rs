@@ -151,6 +151,54 @@ const WRITES: &[&[&[&str]]] = &[
     &[&["SET", "k", "v"], &["FLUSHDB"]],
     &[&["SET", "k", "v"], &["FLUSHALL"]],
     &[&["SET", "k", "v"], &["SWAPDB", "0", "1"]],
+    &[&["XADD", "x", "1-1", "f", "v"]],
+    &[&["XADD", "x", "1-1", "f", "v"], &["XDEL", "x", "1-1"]],
+    &[
+        &["XADD", "x", "1-1", "f", "v"],
+        &["XTRIM", "x", "MAXLEN", "0"],
+    ],
+    &[&["XADD", "x", "1-1", "f", "v"], &["XSETID", "x", "5-5"]],
+    &[&["XGROUP", "CREATE", "x", "g", "$", "MKSTREAM"]],
+    &[
+        &["XGROUP", "CREATE", "x", "g", "$", "MKSTREAM"],
+        &["XGROUP", "SETID", "x", "g", "0"],
+    ],
+    &[
+        &["XGROUP", "CREATE", "x", "g", "$", "MKSTREAM"],
+        &["XGROUP", "DESTROY", "x", "g"],
+    ],
+    &[
+        &["XGROUP", "CREATE", "x", "g", "$", "MKSTREAM"],
+        &["XGROUP", "CREATECONSUMER", "x", "g", "c"],
+    ],
+    &[
+        &["XGROUP", "CREATE", "x", "g", "$", "MKSTREAM"],
+        &["XGROUP", "CREATECONSUMER", "x", "g", "c"],
+        &["XGROUP", "DELCONSUMER", "x", "g", "c"],
+    ],
+    &[
+        &["XADD", "x", "1-1", "f", "v"],
+        &["XGROUP", "CREATE", "x", "g", "0"],
+        &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "x", ">"],
+    ],
+    &[
+        &["XADD", "x", "1-1", "f", "v"],
+        &["XGROUP", "CREATE", "x", "g", "0"],
+        &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "x", ">"],
+        &["XACK", "x", "g", "1-1"],
+    ],
+    &[
+        &["XADD", "x", "1-1", "f", "v"],
+        &["XGROUP", "CREATE", "x", "g", "0"],
+        &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "x", ">"],
+        &["XCLAIM", "x", "g", "d", "0", "1-1"],
+    ],
+    &[
+        &["XADD", "x", "1-1", "f", "v"],
+        &["XGROUP", "CREATE", "x", "g", "0"],
+        &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "x", ">"],
+        &["XAUTOCLAIM", "x", "g", "d", "0", "0"],
+    ],
 ];
 
 /// Commands not flagged `write`, run on a dataset with a key of each type.
@@ -208,6 +256,14 @@ const READS: &[&[&str]] = &[
     &["HMGET", "h", "f", "nofield"],
     &["HSTRLEN", "h", "f"],
     &["ZSCORE", "z", "a"],
+    &["XLEN", "x"],
+    &["XRANGE", "x", "-", "+"],
+    &["XREVRANGE", "x", "+", "-"],
+    &["XREAD", "STREAMS", "x", "0"],
+    &["XPENDING", "x", "g"],
+    &["XINFO", "STREAM", "x"],
+    &["XINFO", "GROUPS", "x"],
+    &["XINFO", "CONSUMERS", "x", "g"],
     &["ZMSCORE", "z", "a", "b"],
     &["ZCARD", "z"],
     &["ZCOUNT", "z", "-inf", "+inf"],
@@ -315,6 +371,8 @@ fn other_commands_change_nothing() {
         &["SADD", "set", "a"],
         &["HSET", "h", "f", "v"],
         &["ZADD", "z", "1", "a", "2", "b"],
+        &["XADD", "x", "1-1", "f", "v"],
+        &["XGROUP", "CREATE", "x", "g", "0"],
     ] {
         h.run(setup);
     }
@@ -344,9 +402,17 @@ fn other_commands_change_nothing() {
 #[test]
 fn every_write_command_has_a_case() {
     use rizzler::commands::flags::WRITE;
+    // A case covers its command, and `container|sub` for a subcommand.
     let covered: BTreeSet<String> = WRITES
         .iter()
-        .map(|case| case.last().expect("a command")[0].to_ascii_lowercase())
+        .flat_map(|case| {
+            let argv = case.last().expect("a command");
+            let name = argv[0].to_ascii_lowercase();
+            let sub = argv
+                .get(1)
+                .map(|s| format!("{name}|{}", s.to_ascii_lowercase()));
+            std::iter::once(name).chain(sub)
+        })
         .collect();
     for cmd in rizzler::commands::all() {
         // FUNCTION's write subcommands change the libraries, not keys: they
@@ -354,13 +420,15 @@ fn every_write_command_has_a_case() {
         if cmd.name == "function" {
             continue;
         }
-        let rows = std::iter::once(cmd).chain(cmd.subcommands.iter());
-        for row in rows {
+        let subs = cmd
+            .subcommands
+            .iter()
+            .map(|row| (row, format!("{}|{}", cmd.name, row.name)));
+        for (row, name) in std::iter::once((cmd, cmd.name.to_string())).chain(subs) {
             if row.flags & WRITE != 0 {
                 assert!(
-                    covered.contains(row.name),
-                    "the write command {} has no case in WRITES",
-                    row.name
+                    covered.contains(&name),
+                    "the write command {name} has no case in WRITES"
                 );
             }
         }

@@ -41,6 +41,7 @@ mod scripting;
 mod server;
 mod sets;
 mod sort;
+mod streams;
 mod strings;
 mod tracking;
 mod zsets;
@@ -269,6 +270,7 @@ fn families() -> impl Iterator<Item = &'static Command> {
         bitmaps::COMMANDS,
         hyperloglog::COMMANDS,
         scripting::COMMANDS,
+        streams::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -32,7 +32,8 @@
 
 use super::{Encoder, LoadError, Loaded, Meta, Persister};
 use crate::resp::format_g17;
-use crate::store::{Hash, Set, Value, ZSet};
+use crate::store::stream::Group;
+use crate::store::{Hash, Set, Stream, StreamId, Value, ZSet};
 
 /// The JSON format.
 pub struct Json;
@@ -144,7 +145,213 @@ fn write_value(out: &mut Vec<u8>, value: &Value) {
             score(out, item.score);
             out.push(b']');
         }),
+        Value::Stream(s) => write_stream(out, s),
     }
+}
+
+/// A stream: its nodes as they are (master ID, master fields, every entry
+/// with its tombstone flag), so that a reload keeps the node boundaries
+/// approximate trims depend on; then the metadata and the groups.
+fn write_stream(out: &mut Vec<u8>, s: &Stream) {
+    let id = |out: &mut Vec<u8>, id: StreamId| string(out, &id.to_bytes());
+    out.extend_from_slice(b"{\"nodes\":[");
+    let mut first = true;
+    s.for_each_node(|master, fields, node| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        out.push(b'[');
+        id(out, master);
+        out.push(b',');
+        array(out, fields.iter(), |out, f| string(out, f));
+        out.push(b',');
+        array(out, node.entries(), |out, (eid, deleted, _, entry)| {
+            out.push(b'[');
+            id(out, eid);
+            out.push(b',');
+            array(out, entry.fields().flat_map(|(f, v)| [f, v]), |out, b| {
+                string(out, b)
+            });
+            out.extend_from_slice(if deleted { b",1]" } else { b",0]" });
+        });
+        out.push(b']');
+    });
+    out.extend_from_slice(b"],\"last_id\":");
+    id(out, s.last_id);
+    out.extend_from_slice(b",\"first_id\":");
+    id(out, s.first_id);
+    out.extend_from_slice(b",\"max_deleted\":");
+    id(out, s.max_deleted);
+    out.extend_from_slice(format!(",\"entries_added\":{},\"groups\":", s.entries_added).as_bytes());
+    array(out, s.groups.iter(), |out, (name, g)| {
+        out.extend_from_slice(b"{\"name\":");
+        string(out, name);
+        out.extend_from_slice(b",\"last_id\":");
+        id(out, g.last_id);
+        out.extend_from_slice(format!(",\"entries_read\":{},\"pel\":", g.entries_read).as_bytes());
+        array(out, g.pel.iter(), |out, (pid, nack)| {
+            out.push(b'[');
+            id(out, *pid);
+            out.push(b',');
+            string(out, &nack.consumer);
+            out.extend_from_slice(
+                format!(",{},{}]", nack.delivery_time, nack.delivery_count).as_bytes(),
+            );
+        });
+        out.extend_from_slice(b",\"consumers\":");
+        array(out, g.consumers.iter(), |out, (cname, c)| {
+            out.push(b'[');
+            string(out, cname);
+            out.extend_from_slice(format!(",{}]", c.seen_time).as_bytes());
+        });
+        out.push(b'}');
+    });
+    out.push(b'}');
+}
+
+/// A stream ID in its `ms-seq` text.
+fn stream_id(j: J) -> Option<StreamId> {
+    let text = bytes(j)?;
+    let text = std::str::from_utf8(&text).ok()?;
+    let (ms, seq) = text.split_once('-')?;
+    Some(StreamId::new(ms.parse().ok()?, seq.parse().ok()?))
+}
+
+fn to_stream(j: J) -> Result<Value, &'static str> {
+    let J::Obj(fields) = j else {
+        return Err("the stream is not an object");
+    };
+    let mut s = Stream::new();
+    let mut groups = None;
+    let bad_id = "a stream ID is not ms-seq";
+    for (name, v) in fields {
+        match &name[..] {
+            b"nodes" => {
+                let J::Arr(nodes) = v else {
+                    return Err("the stream's nodes are not an array");
+                };
+                for node in nodes {
+                    let J::Arr(mut parts) = node else {
+                        return Err("a stream node is not an array");
+                    };
+                    if parts.len() != 3 {
+                        return Err("a stream node is not [master, fields, entries]");
+                    }
+                    let (J::Arr(entries), J::Arr(fields)) = (parts.remove(2), parts.remove(1))
+                    else {
+                        return Err("a stream node is not [master, fields, entries]");
+                    };
+                    let master = stream_id(parts.remove(0)).ok_or(bad_id)?;
+                    let fields = fields
+                        .into_iter()
+                        .map(|f| bytes(f).ok_or("a field is not a string"))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let mut owned = Vec::with_capacity(entries.len());
+                    for e in entries {
+                        let J::Arr(mut e) = e else {
+                            return Err("a stream entry is not an array");
+                        };
+                        if e.len() != 3 {
+                            return Err("a stream entry is not [id, pairs, deleted]");
+                        }
+                        let deleted =
+                            number::<u8>(&e[2]).ok_or("a tombstone flag is not 0 or 1")?;
+                        let J::Arr(pairs) = e.remove(1) else {
+                            return Err("a stream entry's pairs are not an array");
+                        };
+                        let pairs = pairs
+                            .into_iter()
+                            .map(|p| bytes(p).ok_or("a field or value is not a string"))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        if pairs.len() % 2 != 0 {
+                            return Err("a stream entry has a field without a value");
+                        }
+                        let eid = stream_id(e.remove(0)).ok_or(bad_id)?;
+                        owned.push((eid, deleted != 0, pairs));
+                    }
+                    let fields: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
+                    let entries: Vec<(StreamId, bool, Vec<&[u8]>)> = owned
+                        .iter()
+                        .map(|(i, d, p)| (*i, *d, p.iter().map(Vec::as_slice).collect()))
+                        .collect();
+                    s.load_node(master, &fields, &entries)?;
+                }
+            }
+            b"last_id" => s.last_id = stream_id(v).ok_or(bad_id)?,
+            b"first_id" => s.first_id = stream_id(v).ok_or(bad_id)?,
+            b"max_deleted" => s.max_deleted = stream_id(v).ok_or(bad_id)?,
+            b"entries_added" => {
+                s.entries_added = number(&v).ok_or("entries_added is not a number")?
+            }
+            b"groups" => groups = Some(v),
+            _ => return Err("an unknown stream field"),
+        }
+    }
+    if s.last_valid_id().is_some_and(|max| max > s.last_id) {
+        return Err("the stream's last ID is below its entries");
+    }
+    let Some(J::Arr(groups)) = groups else {
+        return Ok(Value::Stream(Box::new(s)));
+    };
+    for g in groups {
+        let J::Obj(fields) = g else {
+            return Err("a group is not an object");
+        };
+        let (mut name, mut group) = (None, Group::new(StreamId::MIN, -1));
+        let (mut pel, mut consumers) = (Vec::new(), Vec::new());
+        for (key, v) in fields {
+            match &key[..] {
+                b"name" => name = Some(bytes(v).ok_or("a group name is not a string")?),
+                b"last_id" => group.last_id = stream_id(v).ok_or(bad_id)?,
+                b"entries_read" => {
+                    group.entries_read = number(&v).ok_or("entries_read is not a number")?
+                }
+                b"pel" => {
+                    let J::Arr(items) = v else {
+                        return Err("a PEL is not an array");
+                    };
+                    for item in items {
+                        let J::Arr(mut item) = item else {
+                            return Err("a PEL entry is not an array");
+                        };
+                        if item.len() != 4 {
+                            return Err("a PEL entry is not [id, consumer, time, count]");
+                        }
+                        let count =
+                            number::<u64>(&item[3]).ok_or("a delivery count is not a number")?;
+                        let time =
+                            number::<u64>(&item[2]).ok_or("a delivery time is not a number")?;
+                        let who = bytes(item.remove(1)).ok_or("a consumer is not a string")?;
+                        let pid = stream_id(item.remove(0)).ok_or(bad_id)?;
+                        pel.push((pid, who, time, count));
+                    }
+                }
+                b"consumers" => {
+                    for (c, seen) in pairs(v).ok_or("consumers are not pairs")? {
+                        let seen = number::<u64>(&seen).ok_or("a seen time is not a number")?;
+                        consumers.push((bytes(c).ok_or("a consumer is not a string")?, seen));
+                    }
+                }
+                _ => return Err("an unknown group field"),
+            }
+        }
+        for (c, seen) in consumers {
+            if !group.consumer_or_create(&c, seen) {
+                return Err("a consumer appears twice");
+            }
+        }
+        for (pid, who, time, count) in pel {
+            if !group.consumers.contains_key(&who[..]) || group.pel.contains_key(&pid) {
+                return Err("a PEL entry without its consumer, or twice");
+            }
+            group.assign(pid, &who, time, count);
+        }
+        let name = name.ok_or("a group without a name")?;
+        if s.groups.insert(name.into(), group).is_some() {
+            return Err("a group appears twice");
+        }
+    }
+    Ok(Value::Stream(Box::new(s)))
 }
 
 fn array<T>(out: &mut Vec<u8>, items: impl Iterator<Item = T>, f: impl Fn(&mut Vec<u8>, T)) {
@@ -245,8 +452,9 @@ enum J<'a> {
     Obj(Vec<(Vec<u8>, J<'a>)>),
 }
 
-/// Entries nest four deep at most (`value` → pair → `{"base64"}`).
-const MAX_DEPTH: usize = 8;
+/// Entries nest six deep at most (a stream's nodes → node → entries →
+/// entry → pairs → `{"base64"}`).
+const MAX_DEPTH: usize = 10;
 
 struct Parser<'a> {
     data: &'a [u8],
@@ -530,6 +738,7 @@ fn to_value(kind: &[u8], j: J) -> Result<Value, &'static str> {
             }
             Value::Zset(Box::new(z))
         }
+        b"stream" => return to_stream(j),
         _ => return Err("unknown type"),
     };
     if value.is_empty_collection() {

@@ -30,7 +30,8 @@ use super::packed::{self, Elem, ListpackWriter};
 use crate::commands::strtod_whole;
 use crate::resp::{format_g17, format_int, parse_i64};
 use crate::store::encoding::limits;
-use crate::store::{Bytes, Db, Hash, Set, Str, Value, ZSet};
+use crate::store::stream::Group;
+use crate::store::{Bytes, Db, Hash, Set, Str, Stream, StreamId, Value, ZSet};
 
 pub use super::crc64::crc64;
 
@@ -219,6 +220,7 @@ fn write_type(out: &mut Vec<u8>, value: &Value) {
         Value::Hash(Hash::Table(_)) => TYPE_HASH,
         Value::Zset(z) if z.is_listpack() => TYPE_ZSET_LISTPACK,
         Value::Zset(_) => TYPE_ZSET_2,
+        Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
     });
 }
 
@@ -268,7 +270,239 @@ fn write_payload(out: &mut Vec<u8>, value: &Value) {
                 out.extend_from_slice(&item.score.to_le_bytes());
             }
         }
+        Value::Stream(s) => write_stream(out, s),
     }
+}
+
+/// A stream as Redis 7.0's `RDB_TYPE_STREAM_LISTPACKS_2`: each node as
+/// the listpack Redis would hold (master entry, then every entry with its
+/// flags, ID deltas and lp-count), the metadata, then the groups with
+/// their PELs and consumers.
+fn write_stream(out: &mut Vec<u8>, s: &Stream) {
+    write_len(out, s.node_count() as u64);
+    s.for_each_node(|master, fields, node| {
+        write_string(out, &master.encode());
+        let mut lp = ListpackWriter::default();
+        lp.push_int(i64::from(node.live()));
+        lp.push_int(i64::from(node.deleted()));
+        lp.push_int(fields.len() as i64);
+        for f in fields {
+            lp.push(f);
+        }
+        lp.push_int(0);
+        for (id, deleted, same, entry) in node.entries() {
+            let flags = i64::from(deleted) | if same { 2 } else { 0 };
+            lp.push_int(flags);
+            lp.push_int(id.ms.wrapping_sub(master.ms) as i64);
+            lp.push_int(id.seq.wrapping_sub(master.seq) as i64);
+            let n = entry.num_fields();
+            if !same {
+                lp.push_int(n as i64);
+            }
+            for (f, v) in entry.fields() {
+                if !same {
+                    lp.push(f);
+                }
+                lp.push(v);
+            }
+            let lp_count = 3 + n + if same { 0 } else { n + 1 };
+            lp.push_int(lp_count as i64);
+        }
+        write_string(out, &lp.finish());
+    });
+    write_len(out, s.len);
+    for id in [s.last_id, s.first_id, s.max_deleted] {
+        write_len(out, id.ms);
+        write_len(out, id.seq);
+    }
+    write_len(out, s.entries_added);
+    write_len(out, s.groups.len() as u64);
+    for (name, g) in &s.groups {
+        write_string(out, name);
+        write_len(out, g.last_id.ms);
+        write_len(out, g.last_id.seq);
+        write_len(out, g.entries_read as u64);
+        write_len(out, g.pel.len() as u64);
+        for (id, nack) in &g.pel {
+            out.extend_from_slice(&id.encode());
+            out.extend_from_slice(&nack.delivery_time.to_le_bytes());
+            write_len(out, nack.delivery_count);
+        }
+        write_len(out, g.consumers.len() as u64);
+        for (cname, c) in &g.consumers {
+            write_string(out, cname);
+            out.extend_from_slice(&c.seen_time.to_le_bytes());
+            write_len(out, c.pel.len() as u64);
+            for id in &c.pel {
+                out.extend_from_slice(&id.encode());
+            }
+        }
+    }
+}
+
+/// An integer element of a stream listpack (Redis reads them with
+/// `lpGetInteger`, which also takes a string holding one).
+fn lp_int(e: Option<&Elem>) -> std::result::Result<i64, &'static str> {
+    match e {
+        Some(Elem::Int(n)) => Ok(*n),
+        Some(Elem::Str(s)) => parse_i64(s).ok_or("stream listpack: integer expected"),
+        None => Err("stream listpack ends inside an entry"),
+    }
+}
+
+/// One stream node's listpack, validated as Redis's
+/// `streamValidateListpackIntegrity` checks it, into the stream.
+fn read_stream_node(
+    s: &mut Stream,
+    master: StreamId,
+    elems: &[Elem],
+) -> std::result::Result<(), &'static str> {
+    let mut it = elems.iter();
+    let mut next = || it.next();
+    let live = lp_int(next())?;
+    let deleted = lp_int(next())?;
+    let nfields = lp_int(next())?;
+    if !(0..=elems.len() as i64).contains(&nfields) {
+        return Err("stream listpack: bad master field count");
+    }
+    let mut owned: Vec<Bytes> = Vec::new();
+    for _ in 0..nfields {
+        owned.push(
+            next()
+                .ok_or("stream listpack ends in the master entry")?
+                .to_bytes(),
+        );
+    }
+    if lp_int(next())? != 0 {
+        return Err("stream listpack: master entry not terminated");
+    }
+    let mut raw: Vec<(StreamId, bool, Vec<Bytes>)> = Vec::new();
+    while let Some(first) = next() {
+        let flags = lp_int(Some(first))?;
+        let ms = lp_int(next())?;
+        let seq = lp_int(next())?;
+        let id = StreamId::new(
+            master.ms.wrapping_add(ms as u64),
+            master.seq.wrapping_add(seq as u64),
+        );
+        let same = flags & 2 != 0;
+        let n = if same { nfields } else { lp_int(next())? };
+        if !(0..=elems.len() as i64).contains(&n) {
+            return Err("stream listpack: bad field count");
+        }
+        let mut pairs = Vec::with_capacity(n as usize * 2);
+        let mut master = owned.iter();
+        for _ in 0..n {
+            if same {
+                pairs.push(master.next().cloned().unwrap_or_default());
+            } else {
+                pairs.push(next().ok_or("stream listpack ends in an entry")?.to_bytes());
+            }
+            pairs.push(next().ok_or("stream listpack ends in an entry")?.to_bytes());
+        }
+        let lp_count = lp_int(next())?;
+        if lp_count != 3 + n + if same { 0 } else { n + 1 } {
+            return Err("stream listpack: lp-count does not match the entry");
+        }
+        raw.push((id, flags & 1 != 0, pairs));
+    }
+    let dead = raw.iter().filter(|e| e.1).count() as i64;
+    if dead != deleted || raw.len() as i64 - dead != live {
+        return Err("stream listpack: entry counts do not match");
+    }
+    let fields: Vec<&[u8]> = owned.iter().map(|f| &f[..]).collect();
+    let entries: Vec<(StreamId, bool, Vec<&[u8]>)> = raw
+        .iter()
+        .map(|(id, d, pairs)| (*id, *d, pairs.iter().map(|p| &p[..]).collect()))
+        .collect();
+    s.load_node(master, &fields, &entries)
+}
+
+/// `rdbLoadObject` for RDB_TYPE_STREAM_LISTPACKS (15) and _2 (19).
+fn read_stream(cur: &mut Cursor, kind: u8) -> Result<Value> {
+    let mut s = Stream::new();
+    let nodes = cur.count(2)?;
+    for _ in 0..nodes {
+        let at = cur.pos;
+        let key = cur.string()?;
+        let master = StreamId::decode(&key)
+            .filter(|_| key.len() == 16)
+            .ok_or_else(|| at_err(at, "stream node key is not the size of a stream ID"))?;
+        let at = cur.pos;
+        let lp = cur.string()?;
+        let elems = packed::listpack_entries(&lp).map_err(|e| at_err(at, e))?;
+        if elems.is_empty() {
+            return Err(at_err(at, "empty listpack inside stream"));
+        }
+        read_stream_node(&mut s, master, &elems).map_err(|e| at_err(at, e))?;
+    }
+    let at = cur.pos;
+    let len = cur.length()?;
+    if len != s.len {
+        return Err(at_err(at, "stream length does not match its entries"));
+    }
+    s.last_id = StreamId::new(cur.length()?, cur.length()?);
+    if kind == TYPE_STREAM_LISTPACKS_2 {
+        s.first_id = StreamId::new(cur.length()?, cur.length()?);
+        s.max_deleted = StreamId::new(cur.length()?, cur.length()?);
+        s.entries_added = cur.length()?;
+    } else {
+        s.entries_added = s.len;
+        s.first_id = s.first_entry_id(false).unwrap_or(StreamId::MIN);
+    }
+    if s.last_valid_id().is_some_and(|max| max > s.last_id) {
+        return Err(at_err(at, "stream last ID below its entries"));
+    }
+    let groups = cur.count(3)?;
+    for _ in 0..groups {
+        let at = cur.pos;
+        let name = cur.bytes()?;
+        let last = StreamId::new(cur.length()?, cur.length()?);
+        let read = if kind == TYPE_STREAM_LISTPACKS_2 {
+            cur.length()? as i64
+        } else {
+            s.estimate_distance(last)
+        };
+        if s.groups.contains_key(&name) {
+            return Err(at_err(at, "duplicated consumer group name"));
+        }
+        let mut g = Group::new(last, read);
+        let pel = cur.count(17)?;
+        let mut nacks = std::collections::BTreeMap::new();
+        for _ in 0..pel {
+            let at = cur.pos;
+            let id = StreamId::decode(&cur.array::<16>()?).unwrap_or_default();
+            let time = u64::from_le_bytes(cur.array()?);
+            let count = cur.length()?;
+            if nacks.insert(id, (time, count, false)).is_some() {
+                return Err(at_err(at, "duplicated global PEL entry"));
+            }
+        }
+        let consumers = cur.count(10)?;
+        for _ in 0..consumers {
+            let at = cur.pos;
+            let cname = cur.bytes()?;
+            let seen = u64::from_le_bytes(cur.array()?);
+            if !g.consumer_or_create(&cname, seen) {
+                return Err(at_err(at, "duplicate stream consumer"));
+            }
+            let owned = cur.count(16)?;
+            for _ in 0..owned {
+                let at = cur.pos;
+                let id = StreamId::decode(&cur.array::<16>()?).unwrap_or_default();
+                let Some(nack) = nacks.get_mut(&id).filter(|n| !n.2) else {
+                    return Err(at_err(at, "consumer PEL entry not in the group PEL"));
+                };
+                nack.2 = true;
+                g.assign(id, &cname, nack.0, nack.1);
+            }
+        }
+        if nacks.values().any(|n| !n.2) {
+            return Err(at_err(at, "group PEL entry without a consumer"));
+        }
+        s.groups.insert(name, g);
+    }
+    Ok(Value::Stream(Box::new(s)))
 }
 
 /// Redis's `double2ll`: a score a listpack stores as an integer (`-0`
@@ -932,7 +1166,7 @@ fn read_object(cur: &mut Cursor, kind: u8, type_at: usize) -> Result<Option<Valu
             let blob = cur.string()?;
             read_blob(kind, &blob).map_err(|e| at_err(at, e))?
         }
-        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => return Err(refuse("streams")),
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => read_stream(cur, kind)?,
         TYPE_MODULE | TYPE_MODULE_2 => return Err(refuse("module values")),
         _ => {
             return Err(RdbError {
@@ -1192,14 +1426,9 @@ mod tests {
         let (keys, summary) = load_all(&raw_file(&body)).expect("loads");
         assert_eq!(keys.len(), 1);
         assert_eq!(summary.empty_keys_skipped, 2);
-        for (kind, what) in [(15, "streams"), (19, "streams"), (7, "module")] {
-            let e = load_all(&raw_file(&[kind, 1, b'k', 0])).expect_err("refused");
-            assert!(
-                e.reason.contains(what) && e.reason.contains(&kind.to_string()),
-                "{e}"
-            );
-            assert_eq!(e.offset, 9);
-        }
+        let e = load_all(&raw_file(&[TYPE_MODULE_2, 1, b'k', 0])).expect_err("refused");
+        assert!(e.reason.contains("module") && e.reason.contains('7'), "{e}");
+        assert_eq!(e.offset, 9);
         let e = load_all(&raw_file(&[OP_FUNCTION2, 0])).expect_err("refused");
         assert!(e.reason.contains("functions"), "{e}");
         let e = load_all(&raw_file(&[8, 1, b'k', 0])).expect_err("refused");

@@ -29,5 +29,6 @@ pub fn encode_request(args: &[&[u8]]) -> Vec<u8> {
 
 pub use output::{Chunk, Outbox};
 pub use reply::{
-    format_double, format_g, format_g17, format_int, push_int, Mark, Proto, Reply, KEEP_CAPACITY,
+    format_double, format_g, format_g17, format_int, push_int, Deferred, Mark, Proto, Reply,
+    KEEP_CAPACITY,
 };

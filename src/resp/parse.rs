@@ -145,6 +145,20 @@ impl OwnedArgs {
         OwnedArgs { buf, spans }
     }
 
+    /// Arguments built by a command (a blocked XREAD with `$` resolved).
+    pub fn from_vecs(argv: &[Vec<u8>]) -> OwnedArgs {
+        let mut buf = Vec::new();
+        let spans = argv
+            .iter()
+            .map(|a| {
+                let start = buf.len();
+                buf.extend_from_slice(a);
+                start..buf.len()
+            })
+            .collect();
+        OwnedArgs { buf, spans }
+    }
+
     pub fn args(&self) -> Args<'_> {
         Args::new(&self.buf, &self.spans)
     }

@@ -259,6 +259,21 @@ impl Reply {
         self.buf.extend_from_slice(&body);
     }
 
+    /// Writes the header of an array begun at `at`, now that it holds
+    /// `len` elements (see [`Reply::defer`]).
+    pub fn fill_array(&mut self, at: Deferred, len: usize) {
+        let body = self.buf.split_off(at.0);
+        self.array(len);
+        self.buf.extend_from_slice(&body);
+    }
+
+    /// Writes `bytes` at `at` (a deferred element known last).
+    pub fn insert_at(&mut self, at: Deferred, bytes: &[u8]) {
+        let body = self.buf.split_off(at.0);
+        self.buf.extend_from_slice(bytes);
+        self.buf.extend_from_slice(&body);
+    }
+
     /// A set: `~` in RESP3, an array in RESP2.
     pub fn set(&mut self, len: usize) {
         match self.proto {

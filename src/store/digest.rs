@@ -36,6 +36,7 @@ fn type_number(value: &Value) -> u32 {
         Value::Set(_) => 2,
         Value::Zset(_) => 3,
         Value::Hash(_) => 4,
+        Value::Stream(_) => 6,
     }
 }
 
@@ -66,6 +67,18 @@ pub fn mix_value(digest: &mut Digest, value: &Value, has_ttl: bool) {
                 mix(&mut pair, &item.member);
                 mix(&mut pair, format_g17(item.score).as_bytes());
                 xor(digest, &pair);
+            }
+        }
+        // Entries in order, groups left out, as Redis's digest does.
+        Value::Stream(stream) => {
+            let all = stream.range(super::StreamId::MIN, super::StreamId::MAX, false);
+            for entry in all {
+                let id = format!("{}.{}", entry.id.ms, entry.id.seq);
+                mix(digest, id.as_bytes());
+                for (field, value) in entry.fields() {
+                    mix(digest, field);
+                    mix(digest, value);
+                }
             }
         }
     }

@@ -16,6 +16,10 @@ pub struct Limits {
     pub set_intset_entries: usize,
     pub zset_entries: usize,
     pub zset_value: usize,
+    /// `stream-node-max-entries` and `stream-node-max-bytes`: when a
+    /// stream's tail node is closed (0 for no limit).
+    pub stream_node_entries: u64,
+    pub stream_node_bytes: u64,
 }
 
 impl Default for Limits {
@@ -27,6 +31,8 @@ impl Default for Limits {
             set_intset_entries: 512,
             zset_entries: 128,
             zset_value: 64,
+            stream_node_entries: 100,
+            stream_node_bytes: 4096,
         }
     }
 }

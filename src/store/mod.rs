@@ -23,6 +23,7 @@ pub mod hll;
 mod journal;
 mod members;
 mod small_bytes;
+pub mod stream;
 mod value;
 pub mod zset;
 
@@ -32,6 +33,7 @@ pub use glob::glob_match;
 pub use journal::{Event, Journal, KeyChange, KeyEvent, KeyspaceStats, Op, Rewrite};
 pub use members::Members;
 pub use small_bytes::SmallBytes;
+pub use stream::{Stream, StreamId};
 pub use value::{Bytes, Hash, Set, Str, Value};
 pub use zset::{Item, ZSet};
 

@@ -26,6 +26,8 @@ pub enum Value {
     /// Boxed: a sorted set's two structures would make every `Value`
     /// larger.
     Zset(Box<ZSet>),
+    /// Boxed, as a sorted set is.
+    Stream(Box<super::stream::Stream>),
 }
 
 impl Value {
@@ -37,6 +39,7 @@ impl Value {
             Value::Set(_) => "set",
             Value::Hash(_) => "hash",
             Value::Zset(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -51,6 +54,7 @@ impl Value {
             Value::Hash(Hash::Table(_)) => "hashtable",
             Value::Zset(z) if z.is_listpack() => "listpack",
             Value::Zset(_) => "skiplist",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -63,6 +67,8 @@ impl Value {
             Value::Set(s) => s.is_empty(),
             Value::Hash(h) => h.is_empty(),
             Value::Zset(z) => z.is_empty(),
+            // An empty stream is a value of its own, as in Redis.
+            Value::Stream(_) => false,
         }
     }
 
@@ -97,6 +103,7 @@ impl Value {
                 let members = zset.iter().map(|i| i.member.heap_size());
                 size_of::<ZSet>() + zset.structure_size() + sampled(members, zset.len(), samples)
             }
+            Value::Stream(stream) => stream.heap_size(),
         }
     }
 
