@@ -51,7 +51,7 @@ const start = Date.now();
 const delayed = await queue.add('add', { a: 40, b: 2 }, { delay: 1000 });
 check((await delayed.getState()) === 'delayed', 'a delayed job waits');
 check(await delayed.waitUntilFinished(events, 10000) === 42 && Date.now() - start >= 1000, 'it ran when due');
-check((await queue.getCompletedCount()) === 23, 'the completed set holds every finished job');
+check((await queue.getCompletedCount()) === 22, 'the completed set holds every finished job (20, the flaky one, the delayed one)');
 
 await worker.close();
 await events.close();
