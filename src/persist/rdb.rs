@@ -1429,8 +1429,6 @@ mod tests {
         let e = load_all(&raw_file(&[TYPE_MODULE_2, 1, b'k', 0])).expect_err("refused");
         assert!(e.reason.contains("module") && e.reason.contains('7'), "{e}");
         assert_eq!(e.offset, 9);
-        let e = load_all(&raw_file(&[OP_FUNCTION2, 0])).expect_err("refused");
-        assert!(e.reason.contains("functions"), "{e}");
         let e = load_all(&raw_file(&[8, 1, b'k', 0])).expect_err("refused");
         assert!(e.reason.contains("unknown value type 8"), "{e}");
     }
