@@ -122,10 +122,6 @@ pub fn publish(state: &mut State, events: &[Event], replied_at: Option<usize>) {
         let Event::Key(k) = event else {
             continue;
         };
-        // A change Redis does not announce (XACK, XREADGROUP, XCLAIM).
-        if k.name.is_empty() {
-            continue;
-        }
         // Where the running client gets it: keys found expired or missing
         // were looked up before anything was answered.
         let after = replied_at.is_some_and(|at| i >= at)
@@ -159,8 +155,9 @@ pub fn publish(state: &mut State, events: &[Event], replied_at: Option<usize>) {
             }
             _ => {}
         }
-        // A change with no event name of its own (DEBUG POPULATE's)
-        // announces only that the key is new.
+        // A change with no event name of its own announces at most that
+        // the key is new (DEBUG POPULATE's); Redis announces nothing for
+        // XACK, XREADGROUP or XCLAIM, which change an existing stream.
         if !k.name.is_empty() {
             notify(state, flags, class_of(k.name), k.name, k);
         }
