@@ -296,13 +296,8 @@ fn invalidate_key(
         return;
     };
     tracking.items -= ids.len() as u64;
-    for who @ (client, id) in ids {
-        let Some(t) = state
-            .clients
-            .get(client)
-            .filter(|c| c.id == id)
-            .and_then(|c| c.tracking.as_deref())
-        else {
+    for who @ (client, _) in ids {
+        let Some(t) = options_of(state, who) else {
             continue;
         };
         // Keys remembered before the client switched to BCAST are not its
@@ -317,6 +312,16 @@ fn invalidate_key(
             send(state, client, Message::Key(key));
         }
     }
+}
+
+/// The tracking options of the client a table remembers, if it is still
+/// connected (not a later connection in its slab slot) and tracking.
+fn options_of(state: &State, (client, id): Who) -> Option<&ClientTracking> {
+    state
+        .clients
+        .get(client)
+        .filter(|c| c.id == id)
+        .and_then(|c| c.tracking.as_deref())
 }
 
 fn invalidate_all(state: &mut State, running: Option<usize>) {
@@ -454,13 +459,8 @@ pub fn broadcast(state: &mut State) {
         let keys = std::mem::take(&mut prefix.keys);
         let clients: Vec<Who> = prefix.clients.iter().copied().collect();
         let all = encode_keys(&keys, None);
-        for (client, id) in clients {
-            let Some(t) = state
-                .clients
-                .get(client)
-                .filter(|c| c.id == id)
-                .and_then(|c| c.tracking.as_deref())
-            else {
+        for who @ (client, _) in clients {
+            let Some(t) = options_of(state, who) else {
                 continue;
             };
             if t.noloop {
