@@ -148,6 +148,13 @@ pub enum CmdError {
     ScriptNumkeysTooMany,
     ScriptFlushOption,
     ScriptNotBusy,
+    /// Another client's command while a script runs past
+    /// busy-reply-threshold (EVAL's or FCALL's wording).
+    BusyScript {
+        eval: bool,
+    },
+    /// SCRIPT KILL of a script that has written.
+    ScriptUnkillable,
     ScriptInvalidShebang,
 }
 
@@ -291,6 +298,15 @@ impl CmdError {
             }
             CmdError::ScriptFlushOption => "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
             CmdError::ScriptNotBusy => "NOTBUSY No scripts in execution right now.",
+            CmdError::BusyScript { eval: true } => {
+                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+            }
+            CmdError::BusyScript { eval: false } => {
+                "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+            }
+            CmdError::ScriptUnkillable => {
+                "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."
+            }
             CmdError::ScriptInvalidShebang => "ERR Invalid script shebang",
         };
         text.as_bytes()

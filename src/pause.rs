@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 
 use crate::commands::{flags, Command, Ctx};
 use crate::resp::{Args, OwnedArgs};
-use crate::server::{Server, State};
+use crate::server::State;
 use crate::store::Store;
 
 /// What a pause covers; `All` is the more restrictive.
@@ -158,10 +158,10 @@ pub fn resume_ready(store: &mut Store, state: &mut State, now_ms: u64) {
 }
 
 /// The backends' timer: blocked clients' timeouts and the pause's end.
-pub fn timeouts(server: &mut Server, now_ms: u64) {
-    crate::blocking::expire(&mut server.state, now_ms);
-    check_deadline(&mut server.store, &mut server.state, now_ms);
-    resume_ready(&mut server.store, &mut server.state, now_ms);
+pub fn timeouts(store: &mut Store, state: &mut State, now_ms: u64) {
+    crate::blocking::expire(state, now_ms);
+    check_deadline(store, state, now_ms);
+    resume_ready(store, state, now_ms);
 }
 
 /// When the backends' timer must next fire.

@@ -111,7 +111,16 @@ pub struct State {
     pub skip_checksum_validation: bool,
     /// The Lua interpreter and the script cache.
     pub scripting: crate::scripting::Scripting,
+    /// Serves the other connections while a script runs past
+    /// busy-reply-threshold (Redis's `processEventsWhileBlocked`); the I/O
+    /// backend installs it.
+    pub events_while_busy: Option<EventsWhileBusy>,
 }
+
+/// The backend's [`State::events_while_busy`]: handles what arrived on the
+/// other connections (their commands meet `-BUSY`, all but the few flagged
+/// `allow-busy`) and returns without waiting.
+pub type EventsWhileBusy = std::rc::Rc<dyn Fn(&mut Store, &mut State)>;
 
 /// The client whose command is running (Redis's `server.current_client`).
 #[derive(Clone, Copy, Debug)]
@@ -156,6 +165,9 @@ pub struct Client {
     /// taken yet; with `out.pending()`, what the output buffer limits
     /// measure (CLIENT LIST's `omem`).
     pub backlog: usize,
+    /// Input the backend holds for this client that no command has
+    /// consumed (an incomplete command), in bytes.
+    pub input_held: usize,
     /// When the client went over its soft output limit (Unix ms), 0 while
     /// under it.
     pub soft_limit_since: u64,
@@ -607,6 +619,7 @@ impl Server {
                 cron_paused: false,
                 skip_checksum_validation: false,
                 scripting: Default::default(),
+                events_while_busy: None,
             },
         };
         crate::acl::apply_requirepass(&mut server.state);
@@ -695,6 +708,7 @@ impl State {
             user: self.acl.default_user().clone(),
             out: Reply::new(Proto::Resp2),
             backlog: 0,
+            input_held: 0,
             soft_limit_since: 0,
             flush_queued: false,
             subs: Subscriptions::default(),
@@ -815,41 +829,41 @@ pub fn background(server: &mut Server) -> Option<std::time::Duration> {
 
 /// Periodic work, called `hz` times a second by the backend's timer: the
 /// active expiry cycle, with a quarter of the tick as its CPU budget.
-pub fn cron(server: &mut Server) {
-    if server.state.cron_paused {
+pub fn cron(store: &mut Store, state: &mut State) {
+    if state.cron_paused {
         return;
     }
-    let now = server.state.now_ms();
-    server.state.note_memory();
-    close_idle_clients(&mut server.state, now);
-    let stats = &mut server.state.stats;
+    let now = state.now_ms();
+    state.note_memory();
+    close_idle_clients(state, now);
+    let stats = &mut state.stats;
     let totals = [
         stats.commands_processed,
         stats.net_input_bytes,
         stats.net_output_bytes,
     ];
     stats.inst.track(now, totals);
-    crate::persist::snapshot::check_save_points(&mut server.store, &mut server.state);
+    crate::persist::snapshot::check_save_points(store, state);
     // Once a second, everysec's fsync, even with no command to flush.
-    crate::persist::aof::flush(&mut server.state);
-    if server.state.tracking.active() {
-        crate::tracking::limit_table(&mut server.state);
+    crate::persist::aof::flush(state);
+    if state.tracking.active() {
+        crate::tracking::limit_table(state);
     }
-    crate::pause::timeouts(server, now);
+    crate::pause::timeouts(store, state, now);
     // Not while the dataset loads (an AOF brings its own DELs), nor while
     // clients are paused (the dataset stays as it is).
-    let paused = server.state.pause.mode().is_some();
-    if !server.state.active_expire || server.state.persistence.is_loading() || paused {
-        crate::tracking::broadcast(&mut server.state);
-        server.state.flush_broadcast();
+    let paused = state.pause.mode().is_some();
+    if !state.active_expire || state.persistence.is_loading() || paused {
+        crate::tracking::broadcast(state);
+        state.flush_broadcast();
         return;
     }
-    let tick_us = 1_000_000 / server.state.hz();
-    server.store.active_expire_cycle(now, tick_us / 4);
-    crate::effects::after_command(&mut server.store, &mut server.state, None);
+    let tick_us = 1_000_000 / state.hz();
+    store.active_expire_cycle(now, tick_us / 4);
+    crate::effects::after_command(store, state, None);
     // Notifications and invalidations of the keys it expired.
-    crate::tracking::broadcast(&mut server.state);
-    server.state.flush_broadcast();
+    crate::tracking::broadcast(state);
+    state.flush_broadcast();
 }
 
 /// `timeout`: clients idle for longer are closed, through the same path as

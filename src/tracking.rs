@@ -205,7 +205,12 @@ pub fn after_call(
     args: &crate::resp::Args,
 ) {
     let readonly = cmd.flags & crate::commands::flags::READONLY != 0;
-    if state.scripting.busy {
+    if state
+        .scripting
+        .running
+        .as_ref()
+        .is_some_and(|r| r.client == client)
+    {
         state.tracking.script_read |= readonly;
         return;
     }

@@ -527,7 +527,7 @@ fn active_expiry_removes_keys_nobody_reads() {
     std::thread::sleep(Duration::from_millis(5));
     // Without any command touching the keys, the cron's cycle finds them.
     for _ in 0..10 {
-        rizzler::server::cron(&mut h.server);
+        rizzler::server::cron(&mut h.server.store, &mut h.server.state);
     }
     assert_eq!(h.server.store.dbs[0].len(), 2);
     assert_eq!(h.server.store.dbs[0].expires_len(), 1);

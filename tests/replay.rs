@@ -391,7 +391,7 @@ fn check(steps: &[Step]) -> Result<(), TestCaseError> {
                 now += ms;
                 a.set_time(now);
             }
-            Step::Cron => rizzler::server::cron(&mut a.server),
+            Step::Cron => rizzler::server::cron(&mut a.server.store, &mut a.server.state),
         }
         stream.extend(recorder.units.borrow_mut().drain(..).flatten());
     }

@@ -550,7 +550,10 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
     // bring memory under the limit, commands that may grow the dataset
     // are refused.
     let loader = ctx.me().aof_loader;
-    if ctx.state.config.maxmemory > 0 && !loader {
+    // Nothing is evicted under a script that runs long (it may be using
+    // the keys).
+    let busy = ctx.state.scripting.busy();
+    if ctx.state.config.maxmemory > 0 && !loader && busy.is_none() {
         let out_of_memory =
             crate::evict::perform(ctx.store, ctx.state, ctx.now_ms) == crate::evict::Outcome::Fail;
         let client = ctx.me();
@@ -587,6 +590,11 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
         return Err(refuse(CmdError::subscribed_mode(
             &meta::resolve_row(cmd).full_name(),
         )));
+    }
+    // While a script runs past busy-reply-threshold, only what can stop
+    // it or the server, or keeps a pipelined transaction whole, runs.
+    if let Some(busy) = busy.filter(|_| cmd.flags & flags::ALLOW_BUSY == 0) {
+        return Err(refuse(busy));
     }
     Ok(cmd)
 }

@@ -122,6 +122,7 @@ fn eval_generic(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) -> Cmd
             keys,
             argv,
             read_only,
+            command: args,
         },
     )
 }
@@ -151,10 +152,12 @@ fn script_flush(ctx: &mut Ctx, args: Args) -> CmdResult {
     Ok(())
 }
 
-fn script_kill(_ctx: &mut Ctx, _args: Args) -> CmdResult {
-    // A script runs to its end within one command: no other client's
-    // command can arrive while it runs, so there is never one to kill.
-    Err(CmdError::ScriptNotBusy)
+/// Another client's command while a script runs past
+/// busy-reply-threshold: the script stops at its next count hook.
+fn script_kill(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    ctx.state.scripting.kill(true)?;
+    ctx.out().ok();
+    Ok(())
 }
 
 fn script_load(ctx: &mut Ctx, args: Args) -> CmdResult {
@@ -212,7 +215,7 @@ fn fcall_generic(ctx: &mut Ctx, args: Args, read_only: bool) -> CmdResult {
     let numkeys = numkeys as usize;
     let keys: Vec<&[u8]> = args.tail(3).iter().take(numkeys).collect();
     let argv: Vec<&[u8]> = args.tail(3 + numkeys).iter().collect();
-    functions::fcall(ctx, args.get(1), keys, argv, read_only)
+    functions::fcall(ctx, args, keys, argv, read_only)
 }
 
 fn function_load(ctx: &mut Ctx, args: Args) -> CmdResult {
@@ -269,8 +272,10 @@ fn function_flush(ctx: &mut Ctx, args: Args) -> CmdResult {
     Ok(())
 }
 
-fn function_kill(_ctx: &mut Ctx, _args: Args) -> CmdResult {
-    Err(CmdError::ScriptNotBusy)
+fn function_kill(ctx: &mut Ctx, _args: Args) -> CmdResult {
+    ctx.state.scripting.kill(false)?;
+    ctx.out().ok();
+    Ok(())
 }
 
 fn function_list(ctx: &mut Ctx, args: Args) -> CmdResult {
@@ -345,12 +350,34 @@ fn function_list(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn function_stats(ctx: &mut Ctx, _args: Args) -> CmdResult {
-    let functions = &ctx.state.scripting.functions;
+    let scripting = &ctx.state.scripting;
+    if let Some(busy) = scripting.running.as_ref().filter(|r| r.eval) {
+        return Err(CmdError::BusyScript { eval: busy.eval });
+    }
+    let running = scripting.running.as_ref().map(|r| {
+        let ms = r.started.elapsed().as_millis() as i64;
+        (r.name.clone(), r.command.clone(), ms)
+    });
+    let functions = &scripting.functions;
     let (libs, funcs) = (functions.libraries.len(), functions.function_count());
     let out = ctx.out();
     out.map(2);
     out.bulk(b"running_script");
-    out.null();
+    match running {
+        None => out.null(),
+        Some((name, command, ms)) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(name.as_bytes());
+            out.bulk(b"command");
+            out.array(command.len());
+            for arg in &command {
+                out.bulk(arg);
+            }
+            out.bulk(b"duration_ms");
+            out.int(ms);
+        }
+    }
     out.bulk(b"engines");
     out.map(1);
     out.bulk(b"LUA");

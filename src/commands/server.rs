@@ -452,6 +452,12 @@ fn shutdown(ctx: &mut Ctx, args: Args) -> CmdResult {
         // there is never one to abort.
         return Err(CmdError::NoShutdown);
     }
+    // Under a script that runs long, only SHUTDOWN NOSAVE: a save would
+    // capture half of the script's effects.
+    let busy = ctx.state.scripting.busy();
+    if let Some(busy) = busy.clone().filter(|_| !nosave) {
+        return Err(busy);
+    }
     // Redis answers nothing on success: the connection closes as the
     // server exits.
     tracing::warn!("User requested shutdown...");
@@ -462,6 +468,13 @@ fn shutdown(ctx: &mut Ctx, args: Args) -> CmdResult {
     };
     if !snapshot::prepare_shutdown(ctx.store, ctx.state, save, force) {
         return Err(CmdError::ShutdownFailed);
+    }
+    if busy.is_some() {
+        // The script never returns to the loop: exit from here, as Redis
+        // does, with the AOF already flushed by the preparation and the
+        // script's unfinished effects never written.
+        tracing::warn!("Redis is now ready to exit, bye bye...");
+        std::process::exit(0);
     }
     ctx.state.shutdown = true;
     ctx.state.requests.push(Request::Shutdown);

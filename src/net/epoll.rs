@@ -9,6 +9,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io::{self, IoSlice};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use super::OUT_LIMIT;
 use crate::error::error_line;
 use crate::resp::Outbox;
 use crate::server::{Request, Server, State};
+use crate::store::Store;
 
 /// Initial read buffer per connection.
 const READ_BUF: usize = 16 * 1024;
@@ -56,6 +58,15 @@ async fn serve(
 ) -> io::Result<()> {
     let shutdown = Rc::new(Notify::new());
     let wakers: Wakers = Rc::default();
+    let under = Loop {
+        server: server.clone(),
+        wakers: wakers.clone(),
+        shutdown: shutdown.clone(),
+        listeners: listeners.iter().map(AsRawFd::as_raw_fd).collect(),
+    };
+    server.borrow_mut().state.events_while_busy = Some(Rc::new(move |store, state| {
+        serve_while_busy(&under, store, state)
+    }));
     for l in listeners {
         l.set_nonblocking(true)?;
         let listener = TcpListener::from_std(l)?;
@@ -123,38 +134,181 @@ async fn accept_loop(
                 continue;
             }
         };
-        let local = stream
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-        let admitted = {
+        let refused = {
             let mut srv = server.borrow_mut();
-            let state = &mut srv.state;
-            crate::net::tune_client_socket(&stream, state.config.tcp_keepalive);
-            state
-                .admit_connection(Some(&peer))
-                .map(|()| state.add_client(peer.to_string(), local, fd))
+            start_connection(&server, &wakers, &shutdown, &mut srv.state, stream, peer)
         };
-        let key = match admitted {
-            Ok(key) => key,
-            Err(refused) => {
-                let mut stream = stream;
-                let _ = stream.write_all(&error_line(&refused)).await;
-                continue;
-            }
-        };
-        let notify = Rc::new(Waker::default());
-        wakers.borrow_mut().insert(key, notify.clone());
-        let (server, wakers, shutdown) = (server.clone(), wakers.clone(), shutdown.clone());
-        tokio::task::spawn_local(async move {
-            if let Err(e) = connection(stream, key, &server, &wakers, &notify, &shutdown).await {
-                tracing::debug!("connection {peer} ended: {e}");
-            }
-            wakers.borrow_mut().remove(&key);
-            server.borrow_mut().state.remove_client(key);
-        });
+        if let Some((mut stream, refused)) = refused {
+            let _ = stream.write_all(&refused).await;
+        }
     }
+}
+
+/// Admits an accepted connection as a client and spawns its task; or
+/// hands back the connection with the error line that refuses it.
+fn start_connection(
+    server: &Rc<RefCell<Server>>,
+    wakers: &Wakers,
+    shutdown: &Rc<Notify>,
+    state: &mut State,
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+) -> Option<(TcpStream, Vec<u8>)> {
+    let local = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let fd = stream.as_raw_fd();
+    crate::net::tune_client_socket(&stream, state.config.tcp_keepalive);
+    let key = match state.admit_connection(Some(&peer)) {
+        Ok(()) => state.add_client(peer.to_string(), local, fd),
+        Err(refused) => return Some((stream, error_line(&refused))),
+    };
+    let notify = Rc::new(Waker::default());
+    wakers.borrow_mut().insert(key, notify.clone());
+    let (server, wakers, shutdown) = (server.clone(), wakers.clone(), shutdown.clone());
+    tokio::task::spawn_local(async move {
+        if let Err(e) = connection(stream, key, &server, &wakers, &notify, &shutdown).await {
+            tracing::debug!("connection {peer} ended: {e}");
+        }
+        wakers.borrow_mut().remove(&key);
+        server.borrow_mut().state.remove_client(key);
+    });
+    None
+}
+
+/// What the handler serving connections under a long script needs.
+struct Loop {
+    server: Rc<RefCell<Server>>,
+    wakers: Wakers,
+    shutdown: Rc<Notify>,
+    listeners: Vec<RawFd>,
+}
+
+/// Most a client's commands are looked at per turn under a long script.
+const BUSY_PEEK: usize = 64 * 1024;
+
+/// Serves the other connections while a script runs past
+/// busy-reply-threshold (Redis's `processEventsWhileBlocked`). The tasks
+/// cannot run while the script holds the thread, so this works on the
+/// sockets directly: it accepts what is waiting (each connection gets its
+/// task, which starts after the script), and for each client whose task
+/// holds neither unsent output nor half a command, it peeks at what
+/// arrived, runs the complete commands (most meet `-BUSY`), consumes
+/// exactly their bytes, and writes the replies; an incomplete command
+/// stays in the socket for the task.
+fn serve_while_busy(env: &Loop, store: &mut Store, state: &mut State) {
+    for &fd in &env.listeners {
+        while let Some((stream, peer)) = accept_now(fd) {
+            let Ok(stream) = TcpStream::from_std(stream) else {
+                continue;
+            };
+            if let Some((stream, refused)) =
+                start_connection(&env.server, &env.wakers, &env.shutdown, state, stream, peer)
+            {
+                if let Ok(stream) = stream.into_std() {
+                    let _ = send_now(stream.as_raw_fd(), &refused);
+                }
+            }
+        }
+    }
+    let running = state.scripting.running.as_ref().map(|r| r.client);
+    let ready: Vec<(usize, RawFd)> = state
+        .clients
+        .iter()
+        .filter(|&(key, c)| {
+            Some(key) != running
+                && c.fd >= 0
+                && !c.closing
+                && c.backlog == 0
+                && c.input_held == 0
+                && !c.out.has_output()
+        })
+        .map(|(key, c)| (key, c.fd))
+        .collect();
+    let mut buf = vec![0u8; BUSY_PEEK];
+    for (key, fd) in ready {
+        // SAFETY: `fd` is the client's open socket (its task owns it and
+        // is parked); `buf` is valid for `buf.len()` bytes of writes.
+        let n = unsafe {
+            libc::recv(
+                fd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        if n <= 0 {
+            continue;
+        }
+        let mut session = Session::new(key, state.config.proto_max_bulk_len);
+        let (used, status) = session.process_parts(store, state, &buf[..n as usize]);
+        if used > 0 {
+            // SAFETY: as above; the peeked bytes are still queued, so
+            // this takes exactly the `used` bytes the commands consumed.
+            unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), used, libc::MSG_DONTWAIT) };
+        }
+        if let Some(c) = state.clients.get_mut(key) {
+            c.flush_queued = false;
+            let out = c.out.take_bytes();
+            let sent = send_now(fd, &out);
+            state.stats.net_output_bytes += sent as u64;
+            if sent < out.len() {
+                // The rest goes when the task runs again.
+                c.out.buf.extend_from_slice(&out[sent..]);
+                state.requests.push(Request::Flush(key));
+            }
+        }
+        if status == Status::Close {
+            // QUIT or a protocol error: the task sees the end of input.
+            // SAFETY: shutting down a socket the task owns; it closes it.
+            unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+        }
+    }
+    let wakers = &env.wakers;
+    serve_requests(state, wakers, &env.shutdown);
+}
+
+/// A connection waiting on a listening socket, without blocking.
+fn accept_now(listener: RawFd) -> Option<(std::net::TcpStream, std::net::SocketAddr)> {
+    // SAFETY: accept4 on a listening socket we own; no address is asked
+    // for. The fd it returns is new and owned by exactly one TcpStream.
+    let fd = unsafe {
+        libc::accept4(
+            listener,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: see above.
+    let stream = unsafe { std::net::TcpStream::from_raw_fd(fd) };
+    let peer = stream.peer_addr().ok()?;
+    Some((stream, peer))
+}
+
+/// Writes what the socket takes now; returns how much that was.
+fn send_now(fd: RawFd, bytes: &[u8]) -> usize {
+    let mut sent = 0;
+    while sent < bytes.len() {
+        // SAFETY: `bytes[sent..]` is valid for reads of its length.
+        let n = unsafe {
+            libc::send(
+                fd,
+                bytes[sent..].as_ptr().cast(),
+                bytes.len() - sent,
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        if n <= 0 {
+            break;
+        }
+        sent += n as usize;
+    }
+    sent
 }
 
 async fn connection(
@@ -203,6 +357,9 @@ async fn connection(
             let mut srv = server.borrow_mut();
             let (used, status) = session.process(&mut srv, &input);
             input.drain(..used);
+            if let Some(c) = srv.state.clients.get_mut(key) {
+                c.input_held = input.len();
+            }
             // Writes reach the AOF before their replies leave.
             crate::persist::aof::flush(&mut srv.state);
             let state = &mut srv.state;
@@ -211,7 +368,7 @@ async fn connection(
                 state.stats.net_output_bytes += output.append(&mut client.out) as u64;
                 client.backlog = output.len();
             }
-            serve_requests(&mut srv, wakers, shutdown);
+            serve_requests(&mut srv.state, wakers, shutdown);
             status
         };
         if !output.is_empty()
@@ -271,14 +428,14 @@ async fn write_unless_killed(
 /// What commands asked of other connections and of the server (the one
 /// place this backend serves [`Request`]s): each client concerned has its
 /// task woken, which sends its new output or, once closing, ends.
-fn serve_requests(srv: &mut Server, wakers: &Wakers, shutdown: &Notify) {
-    if srv.state.requests.is_empty() {
+fn serve_requests(state: &mut State, wakers: &Wakers, shutdown: &Notify) {
+    if state.requests.is_empty() {
         return;
     }
     let wakers = wakers.borrow();
     let State {
         requests, clients, ..
-    } = &mut srv.state;
+    } = state;
     for request in requests.drain(..) {
         match request {
             Request::Close(key) | Request::Flush(key) | Request::Resume(key) => {
@@ -321,8 +478,11 @@ async fn timeouts(server: Rc<RefCell<Server>>, wakers: Wakers, shutdown: Rc<Noti
         let mut srv = server.borrow_mut();
         let now = srv.state.now_ms();
         if crate::pause::next_deadline(&srv.state).is_some_and(|at| at <= now) {
-            crate::pause::timeouts(&mut srv, now);
-            serve_requests(&mut srv, &wakers, &shutdown);
+            {
+                let srv = &mut *srv;
+                crate::pause::timeouts(&mut srv.store, &mut srv.state, now);
+            }
+            serve_requests(&mut srv.state, &wakers, &shutdown);
         }
     }
 }
@@ -333,8 +493,11 @@ async fn cron(server: Rc<RefCell<Server>>, wakers: Wakers, shutdown: Rc<Notify>)
         let hz = server.borrow().state.hz();
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
         let mut srv = server.borrow_mut();
-        crate::server::cron(&mut srv);
+        {
+            let srv = &mut *srv;
+            crate::server::cron(&mut srv.store, &mut srv.state);
+        }
         // The cron closes idle clients (`timeout`) the way CLIENT KILL does.
-        serve_requests(&mut srv, &wakers, &shutdown);
+        serve_requests(&mut srv.state, &wakers, &shutdown);
     }
 }

@@ -9,7 +9,8 @@
 
 use crate::commands::{self, After, Ctx};
 use crate::resp::{Parsed, Parser};
-use crate::server::Server;
+use crate::server::{Server, State};
+use crate::store::Store;
 
 /// What the backend must do after [`Session::process`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +56,18 @@ impl Session {
     /// `out` buffer.
     pub fn process(&mut self, server: &mut Server, input: &[u8]) -> (usize, Status) {
         let Server { store, state } = server;
+        self.process_parts(store, state, input)
+    }
+
+    /// [`Session::process`] over the server's two halves, as a backend
+    /// holds them while it serves connections under a script that runs
+    /// long.
+    pub fn process_parts(
+        &mut self,
+        store: &mut Store,
+        state: &mut State,
+        input: &[u8],
+    ) -> (usize, Status) {
         let now = state.now_ms();
         let Some(client) = state.clients.get_mut(self.client) else {
             return (0, Status::Close);

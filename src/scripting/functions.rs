@@ -368,12 +368,12 @@ impl Functions {
 /// FCALL / FCALL_RO.
 pub fn fcall(
     ctx: &mut Ctx,
-    name: &[u8],
+    command: crate::resp::Args,
     keys: Vec<&[u8]>,
     argv: Vec<&[u8]>,
     read_only: bool,
 ) -> CmdResult {
-    let name = String::from_utf8_lossy(name).into_owned();
+    let name = String::from_utf8_lossy(command.get(1)).into_owned();
     let functions = &mut ctx.state.scripting.functions;
     let Some(f) = functions.find(&name) else {
         return Err(CmdError::err("ERR Function not found"));
@@ -391,6 +391,7 @@ pub fn fcall(
             argv,
             read_only,
             as_params: true,
+            command,
         },
     )
 }

@@ -92,6 +92,11 @@ pub(crate) struct Engine {
 
 /// Where the running script's scoped `redis.call` is kept in the registry.
 const CALL_SLOT: &str = "rizzler.call";
+/// Where the running script's scoped interrupt function is kept: the
+/// count hook calls it.
+const INTERRUPT_SLOT: &str = "rizzler.interrupt";
+/// Lua instructions between two looks at the clock (Redis's count hook).
+const HOOK_EVERY: mlua::HookTriggers = mlua::HookTriggers::new().every_nth_instruction(100_000);
 
 /// The scripting engine's state: the interpreter and the script cache.
 pub struct Scripting {
@@ -99,8 +104,8 @@ pub struct Scripting {
     scripts: HashMap<String, Script>,
     /// `math.random`'s generator (Redis's `redisLrand48`), process-wide.
     rand: Rc<Cell<u64>>,
-    /// A script is running (SCRIPT KILL would find it).
-    pub busy: bool,
+    /// The script or function running, if one is.
+    pub running: Option<RunningScript>,
     /// The function libraries (their own interpreter).
     pub functions: functions::Functions,
 }
@@ -113,7 +118,7 @@ impl Default for Scripting {
             scripts: HashMap::new(),
             functions: functions::Functions::new(rand.clone()),
             rand,
-            busy: false,
+            running: None,
         }
     }
 }
@@ -123,6 +128,58 @@ impl std::fmt::Debug for Scripting {
         f.debug_struct("Scripting")
             .field("scripts", &self.scripts.len())
             .finish()
+    }
+}
+
+/// The script or function that is running, as SCRIPT KILL, FUNCTION
+/// KILL, FUNCTION STATS and the other clients' commands see it (Redis's
+/// `scriptRunCtx`).
+#[derive(Debug)]
+pub struct RunningScript {
+    /// The client that runs it.
+    pub client: usize,
+    pub started: std::time::Instant,
+    /// EVAL and EVALSHA (SCRIPT KILL stops it), or FCALL (FUNCTION KILL).
+    pub eval: bool,
+    /// The function's name, or the script's SHA.
+    pub name: String,
+    /// The command that runs it, recorded when it times out (FUNCTION
+    /// STATS shows it).
+    pub command: Vec<Vec<u8>>,
+    /// It has run a write: stopping it would leave half its effects, so
+    /// it cannot be killed.
+    pub dirty: bool,
+    /// It has run past busy-reply-threshold: the other clients are served
+    /// while it runs, and answered `-BUSY`.
+    pub timed_out: bool,
+    /// SCRIPT KILL or FUNCTION KILL asked it to stop.
+    pub killed: bool,
+}
+
+impl Scripting {
+    /// A script runs past busy-reply-threshold: commands not flagged
+    /// `allow-busy` are refused, with EVAL's or FCALL's wording.
+    pub fn busy(&self) -> Option<CmdError> {
+        self.running
+            .as_ref()
+            .filter(|r| r.timed_out)
+            .map(|r| CmdError::BusyScript { eval: r.eval })
+    }
+
+    /// SCRIPT KILL (`eval`) or FUNCTION KILL (Redis's `scriptKill`).
+    pub fn kill(&mut self, eval: bool) -> Result<(), CmdError> {
+        let Some(r) = self.running.as_mut() else {
+            return Err(CmdError::ScriptNotBusy);
+        };
+        if r.dirty {
+            return Err(CmdError::ScriptUnkillable);
+        }
+        if r.eval != eval {
+            // SCRIPT KILL of a function, FUNCTION KILL of a script.
+            return Err(CmdError::BusyScript { eval: r.eval });
+        }
+        r.killed = true;
+        Ok(())
     }
 }
 
@@ -262,6 +319,7 @@ pub(crate) fn create_engine(rand: Rc<Cell<u64>>) -> mlua::Result<Engine> {
         globals.raw_set(name, Value::Nil)?;
     }
     libs::install(&lua, &globals, rand)?;
+    set_interrupt_hook(&lua, HOOK_EVERY);
     let redis = lua.create_table()?;
     let resp = Rc::new(Cell::new(Proto::Resp2));
     install_redis_api(&lua, &redis, resp.clone())?;
@@ -278,6 +336,71 @@ pub(crate) fn create_engine(rand: Rc<Cell<u64>>) -> mlua::Result<Engine> {
         runner,
         resp,
     })
+}
+
+/// The hook that lets a long script be interrupted: it calls the running
+/// script's interrupt function, if a script runs (library code run by
+/// FUNCTION LOAD has none).
+fn set_interrupt_hook(lua: &Lua, triggers: mlua::HookTriggers) {
+    lua.set_hook(triggers, |lua, _| {
+        if let Ok(interrupt) = lua.named_registry_value::<Function>(INTERRUPT_SLOT) {
+            interrupt.call::<()>(())?;
+        }
+        Ok(mlua::VmState::Continue)
+    });
+}
+
+/// The count hook's work while a script runs (Redis's `scriptInterrupt`):
+/// past busy-reply-threshold, the other clients are served (and answered
+/// `-BUSY`) every time it fires; once killed, the script is stopped.
+fn interrupt(lua: &Lua, run: &RefCell<Run>) -> mlua::Result<()> {
+    // Never borrowed while Lua code runs; be safe all the same.
+    let Ok(mut guard) = run.try_borrow_mut() else {
+        return Ok(());
+    };
+    let run = &mut *guard;
+    let ctx = &mut *run.ctx;
+    let threshold = ctx.state.config.busy_reply_threshold;
+    let Some(r) = ctx.state.scripting.running.as_mut() else {
+        return Ok(());
+    };
+    if !r.timed_out {
+        let elapsed = r.started.elapsed().as_millis();
+        if threshold <= 0 || elapsed < threshold as u128 {
+            return Ok(());
+        }
+        r.timed_out = true;
+        r.command = run.command.iter().map(<[u8]>::to_vec).collect();
+        tracing::warn!(
+            "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
+            if r.eval { "SCRIPT KILL" } else { "FUNCTION KILL" },
+            r.name
+        );
+    }
+    if let Some(serve) = ctx.state.events_while_busy.clone() {
+        // The other clients' commands run as commands do; the script's
+        // command is still the one running when they are done.
+        let running = ctx.state.running.take();
+        serve(ctx.store, ctx.state);
+        ctx.state.running = running;
+    }
+    if ctx
+        .state
+        .scripting
+        .running
+        .as_ref()
+        .is_some_and(|r| r.killed)
+    {
+        tracing::warn!("Lua script killed by user with SCRIPT KILL.");
+        // From now on every line raises it again, so a script cannot
+        // catch it with pcall and carry on.
+        set_interrupt_hook(lua, mlua::HookTriggers::EVERY_LINE);
+        return Err(err_table_error(
+            lua,
+            "ERR Script killed by user with SCRIPT KILL...",
+        ));
+    }
+    Ok(())
 }
 
 /// The `redis` table's functions that need no running script.
@@ -631,7 +754,8 @@ fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
     while let Some(d) = lua.inspect_stack(level) {
         let src = d.source();
         let what = src.what;
-        let glue = src.source.as_deref() == Some(GLUE_CHUNK);
+        // A frame the glue's tail calls left behind says nothing either.
+        let glue = src.source.as_deref() == Some(GLUE_CHUNK) || what == "tail";
         if (what == "C" && !skipped_c) || glue {
             skipped_c |= what == "C";
             level += 1;
@@ -716,6 +840,8 @@ struct Run<'c, 'a> {
     oom_at_start: bool,
     /// A write command has run.
     dirty: bool,
+    /// The command that runs the script (FUNCTION STATS shows it).
+    command: crate::resp::Args<'c>,
     /// Scratch argument buffer, reused across calls.
     argv: Vec<u8>,
     spans: Vec<std::ops::Range<usize>>,
@@ -728,6 +854,8 @@ pub struct Invocation<'k> {
     pub argv: Vec<&'k [u8]>,
     /// EVAL_RO / EVALSHA_RO.
     pub read_only: bool,
+    /// The whole command.
+    pub command: crate::resp::Args<'k>,
 }
 
 /// Runs a cached script and writes its reply (EVAL, EVALSHA and their _RO
@@ -751,6 +879,7 @@ pub fn run(ctx: &mut Ctx, inv: Invocation) -> CmdResult {
             argv: inv.argv,
             read_only: inv.read_only,
             as_params: false,
+            command: inv.command,
         },
     )
 }
@@ -767,6 +896,8 @@ pub(crate) struct Target<'k> {
     argv: Vec<&'k [u8]>,
     read_only: bool,
     as_params: bool,
+    /// The whole command.
+    command: crate::resp::Args<'k>,
 }
 
 pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
@@ -779,6 +910,7 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
         argv: inv_argv,
         read_only: inv_read_only,
         as_params,
+        command,
     } = target;
     let compat = sflags & script_flags::EVAL_COMPAT != 0;
     if !compat {
@@ -817,7 +949,16 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
     if !outer_tx {
         crate::effects::begin_transaction(ctx.state);
     }
-    ctx.state.scripting.busy = true;
+    ctx.state.scripting.running = Some(RunningScript {
+        client: me,
+        started: std::time::Instant::now(),
+        eval: !as_params,
+        name: sha.clone(),
+        command: Vec::new(),
+        dirty: false,
+        timed_out: false,
+        killed: false,
+    });
     let caller_proto = ctx.state.clients[me].out.proto;
     engine.resp.set(Proto::Resp2);
     let run = RefCell::new(Run {
@@ -827,17 +968,21 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
         allow_oom,
         oom_at_start,
         dirty: false,
+        command,
         argv: Vec::new(),
         spans: Vec::new(),
     });
     let result: mlua::Result<Outcome> = lua.scope(|scope| {
         let call = scope.create_function(|lua, args: MultiValue| redis_call(lua, &run, args))?;
         lua.set_named_registry_value(CALL_SLOT, call)?;
+        let interrupt = scope.create_function(|lua, ()| interrupt(lua, &run))?;
+        lua.set_named_registry_value(INTERRUPT_SLOT, interrupt)?;
         let outcome = match params {
             Some((k, a)) => engine.runner.call::<(bool, Value)>((func, k, a)),
             None => engine.runner.call::<(bool, Value)>(func),
         };
         lua.unset_named_registry_value(CALL_SLOT)?;
+        lua.unset_named_registry_value(INTERRUPT_SLOT)?;
         let (ok, value) = outcome?;
         let resp = engine.resp.get();
         let mut out = crate::resp::Reply::new(caller_proto);
@@ -863,7 +1008,10 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
     });
     let run = run.into_inner();
     let ctx = run.ctx;
-    ctx.state.scripting.busy = false;
+    let finished = ctx.state.scripting.running.take();
+    if finished.as_ref().is_some_and(|r| r.killed) {
+        set_interrupt_hook(lua, HOOK_EVERY);
+    }
     ctx.state.clients[me].db = db;
     if !outer_tx {
         crate::effects::end_transaction(ctx.state);
@@ -997,8 +1145,11 @@ fn execute(run: &mut Run, args: crate::resp::Args) -> Result<Vec<u8>, Vec<u8>> {
     if !run.allow_oom && run.oom_at_start && !run.dirty && cmd.flags & flags::DENYOOM != 0 {
         return Err(CmdError::Oom.message().to_vec());
     }
-    if writes {
+    if writes && !run.dirty {
         run.dirty = true;
+        if let Some(r) = ctx.state.scripting.running.as_mut() {
+            r.dirty = true;
+        }
     }
     let me = ctx.client;
     let saved = std::mem::replace(

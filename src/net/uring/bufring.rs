@@ -16,6 +16,7 @@
 //! could loop), and the plain mode is well defined: every completion that
 //! names a buffer used it up.
 
+use std::cell::Cell;
 use std::io;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -79,9 +80,11 @@ pub struct BufRing {
     count: u16,
     size: u32,
     /// Our tail: entries below it are written, entries below the published
-    /// tail are visible to the kernel.
-    tail: u16,
-    published: u16,
+    /// tail are visible to the kernel. Cells: buffers go back through a
+    /// shared reference, so a completion's data can stay borrowed while
+    /// other completions are handled (under a script that runs long).
+    tail: Cell<u16>,
+    published: Cell<u16>,
     bgid: u16,
 }
 
@@ -96,13 +99,13 @@ impl BufRing {
         let ring_bytes = (count as usize * std::mem::size_of::<RawBuf>()).next_multiple_of(page);
         let ring = Mapping::new(ring_bytes)?;
         let mem = Mapping::new(count as usize * size as usize)?;
-        let mut bufs = BufRing {
+        let bufs = BufRing {
             ring,
             mem,
             count,
             size,
-            tail: 0,
-            published: 0,
+            tail: Cell::new(0),
+            published: Cell::new(0),
             bgid,
         };
         for bid in 0..count {
@@ -160,8 +163,8 @@ impl BufRing {
         // SAFETY: the range lies inside `mem` (checked above). The caller
         // holds `bid` (the function's contract): the kernel filled it before
         // posting the completion that named it, and will not write it again
-        // until `recycle(bid)` and `publish()`, which need `&mut self`, so
-        // this shared borrow ends first.
+        // until `recycle(bid)`, which `recycle`'s contract forbids while
+        // this slice is alive, and `publish()`.
         unsafe { std::slice::from_raw_parts(self.mem.ptr.as_ptr().add(offset), len) }
     }
 
@@ -175,11 +178,12 @@ impl BufRing {
     ///
     /// [`publish`]: BufRing::publish
     /// [`data`]: BufRing::data
-    pub unsafe fn recycle(&mut self, bid: u16) {
+    pub unsafe fn recycle(&self, bid: u16) {
         if bid >= self.count {
             return;
         }
-        let index = (self.tail & (self.count - 1)) as usize;
+        let tail = self.tail.get();
+        let index = (tail & (self.count - 1)) as usize;
         let addr = self.mem.ptr.as_ptr() as u64 + bid as u64 * self.size as u64;
         // SAFETY: `index < count`, so the entry lies inside the ring
         // mapping. There are exactly `count` buffers, each on the ring or
@@ -192,12 +196,13 @@ impl BufRing {
             std::ptr::addr_of_mut!((*entry).len).write(self.size);
             std::ptr::addr_of_mut!((*entry).bid).write(bid);
         }
-        self.tail = self.tail.wrapping_add(1);
+        self.tail.set(tail.wrapping_add(1));
     }
 
     /// Makes every recycled buffer visible to the kernel.
-    pub fn publish(&mut self) {
-        if self.tail == self.published {
+    pub fn publish(&self) {
+        let tail = self.tail.get();
+        if tail == self.published.get() {
             return;
         }
         // SAFETY: entry 0's `resv` is the ring tail, a u16 inside the
@@ -205,9 +210,9 @@ impl BufRing {
         // semantics; the release store orders the entry writes before it.
         unsafe {
             let entry = self.ring.ptr.as_ptr().cast::<RawBuf>();
-            let tail = &*std::ptr::addr_of!((*entry).resv).cast::<AtomicU16>();
-            tail.store(self.tail, Ordering::Release);
+            let tail_slot = &*std::ptr::addr_of!((*entry).resv).cast::<AtomicU16>();
+            tail_slot.store(tail, Ordering::Release);
         }
-        self.published = self.tail;
+        self.published.set(tail);
     }
 }

@@ -8,6 +8,7 @@
 //! property of one function.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read};
 use std::net::{TcpListener, TcpStream};
@@ -26,7 +27,8 @@ use super::OUT_LIMIT;
 use crate::error::error_line;
 use crate::net::session::{Session, Status};
 use crate::resp::{Chunk, Outbox, KEEP_CAPACITY};
-use crate::server::{Request, Server};
+use crate::server::{Request, Server, State};
+use crate::store::Store;
 
 /// A single send covers at most this much; partial sends continue anyway.
 const MAX_SEND: usize = 1 << 30;
@@ -37,6 +39,17 @@ const MAX_IOV: usize = 1024;
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Back-off before re-arming an accept that failed (EMFILE and friends).
 const ACCEPT_RETRY: Duration = Duration::from_millis(10);
+
+/// A completion as the loop keeps it: user data, result, flags.
+type Cqe = (u64, i32, u32);
+
+/// The server as the handlers see it: its two halves, borrowed from the
+/// `Server` at the top of the loop, or from the script that runs long
+/// while the other connections are served under it.
+struct Srv<'a> {
+    store: &'a mut Store,
+    state: &'a mut State,
+}
 
 /// Where a connection is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +133,14 @@ struct Core {
     release: Vec<usize>,
     /// Operations submitted whose final completion hasn't arrived.
     outstanding: usize,
+    /// The connection whose command is executing (its session is out of
+    /// its slot meanwhile).
+    executing: Option<usize>,
+    /// Completions taken off the ring and not handled yet, oldest first.
+    pending: VecDeque<Cqe>,
+    /// Completions that arrived while a script ran long and wait for it to
+    /// end: the executing connection's own, timers and signals.
+    deferred: VecDeque<Cqe>,
     next_gen: u32,
     bgid: u16,
     /// Kept alive until submission: the kernel reads timespecs at submit.
@@ -145,16 +166,10 @@ struct Counts {
 
 /// Serves until SHUTDOWN or a signal, then closes every connection and
 /// returns once the kernel holds no operation of ours.
-pub fn run(
-    mut ring: Ring,
-    server: Rc<RefCell<Server>>,
-    listeners: Vec<TcpListener>,
-) -> io::Result<()> {
+pub fn run(ring: Ring, server: Rc<RefCell<Server>>, listeners: Vec<TcpListener>) -> io::Result<()> {
     let signals = block_signals()?;
-    let Ring {
-        ring: uring, bufs, ..
-    } = &mut ring;
-    let mut core = Core {
+    let ring = Rc::new(ring);
+    let core = Rc::new(RefCell::new(Core {
         conns: Slab::with_capacity(1024),
         by_client: HashMap::new(),
         listeners: listeners
@@ -172,35 +187,47 @@ pub fn run(
         rearm: Vec::new(),
         release: Vec::new(),
         outstanding: 0,
+        executing: None,
+        pending: VecDeque::with_capacity(1024),
+        deferred: VecDeque::new(),
         next_gen: 0,
-        bgid: bufs.bgid(),
+        bgid: ring.bufs.bgid(),
         tick_ts: Box::new(types::Timespec::new()),
         retry_ts: Box::new(types::Timespec::from(ACCEPT_RETRY)),
         tick_armed: false,
         signal_armed: false,
         stopping: false,
         counts: Counts::default(),
-    };
-    for index in 0..core.listeners.len() {
-        core.arm_accept(index);
+    }));
+    {
+        let mut c = core.borrow_mut();
+        for index in 0..c.listeners.len() {
+            c.arm_accept(index);
+        }
+        c.arm_tick(server.borrow().state.hz());
+        c.arm_signal();
     }
-    core.arm_tick(server.borrow().state.hz());
-    core.arm_signal();
+    let (under, ring_under) = (core.clone(), ring.clone());
+    server.borrow_mut().state.events_while_busy = Some(Rc::new(move |store, state| {
+        serve_while_busy(&under, &ring_under, &mut Srv { store, state });
+    }));
 
-    let result = serve(&mut core, uring, bufs, &server);
-    let c = &core.counts;
+    let result = serve(&core, &ring, &server);
+    server.borrow_mut().state.events_while_busy = None;
+    let c = core.borrow();
     tracing::info!(
         "io_uring loop stopped: every connection closed, {} operations in flight; {} iterations, {} completions, {} early submits, buffer ring ran dry {} times",
-        core.outstanding,
-        c.iterations,
-        c.completions,
-        c.early_submits,
-        c.buffers_ran_out
+        c.outstanding,
+        c.counts.iterations,
+        c.counts.completions,
+        c.counts.early_submits,
+        c.counts.buffers_ran_out
     );
-    if core.outstanding > 0 {
+    if c.outstanding > 0 {
         // The kernel may still read send buffers or write receive buffers
         // that these own; the process is about to exit, so leak them rather
         // than free memory an operation might still touch.
+        drop(c);
         std::mem::forget(core);
         std::mem::forget(ring);
     }
@@ -208,29 +235,27 @@ pub fn run(
 }
 
 /// The loop proper: returns when shutdown has finished (or the ring fails).
-fn serve(
-    core: &mut Core,
-    uring: &mut IoUring,
-    bufs: &mut BufRing,
-    server: &RefCell<Server>,
-) -> io::Result<()> {
+fn serve(core: &RefCell<Core>, ring: &Ring, server: &RefCell<Server>) -> io::Result<()> {
     let mut deadline = None;
     // How soon persistence wants the loop back (a background save's next
     // slice), from the last iteration.
     let mut background: Option<Duration> = None;
     loop {
-        bufs.publish();
-        core.submit_queued(uring)?;
-        if core.stopping && core.outstanding == 0 {
+        ring.bufs.publish();
+        let (stopping, outstanding) = {
+            let mut c = core.borrow_mut();
+            c.submit_queued(&mut ring.ring.borrow_mut())?;
+            (c.stopping, c.outstanding)
+        };
+        if stopping && outstanding == 0 {
             return Ok(());
         }
-        let waited = if core.stopping {
+        let mut uring = ring.ring.borrow_mut();
+        let waited = if stopping {
             let until = *deadline.get_or_insert_with(|| Instant::now() + STOP_GRACE);
             if Instant::now() >= until {
                 tracing::warn!(
-                    "shutdown: {} io_uring operations still unanswered after {:?}; exiting anyway",
-                    core.outstanding,
-                    STOP_GRACE
+                    "shutdown: {outstanding} io_uring operations still unanswered after {STOP_GRACE:?}; exiting anyway"
                 );
                 return Ok(());
             }
@@ -258,24 +283,286 @@ fn serve(
                 _ => return Err(e),
             }
         }
-        core.counts.iterations += 1;
+        // Taken off the ring first: a script that runs long goes on
+        // from where the loop is, and reaps the ring itself.
+        {
+            let mut c = core.borrow_mut();
+            c.counts.iterations += 1;
+            c.pending.extend(
+                uring
+                    .completion()
+                    .map(|cqe| (cqe.user_data(), cqe.result(), cqe.flags())),
+            );
+        }
+        drop(uring);
         let mut guard = server.borrow_mut();
-        let srv = &mut *guard;
-        for cqe in uring.completion() {
-            core.counts.completions += 1;
-            core.complete(srv, bufs, cqe.user_data(), cqe.result(), cqe.flags());
-            core.resume_unblocked(srv);
+        let Server { store, state } = &mut *guard;
+        let srv = &mut Srv { store, state };
+        loop {
+            // What waited for a script that ran long comes first: it
+            // arrived before what is still pending.
+            let next = {
+                let mut c = core.borrow_mut();
+                c.deferred.pop_front().or_else(|| c.pending.pop_front())
+            };
+            let Some((ud, res, flags)) = next else {
+                break;
+            };
+            complete(core, srv, &ring.bufs, ud, res, flags);
+            resume_unblocked(core, srv);
         }
         let now = srv.state.now_ms();
-        if crate::pause::next_deadline(&srv.state).is_some_and(|at| at <= now) {
-            crate::pause::timeouts(srv, now);
-            core.serve_requests(srv);
-            core.resume_unblocked(srv);
+        if crate::pause::next_deadline(srv.state).is_some_and(|at| at <= now) {
+            crate::pause::timeouts(srv.store, srv.state, now);
+            core.borrow_mut().serve_requests(srv);
+            resume_unblocked(core, srv);
         }
-        background = crate::server::background(srv);
-        // The batch's writes reach the AOF before its replies leave.
-        crate::persist::aof::flush(&mut srv.state);
-        core.end_batch();
+        background = crate::server::background(&mut guard);
+        // The batch's writes reach the AOF before their replies leave.
+        crate::persist::aof::flush(&mut guard.state);
+        core.borrow_mut().end_batch();
+    }
+}
+
+/// Serves the other connections while a script runs past
+/// busy-reply-threshold (called from its interrupt hook, Redis's
+/// `processEventsWhileBlocked`): takes what has completed without waiting,
+/// handles it as the loop does (their commands meet `-BUSY`), and submits
+/// the replies. The executing connection's completions, the timers and
+/// the signals wait for the script to end.
+fn serve_while_busy(core: &RefCell<Core>, ring: &Ring, srv: &mut Srv) {
+    let Ok(mut uring) = ring.ring.try_borrow_mut() else {
+        return;
+    };
+    // Completions are posted when the loop enters the kernel asking for
+    // them (DEFER_TASKRUN): enter, waiting for nothing.
+    enter_without_waiting(&mut uring);
+    core.borrow_mut().pending.extend(
+        uring
+            .completion()
+            .map(|cqe| (cqe.user_data(), cqe.result(), cqe.flags())),
+    );
+    drop(uring);
+    loop {
+        let (next, executing) = {
+            let mut c = core.borrow_mut();
+            (c.pending.pop_front(), c.executing)
+        };
+        let Some((ud, res, flags)) = next else {
+            break;
+        };
+        let now = match Token::decode(ud) {
+            Some(tok) => match tok.op {
+                Op::Recv | Op::Send | Op::Cancel => executing != Some(tok.key as usize),
+                Op::Accept | Op::Close | Op::CancelGlobal => true,
+                Op::AcceptRetry | Op::Tick | Op::Signal => false,
+            },
+            None => true,
+        };
+        if now {
+            complete(core, srv, &ring.bufs, ud, res, flags);
+            resume_unblocked(core, srv);
+        } else {
+            core.borrow_mut().deferred.push_back((ud, res, flags));
+        }
+    }
+    let mut c = core.borrow_mut();
+    c.serve_requests(srv);
+    c.end_batch();
+    ring.bufs.publish();
+    let mut uring = ring.ring.borrow_mut();
+    match c.submit_queued(&mut uring) {
+        Ok(()) => enter_without_waiting(&mut uring),
+        Err(e) => tracing::debug!("submit under a long script failed: {e}"),
+    }
+}
+
+/// Submits what is queued and has the kernel post what has completed,
+/// without waiting for anything.
+fn enter_without_waiting(uring: &mut IoUring) {
+    let now = types::Timespec::new();
+    let args = types::SubmitArgs::new().timespec(&now);
+    if let Err(e) = uring.submitter().submit_with_args(1, &args) {
+        if !matches!(
+            e.raw_os_error(),
+            Some(libc::ETIME | libc::EINTR | libc::EBUSY | libc::EAGAIN)
+        ) {
+            tracing::debug!("io_uring enter under a long script failed: {e}");
+        }
+    }
+}
+
+/// Handles one completion.
+fn complete(core: &RefCell<Core>, srv: &mut Srv, bufs: &BufRing, ud: u64, res: i32, flags: u32) {
+    let more = cqueue::more(flags);
+    if !more {
+        let mut c = core.borrow_mut();
+        c.outstanding = c.outstanding.saturating_sub(1);
+    }
+    core.borrow_mut().counts.completions += 1;
+    let bid = cqueue::buffer_select(flags);
+    match Token::decode(ud) {
+        Some(tok) if tok.op == Op::Recv => {
+            let data = match bid {
+                // SAFETY: this completion hands us buffer `b`; it is
+                // recycled only below, after the slice is dead.
+                Some(b) if res > 0 => unsafe { bufs.data(b, res as usize) },
+                _ => &[],
+            };
+            on_recv(core, srv, tok, res, more, data);
+        }
+        Some(tok) => core.borrow_mut().complete_other(srv, tok, res, more),
+        None => tracing::warn!("completion with unknown user_data {ud:#x}"),
+    }
+    // Whatever the completion was, a buffer it carries goes back; the
+    // data slice above is dead by now (the borrow checker agrees).
+    if let Some(b) = bid {
+        // SAFETY: this completion handed `b` to us, once; it goes back
+        // once.
+        unsafe { bufs.recycle(b) };
+    }
+}
+
+fn on_recv(core: &RefCell<Core>, srv: &mut Srv, tok: Token, res: i32, more: bool, data: &[u8]) {
+    let key = tok.key as usize;
+    let input = {
+        let mut c = core.borrow_mut();
+        let Some(conn) = c.conn_for(tok) else {
+            tracing::debug!("stale recv completion for slot {key}");
+            return;
+        };
+        if !more {
+            conn.in_flight -= 1;
+            conn.recv_armed = false;
+            conn.recv_cancelled = false;
+        }
+        let phase = conn.phase;
+        if res > 0 {
+            phase == Phase::Open
+        } else {
+            if res == 0 {
+                // End of input. Commands that arrived with it have run (a
+                // client may write, half-close, then read): send their
+                // replies first, as Redis does. If the peer is gone for
+                // good, the send fails and closes.
+                c.drain_and_close(srv, key);
+            } else if res == -libc::ENOBUFS {
+                c.counts.buffers_ran_out += 1;
+            } else if res != -libc::ECANCELED {
+                tracing::debug!("recv failed: {}", io::Error::from_raw_os_error(-res));
+                c.close_now(srv, key);
+            }
+            false
+        }
+    };
+    if input {
+        feed(core, srv, key, data);
+    }
+    if !more {
+        let mut c = core.borrow_mut();
+        c.rearm.push(key);
+        c.release.push(key);
+    }
+}
+
+/// Executes what `data` (a kernel buffer) completes; keeps the rest.
+fn feed(core: &RefCell<Core>, srv: &mut Srv, key: usize, data: &[u8]) {
+    {
+        let mut c = core.borrow_mut();
+        let conn = &mut c.conns[key];
+        if conn.paused || !conn.input.is_empty() {
+            reserve_for(conn, data.len());
+            conn.input.extend_from_slice(data);
+            let ready = !conn.paused && conn.input.len() >= conn.need;
+            drop(c);
+            if ready {
+                run_input(core, srv, key);
+            }
+            return;
+        }
+    }
+    // The zero-copy path: parse straight from the kernel's buffer.
+    let used = execute(core, srv, key, data);
+    let mut c = core.borrow_mut();
+    let conn = &mut c.conns[key];
+    if conn.phase == Phase::Open && used < data.len() {
+        reserve_for(conn, data.len() - used);
+        conn.input.extend_from_slice(&data[used..]);
+    }
+}
+
+/// Executes from the connection's own buffer.
+fn run_input(core: &RefCell<Core>, srv: &mut Srv, key: usize) {
+    let input = std::mem::take(&mut core.borrow_mut().conns[key].input);
+    let used = execute(core, srv, key, &input);
+    let mut c = core.borrow_mut();
+    let conn = &mut c.conns[key];
+    if conn.phase != Phase::Open {
+        return;
+    }
+    let mut input = input;
+    input.drain(..used.min(input.len()));
+    if input.capacity() > KEEP_CAPACITY && input.len() < KEEP_CAPACITY / 4 {
+        input.shrink_to(KEEP_CAPACITY / 4);
+    }
+    conn.input = input;
+}
+
+/// Runs the session over `input`; returns how many bytes it consumed. No
+/// borrow of the loop's state is held while commands run, so a script
+/// that runs long can have the other connections served under it.
+fn execute(core: &RefCell<Core>, srv: &mut Srv, key: usize, input: &[u8]) -> usize {
+    let (mut session, outer) = {
+        let mut c = core.borrow_mut();
+        let conn = &mut c.conns[key];
+        let pending = conn.pending_out();
+        let Some(mut session) = conn.session.take() else {
+            return input.len();
+        };
+        session.out_limit = OUT_LIMIT.saturating_sub(pending);
+        (session, c.executing.replace(key))
+    };
+    let (used, status) = session.process_parts(srv.store, srv.state, input);
+    let mut c = core.borrow_mut();
+    c.executing = outer;
+    let client = session.client;
+    let conn = &mut c.conns[key];
+    conn.need = session.need.unwrap_or(0);
+    if conn.phase != Phase::Closing {
+        conn.session = Some(session);
+    }
+    c.collect_output(srv, key, client);
+    if status == Status::Close {
+        c.drain_and_close(srv, key);
+    } else {
+        let conn = &mut c.conns[key];
+        if conn.pending_out() >= OUT_LIMIT && !conn.paused {
+            tracing::debug!("client over the output limit: reading paused");
+            conn.paused = true;
+            c.cancel_recv(key);
+        }
+    }
+    c.serve_requests(srv);
+    used
+}
+
+/// Runs the held-back input of clients answered after blocking (or let
+/// read again). Each may answer others in turn; they queue here too, so a
+/// chain of waiters is a loop, not a recursion.
+fn resume_unblocked(core: &RefCell<Core>, srv: &mut Srv) {
+    loop {
+        let next = core.borrow_mut().to_resume.pop();
+        let Some(key) = next else {
+            return;
+        };
+        let ready = core
+            .borrow()
+            .conns
+            .get(key)
+            .is_some_and(|c| c.phase == Phase::Open && !c.paused && !c.input.is_empty());
+        if ready {
+            run_input(core, srv, key);
+        }
     }
 }
 
@@ -334,166 +621,34 @@ impl Core {
             .filter(|c| c.gen == tok.gen)
     }
 
-    fn complete(&mut self, srv: &mut Server, bufs: &mut BufRing, ud: u64, res: i32, flags: u32) {
-        let more = cqueue::more(flags);
-        if !more {
-            self.outstanding = self.outstanding.saturating_sub(1);
-        }
-        let bid = cqueue::buffer_select(flags);
-        match Token::decode(ud) {
-            Some(tok) => match tok.op {
-                Op::Recv => {
-                    let data = match bid {
-                        // SAFETY: this completion hands us buffer `b`; it
-                        // is recycled only below, after the slice is dead.
-                        Some(b) if res > 0 => unsafe { bufs.data(b, res as usize) },
-                        _ => &[],
-                    };
-                    self.on_recv(srv, tok, res, more, data);
+    /// A completion other than a recv's.
+    fn complete_other(&mut self, srv: &mut Srv, tok: Token, res: i32, more: bool) {
+        match tok.op {
+            Op::Recv => {}
+            Op::Send => self.on_send(srv, tok, res),
+            Op::Cancel => self.on_cancel(tok),
+            Op::Accept => self.on_accept(srv, tok, res, more),
+            Op::AcceptRetry => {
+                if let Some(l) = self.listeners.get_mut(tok.key as usize) {
+                    l.retry_armed = false;
                 }
-                Op::Send => self.on_send(srv, tok, res),
-                Op::Cancel => self.on_cancel(tok),
-                Op::Accept => self.on_accept(srv, tok, res, more),
-                Op::AcceptRetry => {
-                    if let Some(l) = self.listeners.get_mut(tok.key as usize) {
-                        l.retry_armed = false;
-                    }
-                    if !self.stopping {
-                        self.arm_accept(tok.key as usize);
-                    }
+                if !self.stopping {
+                    self.arm_accept(tok.key as usize);
                 }
-                Op::Close => {
-                    if res < 0 {
-                        tracing::debug!("close failed: {}", io::Error::from_raw_os_error(-res));
-                    }
+            }
+            Op::Close => {
+                if res < 0 {
+                    tracing::debug!("close failed: {}", io::Error::from_raw_os_error(-res));
                 }
-                Op::Tick => self.on_tick(srv, res),
-                Op::Signal => self.on_signal(srv, res),
-                Op::CancelGlobal => {}
-            },
-            None => tracing::warn!("completion with unknown user_data {ud:#x}"),
-        }
-        // Whatever the completion was, a buffer it carries goes back; the
-        // data slice above is dead by now (the borrow checker agrees).
-        if let Some(b) = bid {
-            // SAFETY: this completion handed `b` to us, once; it goes back
-            // once.
-            unsafe { bufs.recycle(b) };
-        }
-    }
-
-    fn on_recv(&mut self, srv: &mut Server, tok: Token, res: i32, more: bool, data: &[u8]) {
-        let key = tok.key as usize;
-        let Some(conn) = self.conn_for(tok) else {
-            tracing::debug!("stale recv completion for slot {key}");
-            return;
-        };
-        if !more {
-            conn.in_flight -= 1;
-            conn.recv_armed = false;
-            conn.recv_cancelled = false;
-        }
-        let phase = conn.phase;
-        if res > 0 {
-            if phase == Phase::Open {
-                self.feed(srv, key, data);
             }
-        } else if res == 0 {
-            // End of input. Commands that arrived with it have run (a client
-            // may write, half-close, then read): send their replies first,
-            // as Redis does. If the peer is gone for good, the send fails
-            // and closes.
-            self.drain_and_close(srv, key);
-        } else if res == -libc::ENOBUFS {
-            self.counts.buffers_ran_out += 1;
-        } else if res != -libc::ECANCELED {
-            tracing::debug!("recv failed: {}", io::Error::from_raw_os_error(-res));
-            self.close_now(srv, key);
-        }
-        if !more {
-            self.rearm.push(key);
-            self.release.push(key);
-        }
-    }
-
-    /// Executes what `data` (a kernel buffer) completes; keeps the rest.
-    fn feed(&mut self, srv: &mut Server, key: usize, data: &[u8]) {
-        let conn = &mut self.conns[key];
-        if conn.paused || !conn.input.is_empty() {
-            reserve_for(conn, data.len());
-            conn.input.extend_from_slice(data);
-            if !conn.paused && conn.input.len() >= conn.need {
-                self.run_input(srv, key);
-            }
-            return;
-        }
-        // The zero-copy path: parse straight from the kernel's buffer.
-        let used = self.execute(srv, key, data);
-        let conn = &mut self.conns[key];
-        if conn.phase == Phase::Open && used < data.len() {
-            reserve_for(conn, data.len() - used);
-            conn.input.extend_from_slice(&data[used..]);
-        }
-    }
-
-    /// Executes from the connection's own buffer.
-    fn run_input(&mut self, srv: &mut Server, key: usize) {
-        let input = std::mem::take(&mut self.conns[key].input);
-        let used = self.execute(srv, key, &input);
-        let conn = &mut self.conns[key];
-        if conn.phase != Phase::Open {
-            return;
-        }
-        let mut input = input;
-        input.drain(..used.min(input.len()));
-        if input.capacity() > KEEP_CAPACITY && input.len() < KEEP_CAPACITY / 4 {
-            input.shrink_to(KEEP_CAPACITY / 4);
-        }
-        conn.input = input;
-    }
-
-    /// Runs the session over `input`; returns how many bytes it consumed.
-    fn execute(&mut self, srv: &mut Server, key: usize, input: &[u8]) -> usize {
-        let conn = &mut self.conns[key];
-        let pending = conn.pending_out();
-        let Some(session) = conn.session.as_mut() else {
-            return input.len();
-        };
-        session.out_limit = OUT_LIMIT.saturating_sub(pending);
-        let (used, status) = session.process(srv, input);
-        conn.need = session.need.unwrap_or(0);
-        let client = session.client;
-        self.collect_output(srv, key, client);
-        if status == Status::Close {
-            self.drain_and_close(srv, key);
-        } else {
-            let conn = &mut self.conns[key];
-            if conn.pending_out() >= OUT_LIMIT && !conn.paused {
-                tracing::debug!("client over the output limit: reading paused");
-                conn.paused = true;
-                self.cancel_recv(key);
-            }
-        }
-        self.serve_requests(srv);
-        used
-    }
-
-    /// Runs the held-back input of clients answered after blocking. Each
-    /// may answer others in turn; they queue here too, so a chain of
-    /// waiters is a loop, not a recursion.
-    fn resume_unblocked(&mut self, srv: &mut Server) {
-        while let Some(key) = self.to_resume.pop() {
-            let Some(conn) = self.conns.get(key) else {
-                continue;
-            };
-            if conn.phase == Phase::Open && !conn.paused && !conn.input.is_empty() {
-                self.run_input(srv, key);
-            }
+            Op::Tick => self.on_tick(srv, res),
+            Op::Signal => self.on_signal(srv, res),
+            Op::CancelGlobal => {}
         }
     }
 
     /// Moves the replies in `State` for `client` into the connection.
-    fn collect_output(&mut self, srv: &mut Server, key: usize, client: usize) {
+    fn collect_output(&mut self, srv: &mut Srv, key: usize, client: usize) {
         let Some(c) = srv.state.clients.get_mut(client) else {
             return;
         };
@@ -513,7 +668,7 @@ impl Core {
     /// What commands asked of other connections and of the server, in the
     /// order they asked it (the one place this backend serves
     /// [`Request`]s).
-    fn serve_requests(&mut self, srv: &mut Server) {
+    fn serve_requests(&mut self, srv: &mut Srv) {
         let requests = std::mem::take(&mut srv.state.requests);
         for request in &requests {
             match *request {
@@ -558,7 +713,7 @@ impl Core {
         }
     }
 
-    fn on_send(&mut self, srv: &mut Server, tok: Token, res: i32) {
+    fn on_send(&mut self, srv: &mut Srv, tok: Token, res: i32) {
         let key = tok.key as usize;
         let Some(conn) = self.conn_for(tok) else {
             tracing::debug!("stale send completion for slot {key}");
@@ -599,9 +754,8 @@ impl Core {
         if conn.paused && conn.pending_out() <= OUT_LIMIT / 2 {
             tracing::debug!("client under the output limit: reading resumed");
             conn.paused = false;
-            if !conn.input.is_empty() {
-                self.run_input(srv, key);
-            }
+            // What it held back runs once this completion is done.
+            self.to_resume.push(key);
             self.rearm.push(key);
         }
     }
@@ -664,7 +818,7 @@ impl Core {
     }
 
     /// Stops reading and closes once the queued replies are sent.
-    fn drain_and_close(&mut self, srv: &mut Server, key: usize) {
+    fn drain_and_close(&mut self, srv: &mut Srv, key: usize) {
         let conn = &mut self.conns[key];
         if conn.phase != Phase::Open {
             return;
@@ -679,7 +833,7 @@ impl Core {
 
     /// Closes without sending anything more: cancels what is in flight and
     /// forgets the client; the slot goes once the kernel has answered.
-    fn close_now(&mut self, srv: &mut Server, key: usize) {
+    fn close_now(&mut self, srv: &mut Srv, key: usize) {
         let conn = &mut self.conns[key];
         if conn.phase == Phase::Closing {
             return;
@@ -701,7 +855,7 @@ impl Core {
         self.release.push(key);
     }
 
-    fn on_accept(&mut self, srv: &mut Server, tok: Token, res: i32, more: bool) {
+    fn on_accept(&mut self, srv: &mut Srv, tok: Token, res: i32, more: bool) {
         let index = tok.key as usize;
         if !more {
             if let Some(l) = self.listeners.get_mut(index) {
@@ -729,7 +883,7 @@ impl Core {
         }
     }
 
-    fn new_conn(&mut self, srv: &mut Server, stream: TcpStream) {
+    fn new_conn(&mut self, srv: &mut Srv, stream: TcpStream) {
         let fd = stream.as_raw_fd();
         let entry = self.conns.vacant_entry();
         let key = entry.key();
@@ -823,15 +977,15 @@ impl Core {
         self.queue(entry);
     }
 
-    fn on_tick(&mut self, srv: &mut Server, res: i32) {
+    fn on_tick(&mut self, srv: &mut Srv, res: i32) {
         self.tick_armed = false;
         if self.stopping || res == -libc::ECANCELED {
             return;
         }
-        crate::server::cron(srv);
-        // The cron closes idle clients (`timeout`) the way CLIENT KILL does.
+        crate::server::cron(srv.store, srv.state);
+        // The cron closes idle clients (`timeout`) the way CLIENT KILL does;
+        // the loop runs the input of those it unblocked.
         self.serve_requests(srv);
-        self.resume_unblocked(srv);
         self.arm_tick(srv.state.hz());
     }
 
@@ -843,7 +997,7 @@ impl Core {
         self.queue(entry);
     }
 
-    fn on_signal(&mut self, srv: &mut Server, res: i32) {
+    fn on_signal(&mut self, srv: &mut Srv, res: i32) {
         self.signal_armed = false;
         if self.stopping || res < 0 {
             return;
@@ -863,8 +1017,7 @@ impl Core {
             "SIGTERM received, exiting"
         };
         tracing::info!("{why}");
-        if !crate::persist::snapshot::prepare_shutdown(&mut srv.store, &mut srv.state, None, false)
-        {
+        if !crate::persist::snapshot::prepare_shutdown(srv.store, srv.state, None, false) {
             // As Redis: a final save that fails keeps the server up.
             self.arm_signal();
             return;
@@ -874,7 +1027,7 @@ impl Core {
 
     /// Shutdown: close every connection, cancel every loop-wide operation.
     /// The loop returns once all of them have completed.
-    fn stop(&mut self, srv: &mut Server, why: &str) {
+    fn stop(&mut self, srv: &mut Srv, why: &str) {
         tracing::info!("{why}");
         self.stopping = true;
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();

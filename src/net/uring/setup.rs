@@ -8,6 +8,8 @@ use std::io::{self, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 
+use std::cell::RefCell;
+
 use io_uring::{cqueue, opcode, types, IoUring, Probe};
 
 use super::bufring::BufRing;
@@ -41,7 +43,9 @@ impl Unavailable {
 pub struct Ring {
     /// Dropped before `bufs` (field order), so the kernel lets go of the
     /// buffer memory before it is unmapped.
-    pub(super) ring: IoUring,
+    /// In a cell: the loop and, while a script runs long, the handler
+    /// serving the other connections under it take turns with it.
+    pub(super) ring: RefCell<IoUring>,
     pub(super) bufs: BufRing,
     /// The setup flags that took, for the start-up log.
     pub flags: &'static str,
@@ -55,7 +59,11 @@ impl fmt::Debug for Ring {
 
 impl Drop for Ring {
     fn drop(&mut self) {
-        let _ = self.ring.submitter().unregister_buf_ring(self.bufs.bgid());
+        let _ = self
+            .ring
+            .get_mut()
+            .submitter()
+            .unregister_buf_ring(self.bufs.bgid());
     }
 }
 
@@ -96,7 +104,11 @@ pub fn setup() -> Result<Ring, Unavailable> {
             "use Linux 6.0 or later",
         )
     })?;
-    let mut ring = Ring { ring, bufs, flags };
+    let mut ring = Ring {
+        ring: RefCell::new(ring),
+        bufs,
+        flags,
+    };
     multishot_self_test(&mut ring)?;
     Ok(ring)
 }
@@ -238,8 +250,8 @@ fn multishot_self_test(r: &mut Ring) -> Result<(), Unavailable> {
     let recv = opcode::RecvMulti::new(types::Fd(a.as_raw_fd()), r.bufs.bgid())
         .build()
         .user_data(1);
-    push(&mut r.ring, &recv)?;
-    let first = wait_one(&mut r.ring)?;
+    push(r.ring.get_mut(), &recv)?;
+    let first = wait_one(r.ring.get_mut())?;
     if let Some(bid) = cqueue::buffer_select(first.flags()) {
         // SAFETY: the completion handed `bid` to us; it goes back once.
         unsafe { r.bufs.recycle(bid) };
@@ -248,11 +260,11 @@ fn multishot_self_test(r: &mut Ring) -> Result<(), Unavailable> {
     let armed = cqueue::more(first.flags());
     if armed {
         let cancel = opcode::AsyncCancel::new(1).build().user_data(2);
-        push(&mut r.ring, &cancel)?;
+        push(r.ring.get_mut(), &cancel)?;
         // The cancel's own completion and the recv's final one.
         let mut seen = 0;
         while seen < 2 {
-            let cqe = wait_one(&mut r.ring)?;
+            let cqe = wait_one(r.ring.get_mut())?;
             if let Some(bid) = cqueue::buffer_select(cqe.flags()) {
                 // SAFETY: the completion handed `bid` to us; it goes back
                 // once.
