@@ -104,7 +104,10 @@ class Server:
         if cpu is not None and shutil.which("taskset"):
             argv = ["taskset", "-c", str(cpu)] + argv
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir())
+        # An empty directory of its own: a snapshot some earlier run left
+        # in /tmp would otherwise be loaded (and answer -LOADING meanwhile).
+        self.dir = tempfile.TemporaryDirectory(prefix="rizzler-bench-")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir.name)
         wait_port(self.port, self.proc, name)
 
     def stop(self):

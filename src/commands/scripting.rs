@@ -104,23 +104,27 @@ fn eval_generic(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) -> Cmd
         return Err(CmdError::ScriptNumkeysNegative);
     }
     let numkeys = numkeys as usize;
+    // The SHA in lower case, on the stack: EVALSHA is the hot path.
+    let mut lower = [0u8; 40];
+    let loaded;
     let sha = if by_sha {
         let sha = args.get(1);
-        if sha.len() != 40 || !ctx.state.scripting.exists(sha) {
+        if sha.len() != 40 {
             return Err(CmdError::NoScript);
         }
-        String::from_utf8_lossy(sha).to_ascii_lowercase()
+        lower.copy_from_slice(sha);
+        lower.make_ascii_lowercase();
+        std::str::from_utf8(&lower).map_err(|_| CmdError::NoScript)?
     } else {
-        ctx.state.scripting.load(args.get(1))?
+        loaded = ctx.state.scripting.load(args.get(1))?;
+        loaded.as_str()
     };
-    let keys: Vec<&[u8]> = args.tail(3).iter().take(numkeys).collect();
-    let argv: Vec<&[u8]> = args.tail(3 + numkeys).iter().collect();
     scripting::run(
         ctx,
         Invocation {
             sha,
-            keys,
-            argv,
+            keys: 3..3 + numkeys,
+            argv: 3 + numkeys..args.len(),
             read_only,
             command: args,
         },
@@ -213,9 +217,13 @@ fn fcall_generic(ctx: &mut Ctx, args: Args, read_only: bool) -> CmdResult {
         return Err(CmdError::ScriptNumkeysNegative);
     }
     let numkeys = numkeys as usize;
-    let keys: Vec<&[u8]> = args.tail(3).iter().take(numkeys).collect();
-    let argv: Vec<&[u8]> = args.tail(3 + numkeys).iter().collect();
-    functions::fcall(ctx, args, keys, argv, read_only)
+    functions::fcall(
+        ctx,
+        args,
+        3..3 + numkeys,
+        3 + numkeys..args.len(),
+        read_only,
+    )
 }
 
 fn function_load(ctx: &mut Ctx, args: Args) -> CmdResult {

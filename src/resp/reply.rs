@@ -101,6 +101,11 @@ impl Reply {
         !self.buf.is_empty() || !self.queued.is_empty()
     }
 
+    /// Whether all of the output is in `buf` (nothing queued before it).
+    pub fn is_flat(&self) -> bool {
+        self.queued.is_empty()
+    }
+
     /// The queued chunks, for the backend ([`super::Outbox::append`]).
     pub(super) fn take_queued(&mut self) -> std::vec::Drain<'_, Chunk> {
         self.queued_len = 0;

@@ -18,10 +18,14 @@ use crate::resp::{Proto, Reply};
 const MAX_DEPTH: usize = 1000;
 
 /// A Lua array of strings (KEYS, ARGV).
-pub fn array(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
+pub fn array<'a>(lua: &Lua, items: impl ExactSizeIterator<Item = &'a [u8]>) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, item) in items.iter().enumerate() {
-        t.raw_set(i + 1, lua.create_string(item)?)?;
+    for (i, item) in items.enumerate() {
+        // Text goes onto the stack directly; other bytes through a handle.
+        match std::str::from_utf8(item) {
+            Ok(text) => t.raw_set(i + 1, text)?,
+            Err(_) => t.raw_set(i + 1, lua.create_string(item)?)?,
+        }
     }
     Ok(t)
 }

@@ -369,11 +369,11 @@ impl Functions {
 pub fn fcall(
     ctx: &mut Ctx,
     command: crate::resp::Args,
-    keys: Vec<&[u8]>,
-    argv: Vec<&[u8]>,
+    keys: std::ops::Range<usize>,
+    argv: std::ops::Range<usize>,
     read_only: bool,
 ) -> CmdResult {
-    let name = String::from_utf8_lossy(command.get(1)).into_owned();
+    let name = String::from_utf8_lossy(command.get(1));
     let functions = &mut ctx.state.scripting.functions;
     let Some(f) = functions.find(&name) else {
         return Err(CmdError::err("ERR Function not found"));
@@ -386,7 +386,7 @@ pub fn fcall(
             engine,
             func,
             flags,
-            name,
+            name: &name,
             keys,
             argv,
             read_only,

@@ -88,13 +88,41 @@ pub(crate) struct Engine {
     runner: Function,
     /// The protocol of the running script's commands (`redis.setresp`).
     resp: Rc<Cell<Proto>>,
+    call: CallSlot,
 }
 
-/// Where the running script's scoped `redis.call` is kept in the registry.
-const CALL_SLOT: &str = "rizzler.call";
-/// Where the running script's scoped interrupt function is kept: the
-/// count hook calls it.
-const INTERRUPT_SLOT: &str = "rizzler.interrupt";
+/// The registry slot holding the running script's scoped `redis.call`
+/// (`false` between scripts). An integer reference: it is read on every
+/// `redis.call` and written twice a script, and a named registry entry
+/// costs a protected call and a string per access.
+#[derive(Clone)]
+struct CallSlot(Rc<RefCell<mlua::RegistryKey>>);
+
+impl CallSlot {
+    fn new(lua: &Lua) -> mlua::Result<CallSlot> {
+        Ok(CallSlot(Rc::new(RefCell::new(
+            lua.create_registry_value(false)?,
+        ))))
+    }
+
+    /// The running script's function, if a script runs.
+    fn get(&self, lua: &Lua) -> Option<Function> {
+        lua.registry_value::<Value>(&self.0.borrow())
+            .ok()
+            .and_then(|v| match v {
+                Value::Function(f) => Some(f),
+                _ => None,
+            })
+    }
+
+    fn set(&self, lua: &Lua, value: Value) -> mlua::Result<()> {
+        lua.replace_registry_value(&mut self.0.borrow_mut(), value)
+    }
+}
+/// When the running script reaches busy-reply-threshold (kept in the
+/// interpreter's app data, set for each run): until then the count hook
+/// only compares the clock with it.
+struct Deadline(Cell<Option<std::time::Instant>>);
 /// Lua instructions between two looks at the clock (Redis's count hook).
 const HOOK_EVERY: mlua::HookTriggers = mlua::HookTriggers::new().every_nth_instruction(100_000);
 
@@ -108,6 +136,21 @@ pub struct Scripting {
     pub running: Option<RunningScript>,
     /// The function libraries (their own interpreter).
     pub functions: functions::Functions,
+    /// Buffers each run borrows and gives back.
+    scratch: Scratch,
+}
+
+/// Buffers a script run reuses, so the hot path (EVALSHA of a small
+/// script) allocates none of them.
+#[derive(Default)]
+struct Scratch {
+    /// A command's arguments, as `redis.call` builds them.
+    argv: Vec<u8>,
+    spans: Vec<std::ops::Range<usize>>,
+    /// A command's reply, parsed into Lua values.
+    out: Option<crate::resp::Reply>,
+    /// The script's reply, converted from Lua.
+    reply: Option<crate::resp::Reply>,
 }
 
 impl Default for Scripting {
@@ -119,6 +162,7 @@ impl Default for Scripting {
             functions: functions::Functions::new(rand.clone()),
             rand,
             running: None,
+            scratch: Scratch::default(),
         }
     }
 }
@@ -319,10 +363,13 @@ pub(crate) fn create_engine(rand: Rc<Cell<u64>>) -> mlua::Result<Engine> {
         globals.raw_set(name, Value::Nil)?;
     }
     libs::install(&lua, &globals, rand)?;
+    lua.set_app_data(Deadline(Cell::new(None)));
+    let call = CallSlot::new(&lua)?;
+    lua.set_app_data(call.clone());
     set_interrupt_hook(&lua, HOOK_EVERY);
     let redis = lua.create_table()?;
     let resp = Rc::new(Cell::new(Proto::Resp2));
-    install_redis_api(&lua, &redis, resp.clone())?;
+    install_redis_api(&lua, &redis, resp.clone(), &call)?;
     globals.raw_set("redis", redis)?;
     let handler = lua.create_function(error_handler)?;
     let (runner, _proxy): (Function, Table) = lua.load(GLUE).set_name(GLUE_CHUNK).call((
@@ -335,19 +382,36 @@ pub(crate) fn create_engine(rand: Rc<Cell<u64>>) -> mlua::Result<Engine> {
         globals,
         runner,
         resp,
+        call,
     })
 }
 
-/// The hook that lets a long script be interrupted: it calls the running
-/// script's interrupt function, if a script runs (library code run by
-/// FUNCTION LOAD has none).
+/// The hook that lets a long script be interrupted: once the running
+/// script is past its deadline, it hands control to the script's scoped
+/// function (with `nil` where `redis.call` passes a boolean), which has
+/// the context to serve the other clients (library code run by FUNCTION
+/// LOAD has no deadline).
 fn set_interrupt_hook(lua: &Lua, triggers: mlua::HookTriggers) {
     lua.set_hook(triggers, |lua, _| {
-        if let Ok(interrupt) = lua.named_registry_value::<Function>(INTERRUPT_SLOT) {
-            interrupt.call::<()>(())?;
+        let due = lua
+            .app_data_ref::<Deadline>()
+            .and_then(|d| d.0.get())
+            .is_some_and(|at| std::time::Instant::now() >= at);
+        if due {
+            let scoped = lua.app_data_ref::<CallSlot>().and_then(|s| s.get(lua));
+            if let Some(scoped) = scoped {
+                scoped.call::<()>(Value::Nil)?;
+            }
         }
         Ok(mlua::VmState::Continue)
     });
+}
+
+/// Sets (or clears) when the running script times out.
+fn set_deadline(lua: &Lua, at: Option<std::time::Instant>) {
+    if let Some(d) = lua.app_data_ref::<Deadline>() {
+        d.0.set(at);
+    }
 }
 
 /// The count hook's work while a script runs (Redis's `scriptInterrupt`):
@@ -371,6 +435,7 @@ fn interrupt(lua: &Lua, run: &RefCell<Run>) -> mlua::Result<()> {
         }
         r.timed_out = true;
         r.command = run.command.iter().map(<[u8]>::to_vec).collect();
+        r.name = run.name.to_string();
         tracing::warn!(
             "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
             if r.eval { "SCRIPT KILL" } else { "FUNCTION KILL" },
@@ -404,16 +469,22 @@ fn interrupt(lua: &Lua, run: &RefCell<Run>) -> mlua::Result<()> {
 }
 
 /// The `redis` table's functions that need no running script.
-fn install_redis_api(lua: &Lua, redis: &Table, resp: Rc<Cell<Proto>>) -> mlua::Result<()> {
+fn install_redis_api(
+    lua: &Lua,
+    redis: &Table,
+    resp: Rc<Cell<Proto>>,
+    slot: &CallSlot,
+) -> mlua::Result<()> {
     // redis.call and redis.pcall are C functions, as in Redis, so an error
     // is positioned at the script's line even from `return redis.call()`
     // (a Lua tail call would drop the script's frame). They hand the
     // command to the running script's scoped function.
     for (name, raise) in [("call", true), ("pcall", false)] {
+        let slot = slot.clone();
         redis.raw_set(
             name,
             lua.create_function(move |lua, args: MultiValue| {
-                let Ok(f) = lua.named_registry_value::<Function>(CALL_SLOT) else {
+                let Some(f) = slot.get(lua) else {
                     let text =
                         b"ERR redis.call/pcall can only be called inside a script invocation";
                     if raise {
@@ -424,10 +495,7 @@ fn install_redis_api(lua: &Lua, redis: &Table, resp: Rc<Cell<Proto>>) -> mlua::R
                     }
                     return err_value(lua, text);
                 };
-                let mut all = MultiValue::with_capacity(args.len() + 1);
-                all.push_back(Value::Boolean(raise));
-                all.extend(args);
-                let (v, raise): (Value, bool) = f.call(all)?;
+                let (v, raise): (Value, bool) = f.call((raise, args))?;
                 if raise {
                     if let Value::Table(t) = &v {
                         let text: mlua::String = t.raw_get("err")?;
@@ -443,10 +511,11 @@ fn install_redis_api(lua: &Lua, redis: &Table, resp: Rc<Cell<Proto>>) -> mlua::R
         )?;
     }
     let in_script = resp.clone();
+    let slot = slot.clone();
     redis.raw_set(
         "setresp",
         lua.create_function(move |lua, args: MultiValue| {
-            if lua.named_registry_value::<Function>(CALL_SLOT).is_err() {
+            if slot.get(lua).is_none() {
                 return Err(err_table_error(
                     lua,
                     "ERR redis.setresp can only be called inside a script invocation",
@@ -842,16 +911,21 @@ struct Run<'c, 'a> {
     dirty: bool,
     /// The command that runs the script (FUNCTION STATS shows it).
     command: crate::resp::Args<'c>,
+    /// The script's SHA or the function's name.
+    name: &'c str,
     /// Scratch argument buffer, reused across calls.
     argv: Vec<u8>,
     spans: Vec<std::ops::Range<usize>>,
+    /// Where each command's reply goes, reused across calls.
+    out: crate::resp::Reply,
 }
 
 /// How a script is invoked.
 pub struct Invocation<'k> {
-    pub sha: String,
-    pub keys: Vec<&'k [u8]>,
-    pub argv: Vec<&'k [u8]>,
+    pub sha: &'k str,
+    /// Where KEYS and ARGV are in `command`.
+    pub keys: std::ops::Range<usize>,
+    pub argv: std::ops::Range<usize>,
     /// EVAL_RO / EVALSHA_RO.
     pub read_only: bool,
     /// The whole command.
@@ -862,7 +936,7 @@ pub struct Invocation<'k> {
 /// forms).
 pub fn run(ctx: &mut Ctx, inv: Invocation) -> CmdResult {
     let scripting = &mut ctx.state.scripting;
-    let Some(script) = scripting.scripts.get(&inv.sha) else {
+    let Some(script) = scripting.scripts.get(inv.sha) else {
         return Err(CmdError::NoScript);
     };
     let func = script.func.clone();
@@ -891,9 +965,10 @@ pub(crate) struct Target<'k> {
     func: Function,
     flags: u32,
     /// The SHA or the function's name, for errors.
-    name: String,
-    keys: Vec<&'k [u8]>,
-    argv: Vec<&'k [u8]>,
+    name: &'k str,
+    /// Where the keys and the arguments are in `command`.
+    keys: std::ops::Range<usize>,
+    argv: std::ops::Range<usize>,
     read_only: bool,
     as_params: bool,
     /// The whole command.
@@ -930,8 +1005,10 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
     let oom_at_start =
         ctx.state.config.maxmemory > 0 && crate::evict::over_limit(ctx.store, ctx.state);
     let lua = &engine.lua;
-    let keys = convert::array(lua, &inv_keys).map_err(|e| lua_failure(&e))?;
-    let argv = convert::array(lua, &inv_argv).map_err(|e| lua_failure(&e))?;
+    let keys =
+        convert::array(lua, inv_keys.map(|i| command.get(i))).map_err(|e| lua_failure(&e))?;
+    let argv =
+        convert::array(lua, inv_argv.map(|i| command.get(i))).map_err(|e| lua_failure(&e))?;
     let params = if as_params {
         Some((keys, argv))
     } else {
@@ -949,11 +1026,17 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
     if !outer_tx {
         crate::effects::begin_transaction(ctx.state);
     }
+    let started = std::time::Instant::now();
+    let threshold = ctx.state.config.busy_reply_threshold;
+    set_deadline(
+        lua,
+        (threshold > 0).then(|| started + std::time::Duration::from_millis(threshold as u64)),
+    );
     ctx.state.scripting.running = Some(RunningScript {
         client: me,
-        started: std::time::Instant::now(),
+        started,
         eval: !as_params,
-        name: sha.clone(),
+        name: String::new(),
         command: Vec::new(),
         dirty: false,
         timed_out: false,
@@ -961,6 +1044,11 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
     });
     let caller_proto = ctx.state.clients[me].out.proto;
     engine.resp.set(Proto::Resp2);
+    let scratch = std::mem::take(&mut ctx.state.scripting.scratch);
+    let mut reply = scratch
+        .reply
+        .unwrap_or_else(|| crate::resp::Reply::new(caller_proto));
+    reply.proto = caller_proto;
     let run = RefCell::new(Run {
         ctx,
         resp: engine.resp.clone(),
@@ -969,26 +1057,26 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
         oom_at_start,
         dirty: false,
         command,
-        argv: Vec::new(),
-        spans: Vec::new(),
+        name: sha,
+        argv: scratch.argv,
+        spans: scratch.spans,
+        out: scratch
+            .out
+            .unwrap_or_else(|| crate::resp::Reply::new(Proto::Resp2)),
     });
     let result: mlua::Result<Outcome> = lua.scope(|scope| {
         let call = scope.create_function(|lua, args: MultiValue| redis_call(lua, &run, args))?;
-        lua.set_named_registry_value(CALL_SLOT, call)?;
-        let interrupt = scope.create_function(|lua, ()| interrupt(lua, &run))?;
-        lua.set_named_registry_value(INTERRUPT_SLOT, interrupt)?;
+        engine.call.set(lua, Value::Function(call))?;
         let outcome = match params {
             Some((k, a)) => engine.runner.call::<(bool, Value)>((func, k, a)),
             None => engine.runner.call::<(bool, Value)>(func),
         };
-        lua.unset_named_registry_value(CALL_SLOT)?;
-        lua.unset_named_registry_value(INTERRUPT_SLOT)?;
+        engine.call.set(lua, Value::Boolean(false))?;
         let (ok, value) = outcome?;
         let resp = engine.resp.get();
-        let mut out = crate::resp::Reply::new(caller_proto);
         if ok {
-            convert::write_reply(&mut out, resp, &value, 0)?;
-            return Ok(Ok(out.buf));
+            convert::write_reply(&mut reply, resp, &value, 0)?;
+            return Ok(Ok(()));
         }
         // A runtime error: `{err=…, source=…, line=…}`.
         let Value::Table(t) = value else {
@@ -1008,7 +1096,10 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
     });
     let run = run.into_inner();
     let ctx = run.ctx;
+    let mut out = run.out;
+    out.buf.clear();
     let finished = ctx.state.scripting.running.take();
+    set_deadline(lua, None);
     if finished.as_ref().is_some_and(|r| r.killed) {
         set_interrupt_hook(lua, HOOK_EVERY);
     }
@@ -1016,9 +1107,9 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
     if !outer_tx {
         crate::effects::end_transaction(ctx.state);
     }
-    match result {
-        Ok(Ok(reply)) => {
-            ctx.out().buf.extend_from_slice(&reply);
+    let written = match result {
+        Ok(Ok(())) => {
+            ctx.out().buf.extend_from_slice(&reply.buf);
             Ok(())
         }
         Ok(Err((msg, counted))) => {
@@ -1030,12 +1121,20 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
             Ok(())
         }
         Err(e) => Err(lua_failure(&e)),
-    }
+    };
+    reply.buf.clear();
+    ctx.state.scripting.scratch = Scratch {
+        argv: run.argv,
+        spans: run.spans,
+        out: Some(out),
+        reply: Some(reply),
+    };
+    written
 }
 
-/// A script's reply bytes, or its error line and whether the error was
-/// already counted (it came from a command).
-type Outcome = Result<Vec<u8>, (Vec<u8>, bool)>;
+/// The script's reply is in the scratch reply; or its error line and
+/// whether the error was already counted (it came from a command).
+type Outcome = Result<(), (Vec<u8>, bool)>;
 
 /// Builds the `{err=…}` value a scoped function hands back to the glue.
 fn err_value(lua: &Lua, text: &[u8]) -> mlua::Result<Value> {
@@ -1057,7 +1156,11 @@ fn refusal(lua: &Lua, text: &[u8], raise: bool) -> mlua::Result<(Value, bool)> {
 /// Returns the converted reply and whether the glue must raise it.
 fn redis_call(lua: &Lua, run: &RefCell<Run>, args: MultiValue) -> mlua::Result<(Value, bool)> {
     let mut args = args.into_iter();
-    let raise = matches!(args.next(), Some(Value::Boolean(true)));
+    let raise = match args.next() {
+        Some(Value::Boolean(raise)) => raise,
+        // The count hook, past the deadline.
+        _ => return interrupt(lua, run).map(|()| (Value::Nil, false)),
+    };
     if args.len() == 0 {
         return refusal(
             lua,
@@ -1093,20 +1196,28 @@ fn redis_call(lua: &Lua, run: &RefCell<Run>, args: MultiValue) -> mlua::Result<(
     let outcome = execute(run, crate::resp::Args::new(&argv, &spans));
     run.argv = argv;
     run.spans = spans;
-    drop(guard);
-    match outcome {
-        Err(text) => refusal(lua, &text, raise),
-        Ok(reply) => {
-            let is_error = reply.first() == Some(&b'-');
-            let value = convert::parse_reply(lua, &reply)?;
-            Ok((value, raise && is_error))
-        }
+    if let Err(text) = outcome {
+        drop(guard);
+        return refusal(lua, &text, raise);
     }
+    // Parsing runs no Lua code: the borrow may stay.
+    let out = &mut run.out;
+    let pushed_before;
+    let bytes: &[u8] = if out.is_flat() {
+        &out.buf
+    } else {
+        pushed_before = out.take_bytes();
+        &pushed_before
+    };
+    let is_error = bytes.first() == Some(&b'-');
+    let value = convert::parse_reply(lua, bytes);
+    out.buf.clear();
+    Ok((value?, raise && is_error))
 }
 
-/// Checks and runs one command from a script (Redis's `scriptCall`);
-/// returns its reply bytes, or the refusal's `CODE message`.
-fn execute(run: &mut Run, args: crate::resp::Args) -> Result<Vec<u8>, Vec<u8>> {
+/// Checks and runs one command from a script (Redis's `scriptCall`); its
+/// reply is left in `run.out`. Returns the refusal's `CODE message`.
+fn execute(run: &mut Run, args: crate::resp::Args) -> Result<(), Vec<u8>> {
     let refuse = |s: &[u8]| Err(s.to_vec());
     let Ok(cmd) = crate::commands::resolve(&args) else {
         let known = crate::commands::find(args.get(0)).is_some_and(|c| {
@@ -1152,12 +1263,10 @@ fn execute(run: &mut Run, args: crate::resp::Args) -> Result<Vec<u8>, Vec<u8>> {
         }
     }
     let me = ctx.client;
-    let saved = std::mem::replace(
-        &mut ctx.state.clients[me].out,
-        crate::resp::Reply::new(run.resp.get()),
-    );
+    let mut out = std::mem::replace(&mut run.out, crate::resp::Reply::new(Proto::Resp2));
+    out.proto = run.resp.get();
+    let saved = std::mem::replace(&mut ctx.state.clients[me].out, out);
     crate::commands::call(ctx, cmd, args);
-    let out = std::mem::replace(&mut ctx.state.clients[me].out, saved);
-    let mut out = out;
-    Ok(out.take_bytes())
+    run.out = std::mem::replace(&mut ctx.state.clients[me].out, saved);
+    Ok(())
 }
