@@ -918,13 +918,41 @@ impl LogReason {
     }
 }
 
+/// Where a denied command ran (ACL LOG's `context`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogContext {
+    Toplevel,
+    /// Queued in MULTI, or run by EXEC.
+    Multi,
+    /// Called by a script.
+    Lua,
+}
+
+impl LogContext {
+    pub fn name(self) -> &'static str {
+        match self {
+            LogContext::Toplevel => "toplevel",
+            LogContext::Multi => "multi",
+            LogContext::Lua => "lua",
+        }
+    }
+
+    /// `multi` inside a transaction, `toplevel` otherwise.
+    pub fn of_client(in_multi: bool) -> Self {
+        if in_multi {
+            LogContext::Multi
+        } else {
+            LogContext::Toplevel
+        }
+    }
+}
+
 /// One ACL LOG entry (Redis 7.0's seven fields).
 #[derive(Clone, Debug)]
 pub struct LogEntry {
     pub count: u64,
     pub reason: LogReason,
-    /// Inside MULTI/EXEC (`multi`) or not (`toplevel`).
-    pub in_multi: bool,
+    pub context: LogContext,
     pub object: Vec<u8>,
     pub username: Vec<u8>,
     pub ctime_ms: u64,
@@ -1014,7 +1042,7 @@ impl Acl {
     pub fn log(&mut self, entry: LogEntry, max_len: usize) {
         let similar = self.log.iter().take(10).position(|e| {
             e.reason == entry.reason
-                && e.in_multi == entry.in_multi
+                && e.context == entry.context
                 && e.ctime_ms.abs_diff(entry.ctime_ms) <= LOG_GROUPING_MS
                 && e.object == entry.object
                 && e.username == entry.username

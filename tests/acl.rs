@@ -289,3 +289,35 @@ fn acl_log_counts_and_trims() {
         assert_eq!(c.line("ACL GENPASS 5").len(), b"$2\r\nxx\r\n".len());
     }
 }
+
+/// A command a script may not run is logged with the `lua` context (and
+/// one queued in MULTI with `multi`), as Redis logs them.
+#[test]
+fn acl_log_names_where_the_command_ran() {
+    let contexts = |port: u16| {
+        let mut c = common::Conn::open(port);
+        c.line("ACL SETUSER scripter on nopass ~* +@all -get");
+        c.line("AUTH scripter x");
+        c.line("EVAL \"return redis.pcall('GET', 'k')\" 0");
+        c.line("MULTI");
+        c.line("GET k");
+        c.line("DISCARD");
+        c.line("GET k");
+        let log = c.line("ACL LOG");
+        common::elements(&log)
+            .iter()
+            .map(|entry| {
+                let fields = common::elements(entry);
+                let at = fields.iter().position(|f| f == b"$7\r\ncontext\r\n");
+                at.map(|i| common::show(&fields[i + 1])).unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+    };
+    let redis = common::redis_server();
+    let expected = contexts(redis.port);
+    assert_eq!(expected.len(), 3, "{expected:?}");
+    for io in common::backends() {
+        let server = common::rizzler(io, &[]);
+        assert_eq!(contexts(server.port), expected, "{io}");
+    }
+}

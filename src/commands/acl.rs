@@ -112,7 +112,7 @@ pub const COMMANDS: &[Command] = &[Command::new("acl", -2, 0, super::container)
 pub fn log_denial(
     ctx: &mut Ctx,
     reason: LogReason,
-    in_multi: bool,
+    context: acl::LogContext,
     object: &[u8],
     username: Option<&[u8]>,
 ) {
@@ -122,7 +122,7 @@ pub fn log_denial(
     let entry = LogEntry {
         count: 1,
         reason,
-        in_multi,
+        context,
         object: object.to_vec(),
         username: username.unwrap_or(&client.user.name).to_vec(),
         ctime_ms: crate::util::now_ms(),
@@ -325,7 +325,7 @@ fn log(ctx: &mut Ctx, args: Args) -> CmdResult {
         out.bulk(b"reason");
         out.bulk(e.reason.name().as_bytes());
         out.bulk(b"context");
-        out.bulk(if e.in_multi { b"multi" } else { b"toplevel" });
+        out.bulk(e.context.name().as_bytes());
         out.bulk(b"object");
         out.bulk(&e.object);
         out.bulk(b"username");

@@ -186,7 +186,8 @@ fn authenticate(ctx: &mut Ctx, command: &[u8], user: &[u8], pass: &[u8]) -> CmdR
         }
         None => {
             let in_multi = ctx.me().multi.is_some();
-            super::acl::log_denial(ctx, LogReason::Auth, in_multi, command, Some(user));
+            let context = crate::acl::LogContext::of_client(in_multi);
+            super::acl::log_denial(ctx, LogReason::Auth, context, command, Some(user));
             Err(CmdError::WrongPass)
         }
     }

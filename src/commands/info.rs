@@ -276,6 +276,9 @@ fn memory(out: &mut String, store: &Store, state: &State) {
     let m = MemoryFigures::now(store, state);
     let total = total_system_memory();
     let pct = MemoryFigures::percent;
+    let scripting = &state.scripting;
+    let (vm_eval, vm_functions) = (scripting.memory(), scripting.functions.memory());
+    let vm_total = vm_eval + vm_functions;
     out.push_str("# Memory\r\n");
     fields!(out,
         "used_memory" => m.used,
@@ -294,16 +297,16 @@ fn memory(out: &mut String, store: &Store, state: &State) {
         "allocator_resident" => m.rss,
         "total_system_memory" => total,
         "total_system_memory_human" => bytes_to_human(total),
-        "used_memory_lua" => 0,
-        "used_memory_vm_eval" => 0,
-        "used_memory_lua_human" => "0B",
+        "used_memory_lua" => vm_eval,
+        "used_memory_vm_eval" => vm_eval,
+        "used_memory_lua_human" => bytes_to_human(vm_eval as u64),
         "used_memory_scripts_eval" => 0,
-        "number_of_cached_scripts" => 0,
-        "number_of_functions" => 0,
-        "number_of_libraries" => 0,
-        "used_memory_vm_functions" => 0,
-        "used_memory_vm_total" => 0,
-        "used_memory_vm_total_human" => "0B",
+        "number_of_cached_scripts" => scripting.cached(),
+        "number_of_functions" => scripting.functions.function_count(),
+        "number_of_libraries" => scripting.functions.libraries.len(),
+        "used_memory_vm_functions" => vm_functions,
+        "used_memory_vm_total" => vm_total,
+        "used_memory_vm_total_human" => bytes_to_human(vm_total as u64),
         "used_memory_functions" => 0,
         "used_memory_scripts" => 0,
         "used_memory_scripts_human" => "0B",

@@ -528,7 +528,8 @@ fn admit(ctx: &mut Ctx, args: &Args) -> Result<&'static Command, Rejected> {
                 .resolved
                 .full_name();
             let (reason, object) = acl::denial_object(denied, full.as_bytes(), args);
-            acl::log_denial(ctx, reason, in_multi, object, None);
+            let context = crate::acl::LogContext::of_client(in_multi);
+            acl::log_denial(ctx, reason, context, object, None);
             return Err(refuse(CmdError::noperm(denied, &full)));
         }
     }
@@ -648,11 +649,11 @@ pub fn acl_denial_object<'a>(
 pub fn acl_log_denial(
     ctx: &mut Ctx,
     reason: crate::acl::LogReason,
-    in_multi: bool,
+    context: crate::acl::LogContext,
     object: &[u8],
     user: Option<&[u8]>,
 ) {
-    acl::log_denial(ctx, reason, in_multi, object, user)
+    acl::log_denial(ctx, reason, context, object, user)
 }
 
 /// Writes an error reply and counts it (INFO errorstats).

@@ -176,7 +176,7 @@ fn exec(ctx: &mut Ctx, _args: Args) -> CmdResult {
                 .resolved
                 .full_name();
             let (reason, object) = super::acl::denial_object(denied, full.as_bytes(), &args);
-            super::acl::log_denial(ctx, reason, true, object, None);
+            super::acl::log_denial(ctx, reason, crate::acl::LogContext::Multi, object, None);
             super::reply_error(ctx, &CmdError::noperm_at_exec(denied));
             continue;
         }

@@ -265,6 +265,9 @@ fn function_delete(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 fn function_flush(ctx: &mut Ctx, args: Args) -> CmdResult {
+    if args.len() > 3 {
+        return Err(CmdError::subcommand_syntax(args.get(1), "function"));
+    }
     match args.len() {
         2 => {}
         3 if is(args.get(2), "sync") || is(args.get(2), "async") => {}
@@ -467,6 +470,9 @@ fn function_restore(ctx: &mut Ctx, args: Args) -> CmdResult {
         Flush,
         Append,
         Replace,
+    }
+    if args.len() > 4 {
+        return Err(CmdError::subcommand_syntax(args.get(1), "function"));
     }
     let policy =
         match args.len() {

@@ -722,8 +722,10 @@ fn debug(ctx: &mut Ctx, args: Args) -> CmdResult {
     } else if is(sub, "set-skip-checksum-validation") && args.len() == 3 {
         ctx.state.skip_checksum_validation = atoi(args.get(2)) != 0;
         ctx.out().ok();
-    } else if (is(sub, "set-disable-deny-scripts") || is(sub, "aof-flush-sleep")) && args.len() == 3
-    {
+    } else if is(sub, "set-disable-deny-scripts") && args.len() == 3 {
+        ctx.state.scripting.allow_noscript = atoi(args.get(2)) != 0;
+        ctx.out().ok();
+    } else if is(sub, "aof-flush-sleep") && args.len() == 3 {
         // Knobs of Redis internals rizzler does not have: accepted, as
         // Redis's tests set them.
         ctx.out().ok();
@@ -911,6 +913,11 @@ fn debug_reload(ctx: &mut Ctx, args: &Args) -> CmdResult {
             .dbs
             .iter_mut()
             .for_each(|db| *db = Default::default());
+        // The libraries come back from an RDB file (a JSON snapshot does
+        // not hold them, so they stay).
+        if ctx.state.config.snapshot_format == crate::persist::Format::Rdb {
+            ctx.state.scripting.functions.flush();
+        }
     }
     snapshot::reload(ctx.store, ctx.state, merge).map_err(|_| CmdError::DebugReloadFailed)?;
     ctx.out().ok();

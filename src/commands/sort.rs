@@ -127,6 +127,7 @@ struct Entry {
 
 fn sort_generic(ctx: &mut Ctx, args: Args, readonly: bool) -> CmdResult {
     let mut o = parse(&args, readonly)?;
+    let in_script = ctx.in_script();
     let (mut db, out) = ctx.db_out();
     let (elements, is_set): (Vec<Bytes>, bool) = match db.read(args.get(1)) {
         None => (Vec::new(), false),
@@ -135,9 +136,10 @@ fn sort_generic(ctx: &mut Ctx, args: Args, readonly: bool) -> CmdResult {
         Some(Value::Zset(z)) => (z.iter().map(|i| i.member.clone()).collect(), false),
         Some(_) => return Err(CmdError::WrongType),
     };
-    // A set has no order of its own: sorted (ALPHA) when stored, so what
-    // is stored and propagated does not depend on hash order.
-    if o.dont_sort && is_set && o.store.is_some() {
+    // A set has no order of its own: sorted (ALPHA) when stored or asked
+    // by a script, so what is stored, propagated or computed on does not
+    // depend on hash order.
+    if o.dont_sort && is_set && (o.store.is_some() || in_script) {
         (o.dont_sort, o.alpha, o.by) = (false, true, None);
     }
     let len = elements.len() as i64;

@@ -619,7 +619,11 @@ struct ReadArgs<'a> {
     noack: bool,
 }
 
-fn read_args<'a>(args: &Args<'a>, group_cmd: bool) -> Result<ReadArgs<'a>, CmdError> {
+fn read_args<'a>(
+    args: &Args<'a>,
+    group_cmd: bool,
+    in_script: bool,
+) -> Result<ReadArgs<'a>, CmdError> {
     let mut r = ReadArgs {
         block: None,
         count: 0,
@@ -633,6 +637,14 @@ fn read_args<'a>(args: &Args<'a>, group_cmd: bool) -> Result<ReadArgs<'a>, CmdEr
         let more = args.len() - i - 1;
         let opt = args.get(i);
         if is(opt, "block") && more > 0 {
+            if in_script {
+                // No sense blocking in a script; Redis says so rather
+                // than answering as if timed out.
+                let mut text = b"ERR ".to_vec();
+                text.extend_from_slice(args.get(0));
+                text.extend_from_slice(b" command is not allowed with BLOCK option from scripts");
+                return Err(CmdError::Custom(text));
+            }
             i += 1;
             let ms = parse_i64(args.get(i)).ok_or(CmdError::TimeoutNotInteger)?;
             if ms < 0 {
@@ -696,7 +708,7 @@ fn read_id(arg: &[u8], stream: Option<&Stream>, group: bool) -> Result<StreamId,
 /// [COUNT n] [BLOCK ms] [NOACK] STREAMS key … id ….
 fn xread(ctx: &mut Ctx, args: Args) -> CmdResult {
     let group_cmd = args.get(0).len() == 10;
-    let r = read_args(&args, group_cmd)?;
+    let r = read_args(&args, group_cmd, ctx.in_script())?;
     let rerun = ctx.rerunning();
     let mut ids = Vec::with_capacity(r.streams);
     for i in 0..r.streams {

@@ -82,19 +82,34 @@ pub fn load_functions(
     state: &mut crate::server::State,
     data: &[u8],
     format: Format,
+    existing: Libraries,
 ) -> Result<(), LoadError> {
     if format != Format::Rdb || data.len() < 9 {
         return Ok(());
     }
     let codes = rdb::functions(&data[9..]).map_err(|e| LoadError::at(e.offset + 9, e.reason))?;
     let functions = &mut state.scripting.functions;
-    functions.flush();
+    if existing == Libraries::Flush {
+        functions.flush();
+    }
     for code in codes {
         functions
-            .load(&code, false)
+            .load(&code, existing == Libraries::Replace)
             .map_err(|e| LoadError::at(0, String::from_utf8_lossy(e.message()).into_owned()))?;
     }
     Ok(())
+}
+
+/// What loading a file's function libraries does with those already
+/// loaded (DEBUG RELOAD's NOFLUSH and MERGE).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Libraries {
+    /// Drops them first.
+    Flush,
+    /// Keeps them: a library in the file with the same name is an error.
+    Keep,
+    /// Keeps them, but the file's library of the same name replaces one.
+    Replace,
 }
 
 /// A snapshot format.

@@ -627,7 +627,7 @@ pub fn start_loading(
     keep_expired: bool,
 ) -> Result<(), String> {
     let format = Format::sniff(&data);
-    super::load_functions(&mut server.state, &data, format)
+    super::load_functions(&mut server.state, &data, format, super::Libraries::Flush)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let databases = server.store.dbs.len();
     let (tx, rx) = mpsc::sync_channel::<Batch>(4);
@@ -803,7 +803,14 @@ pub fn load_into(
         Ok(())
     };
     format.persister().load(data, &mut each)?;
-    super::load_functions(state, data, format)?;
+    // DEBUG RELOAD drops the libraries itself unless NOFLUSH; with MERGE
+    // the file's replace those of the same name, as Redis's ALLOW_DUP.
+    let libraries = if merge {
+        super::Libraries::Replace
+    } else {
+        super::Libraries::Keep
+    };
+    super::load_functions(state, data, format, libraries)?;
     let p = &mut state.persistence;
     (p.loaded_keys, p.loaded_expired) = (keys, expired);
     Ok((keys, expired))

@@ -41,6 +41,19 @@ pub struct Library {
     pub functions: BTreeMap<String, Func>,
 }
 
+impl Library {
+    /// Function `name`: Redis finds functions by name case-insensitively
+    /// (library names, and names within one library, are exact).
+    fn find(&self, name: &str) -> Option<&Func> {
+        self.functions.get(name).or_else(|| {
+            self.functions
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, f)| f)
+        })
+    }
+}
+
 struct Registered {
     name: String,
     func: Func,
@@ -329,7 +342,7 @@ impl Functions {
             let taken = self
                 .libraries
                 .iter()
-                .any(|(lib, l)| *lib != name && l.functions.contains_key(&r.name));
+                .any(|(lib, l)| *lib != name && l.find(&r.name).is_some());
             if taken {
                 return Err(CmdError::err(format!(
                     "ERR Function {} already exists",
@@ -357,7 +370,15 @@ impl Functions {
 
     /// The library holding function `name`.
     fn find(&self, name: &str) -> Option<&Func> {
-        self.libraries.values().find_map(|l| l.functions.get(name))
+        self.libraries.values().find_map(|l| l.find(name))
+    }
+
+    /// Memory the functions' interpreter holds (INFO's
+    /// used_memory_vm_functions).
+    pub fn memory(&self) -> usize {
+        self.engine
+            .as_ref()
+            .map_or(0, |e| e.engine.lua.used_memory())
     }
 
     pub fn function_count(&self) -> usize {

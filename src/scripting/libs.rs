@@ -85,13 +85,179 @@ pub fn install(lua: &Lua, globals: &Table, rand: Rc<Cell<u64>>) -> mlua::Result<
 
 // ---------------------------------------------------------------- cjson
 
-const CJSON_MAX_DEPTH: usize = 1000;
+/// lua_cjson's settings (its `json_config_t`), one set per interpreter:
+/// a script that changes one changes it for the scripts after it, as in
+/// Redis, until SCRIPT FLUSH.
+#[derive(Clone, Copy)]
+struct CjsonConfig {
+    sparse_convert: i64,
+    sparse_ratio: i64,
+    sparse_safe: i64,
+    encode_max_depth: i64,
+    decode_max_depth: i64,
+    /// 0 off (an error), 1 on (`nan`, `inf`), 2 `null`.
+    encode_invalid_numbers: i64,
+    decode_invalid_numbers: i64,
+    keep_buffer: i64,
+    precision: i64,
+}
+
+impl Default for CjsonConfig {
+    fn default() -> Self {
+        CjsonConfig {
+            sparse_convert: 0,
+            sparse_ratio: 2,
+            sparse_safe: 10,
+            encode_max_depth: 1000,
+            decode_max_depth: 1000,
+            encode_invalid_numbers: 0,
+            decode_invalid_numbers: 1,
+            keep_buffer: 1,
+            precision: 14,
+        }
+    }
+}
+
+type Cfg = Rc<Cell<CjsonConfig>>;
+
+/// A cjson settings function: at most `max` arguments (lua_cjson's
+/// `json_arg_init`), each handled by `apply`, which returns what the
+/// function returns.
+fn cjson_setting(
+    lua: &Lua,
+    t: &Table,
+    name: &'static str,
+    max: usize,
+    cfg: &Cfg,
+    apply: fn(&Lua, &str, &MultiValue, &mut CjsonConfig) -> mlua::Result<MultiValue>,
+) -> mlua::Result<()> {
+    let cfg = cfg.clone();
+    let f = lua.create_function(move |lua, args: MultiValue| {
+        // Errors name the function as it was called (`?` through pcall),
+        // as luaL_argerror does.
+        let name = called_name(lua);
+        if args.len() > max {
+            return Err(lua_error(
+                lua,
+                &format!(
+                    "bad argument #{} to '{name}' (found too many arguments)",
+                    max + 1
+                ),
+            ));
+        }
+        let mut c = cfg.get();
+        let out = apply(lua, &name, &args, &mut c)?;
+        cfg.set(c);
+        Ok(out)
+    })?;
+    t.raw_set(name, f)
+}
+
+/// The name the running C function was called by, or `?`.
+fn called_name(lua: &Lua) -> String {
+    lua.inspect_stack(0)
+        .and_then(|d| d.names().name.map(|n| n.into_owned()))
+        .unwrap_or_else(|| "?".to_string())
+}
+
+/// lua_cjson's `json_integer_option`: argument `i` (0-based), if given,
+/// must be an integer in `min..=max` (the range error names argument 1,
+/// as lua_cjson's does); returns the setting.
+fn int_option(
+    lua: &Lua,
+    name: &str,
+    args: &MultiValue,
+    i: usize,
+    setting: &mut i64,
+    (min, max): (i64, i64),
+) -> mlua::Result<Value> {
+    match args.get(i) {
+        None | Some(Value::Nil) => {}
+        Some(v) => {
+            let n = match v {
+                Value::Integer(n) => *n as f64,
+                Value::Number(n) => *n,
+                Value::String(s) => std::str::from_utf8(&s.as_bytes())
+                    .ok()
+                    .and_then(|t| t.trim().parse::<f64>().ok())
+                    .ok_or_else(|| arg_type_error(lua, name, i, "number", v))?,
+                other => return Err(arg_type_error(lua, name, i, "number", other)),
+            };
+            let n = n as i64;
+            if !(min..=max).contains(&n) {
+                return Err(lua_error(
+                    lua,
+                    &format!(
+                        "bad argument #1 to '{name}' (expected integer between {min} and {max})"
+                    ),
+                ));
+            }
+            *setting = n;
+        }
+    }
+    Ok(Value::Integer(*setting))
+}
+
+/// lua_cjson's `json_enum_option`: a boolean, or one of `options` by
+/// name; returns a boolean for off/on, the option's name otherwise.
+fn enum_option(
+    lua: &Lua,
+    name: &str,
+    args: &MultiValue,
+    i: usize,
+    setting: &mut i64,
+    options: &[&str],
+) -> mlua::Result<Value> {
+    match args.get(i) {
+        None | Some(Value::Nil) => {}
+        Some(Value::Boolean(b)) => *setting = i64::from(*b),
+        Some(v) => {
+            let text = match v {
+                Value::String(s) => s.to_string_lossy(),
+                Value::Integer(_) | Value::Number(_) => {
+                    String::from_utf8_lossy(&super::lua_to_bytes(v).unwrap_or_default())
+                        .into_owned()
+                }
+                other => return Err(arg_type_error(lua, name, i, "string", other)),
+            };
+            let Some(at) = options.iter().position(|o| *o == text) else {
+                return Err(lua_error(
+                    lua,
+                    &format!(
+                        "bad argument #{} to '{name}' (invalid option '{text}')",
+                        i + 1
+                    ),
+                ));
+            };
+            *setting = at as i64;
+        }
+    }
+    Ok(match *setting {
+        0 | 1 => Value::Boolean(*setting == 1),
+        n => Value::String(lua.create_string(options[n as usize])?),
+    })
+}
+
+fn arg_type_error(lua: &Lua, name: &str, i: usize, expected: &str, got: &Value) -> mlua::Error {
+    lua_error(
+        lua,
+        &format!(
+            "bad argument #{} to '{name}' ({expected} expected, got {})",
+            i + 1,
+            type_name(got)
+        ),
+    )
+}
+
+const OFF_ON: &[&str] = &["off", "on"];
 
 fn cjson(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
+    let cfg: Cfg = Rc::default();
+    let config = cfg.clone();
     t.raw_set(
         "encode",
-        lua.create_function(|lua, args: MultiValue| {
+        lua.create_function(move |lua, args: MultiValue| {
             if args.len() != 1 {
                 return Err(lua_error(
                     lua,
@@ -99,13 +265,14 @@ fn cjson(lua: &Lua) -> mlua::Result<Table> {
                 ));
             }
             let mut out = Vec::new();
-            json_encode(lua, &args[0], &mut out, 0)?;
+            json_encode(lua, &config.get(), &args[0], &mut out, 0)?;
             lua.create_string(&out)
         })?,
     )?;
+    let config = cfg.clone();
     t.raw_set(
         "decode",
-        lua.create_function(|lua, args: MultiValue| {
+        lua.create_function(move |lua, args: MultiValue| {
             let s = match args.front() {
                 Some(Value::String(s)) if args.len() == 1 => s.as_bytes().to_vec(),
                 Some(v @ (Value::Number(_) | Value::Integer(_))) if args.len() == 1 => {
@@ -118,7 +285,11 @@ fn cjson(lua: &Lua) -> mlua::Result<Table> {
                     ))
                 }
             };
-            let mut p = JsonParser { s: &s, pos: 0 };
+            let mut p = JsonParser {
+                s: &s,
+                pos: 0,
+                cfg: config.get(),
+            };
             let v = p.value(lua, 0)?;
             let tok = p.token();
             if !matches!(tok.kind, Tok::End) {
@@ -131,17 +302,108 @@ fn cjson(lua: &Lua) -> mlua::Result<Table> {
         "null",
         Value::LightUserData(mlua::LightUserData(std::ptr::null_mut())),
     )?;
-    for name in [
+    cjson_setting(
+        lua,
+        &t,
         "encode_sparse_array",
+        3,
+        &cfg,
+        |lua, name, args, c| {
+            Ok(MultiValue::from_iter([
+                enum_option(lua, name, args, 0, &mut c.sparse_convert, OFF_ON)?,
+                int_option(
+                    lua,
+                    name,
+                    args,
+                    1,
+                    &mut c.sparse_ratio,
+                    (0, i32::MAX.into()),
+                )?,
+                int_option(lua, name, args, 2, &mut c.sparse_safe, (0, i32::MAX.into()))?,
+            ]))
+        },
+    )?;
+    cjson_setting(
+        lua,
+        &t,
         "encode_max_depth",
+        1,
+        &cfg,
+        |lua, name, args, c| {
+            let v = int_option(
+                lua,
+                name,
+                args,
+                0,
+                &mut c.encode_max_depth,
+                (1, i32::MAX.into()),
+            )?;
+            Ok(MultiValue::from_iter([v]))
+        },
+    )?;
+    cjson_setting(
+        lua,
+        &t,
         "decode_max_depth",
+        1,
+        &cfg,
+        |lua, name, args, c| {
+            let v = int_option(
+                lua,
+                name,
+                args,
+                0,
+                &mut c.decode_max_depth,
+                (1, i32::MAX.into()),
+            )?;
+            Ok(MultiValue::from_iter([v]))
+        },
+    )?;
+    cjson_setting(
+        lua,
+        &t,
         "encode_number_precision",
+        1,
+        &cfg,
+        |lua, name, args, c| {
+            let v = int_option(lua, name, args, 0, &mut c.precision, (1, 14))?;
+            Ok(MultiValue::from_iter([v]))
+        },
+    )?;
+    cjson_setting(
+        lua,
+        &t,
         "encode_keep_buffer",
+        1,
+        &cfg,
+        |lua, name, args, c| {
+            let v = enum_option(lua, name, args, 0, &mut c.keep_buffer, OFF_ON)?;
+            Ok(MultiValue::from_iter([v]))
+        },
+    )?;
+    cjson_setting(
+        lua,
+        &t,
         "encode_invalid_numbers",
+        1,
+        &cfg,
+        |lua, name, args, c| {
+            let options = &["off", "on", "null"];
+            let v = enum_option(lua, name, args, 0, &mut c.encode_invalid_numbers, options)?;
+            Ok(MultiValue::from_iter([v]))
+        },
+    )?;
+    cjson_setting(
+        lua,
+        &t,
         "decode_invalid_numbers",
-    ] {
-        t.raw_set(name, lua.create_function(|_, _: MultiValue| Ok(()))?)?;
-    }
+        1,
+        &cfg,
+        |lua, name, args, c| {
+            let v = enum_option(lua, name, args, 0, &mut c.decode_invalid_numbers, OFF_ON)?;
+            Ok(MultiValue::from_iter([v]))
+        },
+    )?;
     t.raw_set("_NAME", "cjson")?;
     t.raw_set("_VERSION", "2.1.0")?;
     Ok(t)
@@ -182,28 +444,50 @@ fn json_string(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-fn json_number(lua: &Lua, n: f64, out: &mut Vec<u8>) -> mlua::Result<()> {
+fn json_number(lua: &Lua, cfg: &CjsonConfig, n: f64, out: &mut Vec<u8>) -> mlua::Result<()> {
     if !n.is_finite() {
-        return Err(lua_error(
-            lua,
-            "Cannot serialise number: must not be NaN or Inf",
-        ));
+        match cfg.encode_invalid_numbers {
+            0 => {
+                return Err(lua_error(
+                    lua,
+                    "Cannot serialise number: must not be NaN or Inf",
+                ))
+            }
+            1 if n.is_nan() => {
+                out.extend_from_slice(b"nan");
+                return Ok(());
+            }
+            1 => {
+                out.extend_from_slice(if n > 0.0 { b"inf" } else { b"-inf" });
+                return Ok(());
+            }
+            _ => {
+                out.extend_from_slice(b"null");
+                return Ok(());
+            }
+        }
     }
-    out.extend_from_slice(crate::resp::format_g(n, 14).as_bytes());
+    out.extend_from_slice(crate::resp::format_g(n, cfg.precision as usize).as_bytes());
     Ok(())
 }
 
-fn json_encode(lua: &Lua, v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
+fn json_encode(
+    lua: &Lua,
+    cfg: &CjsonConfig,
+    v: &Value,
+    out: &mut Vec<u8>,
+    depth: i64,
+) -> mlua::Result<()> {
     match v {
         Value::String(s) => json_string(&s.as_bytes(), out),
-        Value::Number(n) => json_number(lua, *n, out)?,
-        Value::Integer(n) => json_number(lua, *n as f64, out)?,
+        Value::Number(n) => json_number(lua, cfg, *n, out)?,
+        Value::Integer(n) => json_number(lua, cfg, *n as f64, out)?,
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
         Value::Table(t) => {
             let depth = depth + 1;
-            if depth > CJSON_MAX_DEPTH {
+            if depth > cfg.encode_max_depth {
                 return Err(lua_error(
                     lua,
                     &format!("Cannot serialise, excessive nesting ({depth})"),
@@ -226,20 +510,23 @@ fn json_encode(lua: &Lua, v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::R
                     }
                 }
             }
-            if array && max > 0.0 {
-                if max > (items * 2) as f64 && max > 10.0 {
-                    return Err(lua_error(
-                        lua,
-                        "Cannot serialise table: excessively sparse array",
-                    ));
-                }
+            let sparse = cfg.sparse_ratio > 0
+                && max > (items as f64) * cfg.sparse_ratio as f64
+                && max > cfg.sparse_safe as f64;
+            if array && max > 0.0 && sparse && cfg.sparse_convert == 0 {
+                return Err(lua_error(
+                    lua,
+                    "Cannot serialise table: excessively sparse array",
+                ));
+            }
+            if array && max > 0.0 && !sparse {
                 out.push(b'[');
                 for i in 1..=(max as usize) {
                     if i > 1 {
                         out.push(b',');
                     }
                     let v: Value = t.raw_get(i)?;
-                    json_encode(lua, &v, out, depth)?;
+                    json_encode(lua, cfg, &v, out, depth)?;
                 }
                 out.push(b']');
             } else {
@@ -255,12 +542,12 @@ fn json_encode(lua: &Lua, v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::R
                         Value::String(s) => json_string(&s.as_bytes(), out),
                         Value::Number(n) => {
                             out.push(b'"');
-                            json_number(lua, *n, out)?;
+                            json_number(lua, cfg, *n, out)?;
                             out.push(b'"');
                         }
                         Value::Integer(n) => {
                             out.push(b'"');
-                            json_number(lua, *n as f64, out)?;
+                            json_number(lua, cfg, *n as f64, out)?;
                             out.push(b'"');
                         }
                         other => {
@@ -274,7 +561,7 @@ fn json_encode(lua: &Lua, v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::R
                         }
                     }
                     out.push(b':');
-                    json_encode(lua, &v, out, depth)?;
+                    json_encode(lua, cfg, &v, out, depth)?;
                 }
                 out.push(b'}');
             }
@@ -310,9 +597,28 @@ struct Token {
     at: usize,
 }
 
+/// lua_cjson's `json_is_invalid_number`: what strtod reads but JSON has
+/// not (a plus sign, hexadecimal, leading zeros, Inf, NaN).
+fn invalid_number(s: &[u8]) -> bool {
+    if s.first() == Some(&b'+') {
+        return true;
+    }
+    let p = s.strip_prefix(b"-").unwrap_or(s);
+    match p.first() {
+        Some(b'0') => matches!(p.get(1), Some(b'x' | b'X' | b'0'..=b'9')),
+        None => false,
+        Some(c) if *c <= b'9' => false,
+        _ => {
+            p.len() >= 3
+                && (p[..3].eq_ignore_ascii_case(b"inf") || p[..3].eq_ignore_ascii_case(b"nan"))
+        }
+    }
+}
+
 struct JsonParser<'a> {
     s: &'a [u8],
     pos: usize,
+    cfg: CjsonConfig,
 }
 
 impl JsonParser<'_> {
@@ -357,7 +663,12 @@ impl JsonParser<'_> {
             b':' => Tok::Colon,
             b',' => Tok::Comma,
             b'"' => return self.string(at),
-            b'-' | b'0'..=b'9' => return self.number(at),
+            b'-' | b'0'..=b'9' => {
+                if self.cfg.decode_invalid_numbers == 0 && invalid_number(&self.s[at..]) {
+                    return single(Tok::Error("invalid number"));
+                }
+                return self.number(at);
+            }
             b't' if self.s[at..].starts_with(b"true") => {
                 self.pos += 4;
                 return single(Tok::Bool(true));
@@ -369,6 +680,10 @@ impl JsonParser<'_> {
             b'n' if self.s[at..].starts_with(b"null") => {
                 self.pos += 4;
                 return single(Tok::Null);
+            }
+            // Inf, NaN, hexadecimal: strtod's, when allowed.
+            _ if self.cfg.decode_invalid_numbers != 0 && invalid_number(&self.s[at..]) => {
+                return self.number(at)
             }
             _ => return single(Tok::Error("invalid token")),
         };
@@ -399,7 +714,7 @@ impl JsonParser<'_> {
         }
         let len = rest
             .iter()
-            .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+            .position(|c| !(matches!(c, b'-' | b'+' | b'.') || c.is_ascii_alphanumeric()))
             .unwrap_or(rest.len());
         // strtod reads the longest valid prefix.
         let mut end = len;
@@ -502,7 +817,7 @@ impl JsonParser<'_> {
             Tok::Null => Value::LightUserData(mlua::LightUserData(std::ptr::null_mut())),
             Tok::ObjBegin | Tok::ArrBegin => {
                 let depth = depth + 1;
-                if depth > CJSON_MAX_DEPTH {
+                if depth as i64 > self.cfg.decode_max_depth {
                     return Err(lua_error(
                         lua,
                         &format!(
@@ -618,19 +933,62 @@ fn cmsgpack(lua: &Lua) -> mlua::Result<Table> {
     )?;
     t.raw_set(
         "unpack",
-        lua.create_function(|lua, data: mlua::String| {
-            let data = data.as_bytes();
-            let mut pos = 0;
-            let mut values = Vec::new();
-            while pos < data.len() {
-                values.push(mp_decode(lua, &data, &mut pos, 0)?);
-            }
-            Ok(MultiValue::from_iter(values))
+        lua.create_function(|lua, data: mlua::String| mp_unpack(lua, &data.as_bytes(), 0, 0))?,
+    )?;
+    t.raw_set(
+        "unpack_one",
+        lua.create_function(|lua, (data, offset): (mlua::String, Option<i64>)| {
+            mp_unpack(lua, &data.as_bytes(), 1, offset.unwrap_or(0))
         })?,
+    )?;
+    t.raw_set(
+        "unpack_limit",
+        lua.create_function(
+            |lua, (data, limit, offset): (mlua::String, i64, Option<i64>)| {
+                mp_unpack(lua, &data.as_bytes(), limit, offset.unwrap_or(0))
+            },
+        )?,
     )?;
     t.raw_set("_NAME", "cmsgpack")?;
     t.raw_set("_VERSION", "lua-cmsgpack 0.4.0")?;
     Ok(t)
+}
+
+/// lua_cmsgpack's `mp_unpack_full`: the values from `offset` on, at most
+/// `limit` of them (0 and 0: all, with no offset returned). With a limit
+/// or an offset, the offset to go on from comes first (-1 at the end).
+fn mp_unpack(lua: &Lua, data: &[u8], limit: i64, offset: i64) -> mlua::Result<MultiValue> {
+    let decode_all = limit == 0 && offset == 0;
+    if offset < 0 || limit < 0 {
+        // lua_cmsgpack prints the input's length where the limit belongs.
+        return Err(lua_error(
+            lua,
+            &format!(
+                "Invalid request to unpack with offset of {offset} and limit of {}.",
+                data.len()
+            ),
+        ));
+    }
+    if offset as u64 > data.len() as u64 {
+        return Err(lua_error(
+            lua,
+            &format!(
+                "Start offset {offset} greater than input length {}.",
+                data.len()
+            ),
+        ));
+    }
+    let limit = if decode_all { i64::MAX } else { limit };
+    let mut pos = offset as usize;
+    let mut values = Vec::new();
+    while pos < data.len() && (values.len() as i64) < limit {
+        values.push(mp_decode(lua, data, &mut pos, 0)?);
+    }
+    if !decode_all {
+        let next = if pos >= data.len() { -1 } else { pos as i64 };
+        values.insert(0, Value::Integer(next));
+    }
+    Ok(MultiValue::from_iter(values))
 }
 
 fn mp_int(n: i64, out: &mut Vec<u8>) {

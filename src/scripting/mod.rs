@@ -11,14 +11,22 @@
 //! borrows nothing of `State`.
 //!
 //! `redis.call` needs that same `&mut Ctx` while Lua runs. It reaches it
-//! through [`mlua::Lua::scope`]: for the duration of one script a scoped Rust
-//! function is created that captures a `RefCell` holding the `&mut Ctx`; the
-//! permanent Lua `redis.call` wrapper (installed once) calls whichever scoped
-//! function is current. The `RefCell` is borrowed only while one command runs
-//! through [`crate::commands::call`] and never while Lua code runs, so a
-//! script cannot re-enter it; when the scope ends the scoped function is
-//! invalidated, so a reference kept by a script (in a global table) cannot
-//! outlive the context. No raw pointers, no `unsafe`.
+//! through [`mlua::Lua::scope`]: for the duration of one script a scoped
+//! Rust function is created that captures a `RefCell` holding the `&mut
+//! Ctx`, and put in an integer registry slot ([`CallSlot`]); the permanent
+//! `redis.call`, `redis.pcall` and `redis.acl_check_cmd` (C functions,
+//! installed once) leave their arguments beside the slot and call it. The
+//! `RefCell` is borrowed only while one command runs through
+//! [`crate::commands::call`] and never while Lua code runs, so a script
+//! cannot re-enter it; when the scope ends the scoped function is
+//! invalidated, so a reference kept by a script cannot outlive the
+//! context. No raw pointers, no `unsafe`.
+//!
+//! A count hook fires every 100,000 instructions, as Redis's does. Past
+//! busy-reply-threshold it calls the scoped function with `nil`, which
+//! serves the other clients through the backend's
+//! [`crate::server::State::events_while_busy`] and stops the script once
+//! SCRIPT KILL or FUNCTION KILL asked.
 //!
 //! A script's commands run as the calling client with its reply buffer
 //! swapped for an empty one (Redis's "lua client": same user, same
@@ -37,9 +45,14 @@
 //!
 //! The sandbox: the base, table, string and math libraries plus cjson,
 //! cmsgpack, bit and struct (in Rust, [`libs`]); no `os`, `io`, `debug`,
-//! `loadfile`, `dofile`. Scripts see the globals through a read-only proxy:
-//! assigning raises `Attempt to modify a readonly table`, reading a missing
-//! name raises `Script attempted to access nonexistent global variable`.
+//! `loadfile`, `dofile`, `getfenv`, `setfenv`. Redis's Lua makes the
+//! globals, the libraries and the strings' metatable read-only; stock Lua
+//! cannot, so scripts see each through a proxy, and `rawget`, `rawset`,
+//! `next`, `pairs`, `getmetatable` and `setmetatable` look through the
+//! proxies or refuse: assigning raises `Attempt to modify a readonly
+//! table`, reading a missing name raises `Script attempted to access
+//! nonexistent global variable`. `loadstring` parses text only (Redis
+//! removed the undumper) and gives the chunk the read-only globals.
 
 mod convert;
 pub mod functions;
@@ -95,19 +108,27 @@ pub(crate) struct Engine {
 /// (`false` between scripts). An integer reference: it is read on every
 /// `redis.call` and written twice a script, and a named registry entry
 /// costs a protected call and a string per access.
+///
+/// The command's arguments go beside it, not through the call: pushed
+/// again they would need twice the stack, and Lua 5.1 gives a C function
+/// 8000 slots (a script may pass nearly that many, as Redis's tests do).
 #[derive(Clone)]
-struct CallSlot(Rc<RefCell<mlua::RegistryKey>>);
+struct CallSlot {
+    key: Rc<RefCell<mlua::RegistryKey>>,
+    args: Rc<RefCell<MultiValue>>,
+}
 
 impl CallSlot {
     fn new(lua: &Lua) -> mlua::Result<CallSlot> {
-        Ok(CallSlot(Rc::new(RefCell::new(
-            lua.create_registry_value(false)?,
-        ))))
+        Ok(CallSlot {
+            key: Rc::new(RefCell::new(lua.create_registry_value(false)?)),
+            args: Rc::default(),
+        })
     }
 
     /// The running script's function, if a script runs.
     fn get(&self, lua: &Lua) -> Option<Function> {
-        lua.registry_value::<Value>(&self.0.borrow())
+        lua.registry_value::<Value>(&self.key.borrow())
             .ok()
             .and_then(|v| match v {
                 Value::Function(f) => Some(f),
@@ -116,9 +137,10 @@ impl CallSlot {
     }
 
     fn set(&self, lua: &Lua, value: Value) -> mlua::Result<()> {
-        lua.replace_registry_value(&mut self.0.borrow_mut(), value)
+        lua.replace_registry_value(&mut self.key.borrow_mut(), value)
     }
 }
+
 /// When the running script reaches busy-reply-threshold (kept in the
 /// interpreter's app data, set for each run): until then the count hook
 /// only compares the clock with it.
@@ -138,6 +160,9 @@ pub struct Scripting {
     pub functions: functions::Functions,
     /// Buffers each run borrows and gives back.
     scratch: Scratch,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call commands flagged
+    /// `noscript` (Redis's tests use it to reach DEBUG PROTOCOL).
+    pub allow_noscript: bool,
 }
 
 /// Buffers a script run reuses, so the hot path (EVALSHA of a small
@@ -163,6 +188,7 @@ impl Default for Scripting {
             rand,
             running: None,
             scratch: Scratch::default(),
+            allow_noscript: false,
         }
     }
 }
@@ -241,7 +267,7 @@ pub fn sha1hex(data: &[u8]) -> String {
 
 /// The Lua glue: the redis.call/pcall wrappers, the read-only proxies.
 const GLUE: &str = r#"
-local G, handler, errtext = ...
+local G, handler, errtext, textload = ...
 -- Redis's pcall: an error table (a failed redis.call) is caught as its
 -- message, as before Redis 7.
 local rawpcall, type = pcall, type
@@ -253,21 +279,62 @@ local function caught(ok, ...)
   return false, e
 end
 G.pcall = function(...) return caught(rawpcall(...)) end
-local readonly = function() error('Attempt to modify a readonly table', 2) end
-local function protect(t)
-  return setmetatable({}, {__index = t, __newindex = readonly, __metatable = false})
+-- Redis's Lua makes the globals, every library and the strings'
+-- metatable read-only. Stock Lua cannot, so scripts see each through a
+-- proxy; `real` maps a proxy to its table, and the functions that would
+-- reach past a proxy (raw access, iteration, metatables) look through
+-- it, or refuse. The locals are named as the functions they stand for:
+-- Lua names a function in its errors by how its caller called it.
+local rawget, rawset, next, pairs = rawget, rawset, next, pairs
+local getmetatable, setmetatable = getmetatable, setmetatable
+local real = setmetatable({}, {__mode = 'k'})
+local metas = setmetatable({}, {__mode = 'k'})
+local function readonly() error('Attempt to modify a readonly table', 2) end
+local function protect(t, meta)
+  local p = setmetatable({}, {__index = t, __newindex = readonly, __metatable = false})
+  real[p] = t
+  metas[p] = meta or false
+  return p
 end
-for _, name in ipairs({'string', 'table', 'math', 'redis', 'cjson', 'cmsgpack', 'bit', 'struct'}) do
-  G[name] = protect(G[name])
+for _, name in ipairs({'string', 'table', 'math', 'redis', 'cjson', 'cmsgpack', 'bit', 'struct', 'coroutine'}) do
+  if rawget(G, name) then G[name] = protect(G[name]) end
 end
-setmetatable(G, {__index = function(_, k)
+local strmeta = getmetatable('')
+strmeta.__index = G.string
+local strview = protect(strmeta)
+local function sealed(t) return real[t] or t == G or t == strmeta end
+G.rawget = function(t, k) return rawget(real[t] or t, k) end
+G.rawset = function(t, k, v)
+  if sealed(t) then error('Attempt to modify a readonly table', 0) end
+  return rawset(t, k, v)
+end
+G.next = function(t, k) return next(real[t] or t, k) end
+G.pairs = function(t)
+  local r = real[t]
+  if r then return next, r, nil end
+  return pairs(t)
+end
+G.getmetatable = function(v)
+  if type(v) == 'string' then return strview end
+  local m = metas[v]
+  if m ~= nil then return m or nil end
+  return getmetatable(v)
+end
+G.setmetatable = function(t, mt)
+  if sealed(t) then error('Attempt to modify a readonly table', 0) end
+  return setmetatable(t, mt)
+end
+local gmeta = {__newindex = readonly, __index = function(_, k)
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-end})
-local proxy = protect(G)
+end}
+local proxy = protect(G, protect(gmeta))
 G._G = proxy
+G.loadstring = function(s, name) return textload(s, name, proxy) end
+setmetatable(G, gmeta)
 local xpcall = xpcall
-local setfenv = setfenv
 local select = select
+-- Not in Redis's Lua: they would reach past the proxies.
+for _, name in ipairs({'getfenv', 'setfenv', 'newproxy'}) do rawset(G, name, nil) end
 local runner = function(f, ...)
   if select('#', ...) == 0 then return xpcall(f, handler) end
   local k, a = ...
@@ -376,6 +443,7 @@ pub(crate) fn create_engine(rand: Rc<Cell<u64>>) -> mlua::Result<Engine> {
         globals.clone(),
         handler,
         lua.create_function(caught_error_text)?,
+        lua.create_function(load_text)?,
     ))?;
     Ok(Engine {
         lua,
@@ -468,6 +536,45 @@ fn interrupt(lua: &Lua, run: &RefCell<Run>) -> mlua::Result<()> {
     Ok(())
 }
 
+/// `loadstring` as Redis's Lua has it: every chunk is parsed as text (a
+/// binary one is a syntax error, Redis having taken the undumper out), and
+/// runs with the read-only globals. The chunk's name is its source up to
+/// a NUL, as Lua's C API would read it.
+fn load_text(
+    lua: &Lua,
+    (source, name, env): (mlua::String, Option<mlua::String>, Table),
+) -> mlua::Result<(Value, Value)> {
+    let bytes = source.as_bytes();
+    let name = match &name {
+        Some(n) => n.to_string_lossy(),
+        None => {
+            String::from_utf8_lossy(bytes.split(|&c| c == 0).next().unwrap_or(&[])).into_owned()
+        }
+    };
+    let name = name.split('\0').next().unwrap_or("").to_string();
+    // A binary chunk: the text parser's error on its first byte (a space
+    // ahead keeps the line, and stops mlua refusing it as binary).
+    let spaced;
+    let code: &[u8] = if bytes.first() == Some(&0x1b) {
+        spaced = [b" ".as_slice(), &bytes[..1]].concat();
+        &spaced
+    } else {
+        &bytes
+    };
+    let chunk = lua
+        .load(code)
+        .set_name(name)
+        .set_mode(mlua::ChunkMode::Text)
+        .set_environment(env);
+    match chunk.into_function() {
+        Ok(f) => Ok((Value::Function(f), Value::Nil)),
+        Err(e) => Ok((
+            Value::Nil,
+            Value::String(lua.create_string(error_text(&e))?),
+        )),
+    }
+}
+
 /// The `redis` table's functions that need no running script.
 fn install_redis_api(
     lua: &Lua,
@@ -495,21 +602,25 @@ fn install_redis_api(
                     }
                     return err_value(lua, text);
                 };
-                let (v, raise): (Value, bool) = f.call((raise, args))?;
-                if raise {
-                    if let Value::Table(t) = &v {
-                        let text: mlua::String = t.raw_get("err")?;
-                        let counted = t.raw_get::<Option<bool>>("ignore_error_stats_update")?;
-                        return Err(mlua::Error::external(ErrTable(
-                            text.as_bytes().to_vec(),
-                            counted.unwrap_or(false),
-                        )));
-                    }
-                }
-                Ok(v)
+                *slot.args.borrow_mut() = args;
+                raise_if(f.call(raise)?)
             })?,
         )?;
     }
+    let acl = slot.clone();
+    redis.raw_set(
+        "acl_check_cmd",
+        lua.create_function(move |lua, args: MultiValue| {
+            let Some(f) = acl.get(lua) else {
+                return Err(err_table_error(
+                    lua,
+                    "ERR redis.acl_check_cmd can only be called inside a script invocation",
+                ));
+            };
+            *acl.args.borrow_mut() = args;
+            raise_if(f.call(Value::Integer(ACL_CHECK))?)
+        })?,
+    )?;
     let in_script = resp.clone();
     let slot = slot.clone();
     redis.raw_set(
@@ -659,6 +770,26 @@ fn install_redis_api(
     )?;
     redis.raw_set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
     Ok(())
+}
+
+/// What the running script's function is asked besides a command (its
+/// first argument; a boolean asks for a command, nil for the interrupt).
+const ACL_CHECK: i64 = 1;
+
+/// The scoped function's answer to a wrapper: the value, or the error
+/// table it must raise.
+fn raise_if((v, raise): (Value, bool)) -> mlua::Result<Value> {
+    if raise {
+        if let Value::Table(t) = &v {
+            let text: mlua::String = t.raw_get("err")?;
+            let counted = t.raw_get::<Option<bool>>("ignore_error_stats_update")?;
+            return Err(mlua::Error::external(ErrTable(
+                text.as_bytes().to_vec(),
+                counted.unwrap_or(false),
+            )));
+        }
+    }
+    Ok(v)
 }
 
 fn version_num(v: &str) -> i64 {
@@ -1065,7 +1196,10 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
             .unwrap_or_else(|| crate::resp::Reply::new(Proto::Resp2)),
     });
     let result: mlua::Result<Outcome> = lua.scope(|scope| {
-        let call = scope.create_function(|lua, args: MultiValue| redis_call(lua, &run, args))?;
+        let call = scope.create_function(|lua, raise: Value| {
+            let args = std::mem::take(&mut *engine.call.args.borrow_mut());
+            redis_call(lua, &run, raise, args)
+        })?;
         engine.call.set(lua, Value::Function(call))?;
         let outcome = match params {
             Some((k, a)) => engine.runner.call::<(bool, Value)>((func, k, a)),
@@ -1154,14 +1288,19 @@ fn refusal(lua: &Lua, text: &[u8], raise: bool) -> mlua::Result<(Value, bool)> {
 
 /// `redis.call` / `redis.pcall`: runs one command as the script's client.
 /// Returns the converted reply and whether the glue must raise it.
-fn redis_call(lua: &Lua, run: &RefCell<Run>, args: MultiValue) -> mlua::Result<(Value, bool)> {
-    let mut args = args.into_iter();
-    let raise = match args.next() {
-        Some(Value::Boolean(raise)) => raise,
+fn redis_call(
+    lua: &Lua,
+    run: &RefCell<Run>,
+    raise: Value,
+    args: MultiValue,
+) -> mlua::Result<(Value, bool)> {
+    let raise = match raise {
+        Value::Boolean(raise) => raise,
+        Value::Integer(ACL_CHECK) => return acl_check(lua, run, args),
         // The count hook, past the deadline.
         _ => return interrupt(lua, run).map(|()| (Value::Nil, false)),
     };
-    if args.len() == 0 {
+    if args.is_empty() {
         return refusal(
             lua,
             b"ERR Please specify at least one argument for this redis lib call",
@@ -1170,26 +1309,9 @@ fn redis_call(lua: &Lua, run: &RefCell<Run>, args: MultiValue) -> mlua::Result<(
     }
     let mut guard = run.borrow_mut();
     let run = &mut *guard;
-    run.argv.clear();
-    run.spans.clear();
-    for v in args {
-        let start = run.argv.len();
-        match &v {
-            Value::String(s) => run.argv.extend_from_slice(&s.as_bytes()),
-            Value::Number(n) => run
-                .argv
-                .extend_from_slice(crate::resp::format_g17(*n).as_bytes()),
-            Value::Integer(n) => run.argv.extend_from_slice(n.to_string().as_bytes()),
-            _ => {
-                drop(guard);
-                return refusal(
-                    lua,
-                    b"ERR Lua redis lib command arguments must be strings or integers",
-                    raise,
-                );
-            }
-        }
-        run.spans.push(start..run.argv.len());
+    if let Err(text) = command_args(&args, &mut run.argv, &mut run.spans) {
+        drop(guard);
+        return refusal(lua, text, raise);
     }
     let argv = std::mem::take(&mut run.argv);
     let spans = std::mem::take(&mut run.spans);
@@ -1215,6 +1337,56 @@ fn redis_call(lua: &Lua, run: &RefCell<Run>, args: MultiValue) -> mlua::Result<(
     Ok((value?, raise && is_error))
 }
 
+/// A command's arguments from Lua values (strings, and numbers as Redis
+/// formats them), into `argv` and `spans`.
+fn command_args(
+    args: &MultiValue,
+    argv: &mut Vec<u8>,
+    spans: &mut Vec<std::ops::Range<usize>>,
+) -> Result<(), &'static [u8]> {
+    argv.clear();
+    spans.clear();
+    for v in args.iter() {
+        let start = argv.len();
+        match v {
+            Value::String(s) => argv.extend_from_slice(&s.as_bytes()),
+            Value::Number(n) => argv.extend_from_slice(crate::resp::format_g17(*n).as_bytes()),
+            Value::Integer(n) => argv.extend_from_slice(n.to_string().as_bytes()),
+            _ => return Err(b"ERR Lua redis lib command arguments must be strings or integers"),
+        }
+        spans.push(start..argv.len());
+    }
+    Ok(())
+}
+
+/// `redis.acl_check_cmd(command, args…)`: whether the script's user may
+/// run it (Redis's `luaRedisAclCheckCmdPermissionsCommand`).
+fn acl_check(lua: &Lua, run: &RefCell<Run>, args: MultiValue) -> mlua::Result<(Value, bool)> {
+    if args.is_empty() {
+        let text = b"ERR Please specify at least one argument for this redis lib call";
+        return Ok((err_value(lua, text)?, true));
+    }
+    let (mut argv, mut spans) = (Vec::new(), Vec::new());
+    if let Err(text) = command_args(&args, &mut argv, &mut spans) {
+        return Ok((err_value(lua, text)?, true));
+    }
+    let args = crate::resp::Args::new(&argv, &spans);
+    let cmd = crate::commands::find(args.get(0)).and_then(|c| {
+        if c.subcommands.is_empty() || args.len() < 2 {
+            Some(c)
+        } else {
+            c.find_subcommand(args.get(1))
+        }
+    });
+    let Some(cmd) = cmd else {
+        let text = b"ERR Invalid command passed to redis.acl_check_cmd()";
+        return Ok((err_value(lua, text)?, true));
+    };
+    let guard = run.borrow();
+    let user = &guard.ctx.state.clients[guard.ctx.client].user;
+    Ok((Value::Boolean(user.check(cmd, &args).is_ok()), false))
+}
+
 /// Checks and runs one command from a script (Redis's `scriptCall`); its
 /// reply is left in `run.out`. Returns the refusal's `CODE message`.
 fn execute(run: &mut Run, args: crate::resp::Args) -> Result<(), Vec<u8>> {
@@ -1229,17 +1401,17 @@ fn execute(run: &mut Run, args: crate::resp::Args) -> Result<(), Vec<u8>> {
             refuse(b"ERR Unknown Redis command called from script")
         };
     };
-    if cmd.flags & flags::NOSCRIPT != 0 {
+    let ctx = &mut *run.ctx;
+    if cmd.flags & flags::NOSCRIPT != 0 && !ctx.state.scripting.allow_noscript {
         return refuse(b"ERR This Redis command is not allowed from script");
     }
-    let ctx = &mut *run.ctx;
     let user = ctx.me().user.clone();
     if let Err(denied) = user.check(cmd, &args) {
         let full = crate::acl::all_rows()[crate::acl::row_id(cmd)]
             .resolved
             .full_name();
         let (reason, object) = crate::commands::acl_denial_object(denied, full.as_bytes(), &args);
-        crate::commands::acl_log_denial(ctx, reason, false, object, None);
+        crate::commands::acl_log_denial(ctx, reason, crate::acl::LogContext::Lua, object, None);
         let mut text = b"ERR The user executing the script ".to_vec();
         text.extend_from_slice(crate::error::acl_denied_reason(denied).as_bytes());
         return Err(text);
