@@ -101,7 +101,7 @@ fn parse(lua: &Lua, buf: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<V
             for i in 0..n {
                 let v = parse(lua, buf, pos, depth + 1)?;
                 if tag == b'~' {
-                    t.raw_set(v, true)?;
+                    super::checked_set(&t, v, Value::Boolean(true))?;
                 } else {
                     t.raw_set(i + 1, v)?;
                 }
@@ -118,7 +118,7 @@ fn parse(lua: &Lua, buf: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<V
             for _ in 0..n.max(0) {
                 let k = parse(lua, buf, pos, depth + 1)?;
                 let v = parse(lua, buf, pos, depth + 1)?;
-                t.raw_set(k, v)?;
+                super::checked_set(&t, k, v)?;
             }
             if tag == b'|' {
                 // An attribute precedes the reply it describes: skipped.
@@ -259,7 +259,7 @@ fn write_table(out: &mut Reply, script_resp: Proto, t: &Table, depth: usize) -> 
         }
     }
     if let Value::Table(m) = t.raw_get::<Value>("map")? {
-        let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
+        let pairs = super::entries(&m)?;
         out.map(pairs.len());
         for (k, v) in &pairs {
             write_reply(out, script_resp, k, depth + 1)?;
@@ -268,10 +268,7 @@ fn write_table(out: &mut Reply, script_resp: Proto, t: &Table, depth: usize) -> 
         return Ok(());
     }
     if let Value::Table(s) = t.raw_get::<Value>("set")? {
-        let keys: Vec<Value> = s
-            .pairs::<Value, Value>()
-            .map(|p| p.map(|(k, _)| k))
-            .collect::<mlua::Result<_>>()?;
+        let keys: Vec<Value> = super::entries(&s)?.into_iter().map(|(k, _)| k).collect();
         out.set(keys.len());
         for k in &keys {
             write_reply(out, script_resp, k, depth + 1)?;

@@ -133,8 +133,7 @@ fn register(pending: &Pending, args: MultiValue) -> mlua::Result<()> {
             return Err(reg_error("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments)."));
         };
         let (mut name, mut callback, mut flags, mut desc) = (None, None, 0, None);
-        for pair in t.clone().pairs::<Value, Value>() {
-            let (k, v) = pair?;
+        for (k, v) in super::entries(t)? {
             let Value::String(k) = k else {
                 return Err(reg_error(
                     "named argument key given to redis.register_function is not a string",

@@ -498,8 +498,7 @@ fn json_encode(
             let mut max = 0f64;
             let mut items = 0usize;
             let mut array = true;
-            for pair in t.pairs::<Value, Value>() {
-                let (k, _) = pair?;
+            for (k, _) in super::entries(t)? {
                 items += 1;
                 match k {
                     Value::Number(n) if n >= 1.0 && n.floor() == n => max = max.max(n),
@@ -532,8 +531,7 @@ fn json_encode(
             } else {
                 out.push(b'{');
                 let mut first = true;
-                for pair in t.pairs::<Value, Value>() {
-                    let (k, v) = pair?;
+                for (k, v) in super::entries(t)? {
                     if !first {
                         out.push(b',');
                     }
@@ -1073,8 +1071,7 @@ fn mp_encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
             let mut count = 0usize;
             let mut max = 0f64;
             let mut array = true;
-            for pair in t.pairs::<Value, Value>() {
-                let (k, _) = pair?;
+            for (k, _) in super::entries(t)? {
                 count += 1;
                 match k {
                     Value::Number(n) if n >= 1.0 && n.floor() == n => max = max.max(n),
@@ -1090,8 +1087,7 @@ fn mp_encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
                 }
             } else {
                 mp_len(count, 0x80, 15, 0xde, out);
-                for pair in t.pairs::<Value, Value>() {
-                    let (k, v) = pair?;
+                for (k, v) in super::entries(t)? {
                     mp_encode(&k, out, depth + 1)?;
                     mp_encode(&v, out, depth + 1)?;
                 }
@@ -1201,9 +1197,7 @@ fn mp_map(lua: &Lua, data: &[u8], pos: &mut usize, n: usize, depth: usize) -> ml
     for _ in 0..n {
         let k = mp_decode(lua, data, pos, depth + 1)?;
         let v = mp_decode(lua, data, pos, depth + 1)?;
-        if !k.is_nil() {
-            t.raw_set(k, v)?;
-        }
+        super::checked_set(&t, k, v)?;
     }
     Ok(Value::Table(t))
 }

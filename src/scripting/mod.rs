@@ -575,6 +575,35 @@ fn load_text(
     }
 }
 
+/// A table's entries, in `next` order. mlua's pairs iterator hands each
+/// key back to `lua_next` after converting it, and its conversion turns a
+/// number closer to an integer than `f64::EPSILON` into that integer (a
+/// key of 1e-20 comes back as 0), which `lua_next` does not find: it
+/// raises, unprotected, across Rust frames. `for_each` keeps the key on
+/// the stack.
+pub(crate) fn entries(t: &Table) -> mlua::Result<Vec<(Value, Value)>> {
+    let mut all = Vec::new();
+    t.for_each(|k: Value, v: Value| {
+        all.push((k, v));
+        Ok(())
+    })?;
+    Ok(all)
+}
+
+/// `t[k] = v` for a key that comes from data: a nil or NaN key is Lua's
+/// error (`table index is nil`, as `lua_settable` raises it), returned.
+/// mlua's `raw_set` does not check, and Lua would unwind across the Rust
+/// frames above it.
+pub(crate) fn checked_set(t: &Table, k: Value, v: Value) -> mlua::Result<()> {
+    match k {
+        Value::Nil => Err(mlua::Error::RuntimeError("table index is nil".into())),
+        Value::Number(n) if n.is_nan() => {
+            Err(mlua::Error::RuntimeError("table index is NaN".into()))
+        }
+        k => t.raw_set(k, v),
+    }
+}
+
 /// The `redis` table's functions that need no running script.
 fn install_redis_api(
     lua: &Lua,
