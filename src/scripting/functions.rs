@@ -77,6 +77,10 @@ pub struct Functions {
     rand: Rc<Cell<u64>>,
 }
 
+/// How long FUNCTION LOAD lets a library's code run (Redis's
+/// `LOAD_TIMEOUT_MS`).
+const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
 const LOAD_GLUE: &str = r#"
 local G, redis, register = ...
 local strict = {__index = function(_, k)
@@ -317,7 +321,12 @@ impl Functions {
         let (env, switch): (Table, Function) = fe.newenv.call(()).map_err(fail)?;
         chunk.set_environment(env).map_err(fail)?;
         *fe.pending.borrow_mut() = Some(Vec::new());
+        // Library code only registers functions: Redis stops it at 500 ms.
+        let deadline = std::time::Instant::now() + LOAD_TIMEOUT;
+        super::set_deadline(lua, Some(deadline));
         let outcome = fe.engine.runner.call::<(bool, Value)>(chunk);
+        super::set_deadline(lua, None);
+        super::set_interrupt_hook(lua, super::HOOK_EVERY);
         let registered = fe.pending.borrow_mut().take().unwrap_or_default();
         let (ok, value) = outcome.map_err(fail)?;
         if !ok {

@@ -146,7 +146,8 @@ impl CallSlot {
 /// only compares the clock with it.
 struct Deadline(Cell<Option<std::time::Instant>>);
 /// Lua instructions between two looks at the clock (Redis's count hook).
-const HOOK_EVERY: mlua::HookTriggers = mlua::HookTriggers::new().every_nth_instruction(100_000);
+pub(crate) const HOOK_EVERY: mlua::HookTriggers =
+    mlua::HookTriggers::new().every_nth_instruction(100_000);
 
 /// The scripting engine's state: the interpreter and the script cache.
 pub struct Scripting {
@@ -457,9 +458,10 @@ pub(crate) fn create_engine(rand: Rc<Cell<u64>>) -> mlua::Result<Engine> {
 /// The hook that lets a long script be interrupted: once the running
 /// script is past its deadline, it hands control to the script's scoped
 /// function (with `nil` where `redis.call` passes a boolean), which has
-/// the context to serve the other clients (library code run by FUNCTION
-/// LOAD has no deadline).
-fn set_interrupt_hook(lua: &Lua, triggers: mlua::HookTriggers) {
+/// the context to serve the other clients. Library code run by FUNCTION
+/// LOAD has no scoped function: past its deadline it is stopped, and
+/// every line raises again so `pcall` cannot keep it going.
+pub(crate) fn set_interrupt_hook(lua: &Lua, triggers: mlua::HookTriggers) {
     lua.set_hook(triggers, |lua, _| {
         let due = lua
             .app_data_ref::<Deadline>()
@@ -467,16 +469,20 @@ fn set_interrupt_hook(lua: &Lua, triggers: mlua::HookTriggers) {
             .is_some_and(|at| std::time::Instant::now() >= at);
         if due {
             let scoped = lua.app_data_ref::<CallSlot>().and_then(|s| s.get(lua));
-            if let Some(scoped) = scoped {
-                scoped.call::<()>(Value::Nil)?;
+            match scoped {
+                Some(scoped) => scoped.call::<()>(Value::Nil)?,
+                None => {
+                    set_interrupt_hook(lua, mlua::HookTriggers::EVERY_LINE);
+                    return Err(err_table_error(lua, "ERR FUNCTION LOAD timeout"));
+                }
             }
         }
         Ok(mlua::VmState::Continue)
     });
 }
 
-/// Sets (or clears) when the running script times out.
-fn set_deadline(lua: &Lua, at: Option<std::time::Instant>) {
+/// Sets (or clears) when the running script, or library code, times out.
+pub(crate) fn set_deadline(lua: &Lua, at: Option<std::time::Instant>) {
     if let Some(d) = lua.app_data_ref::<Deadline>() {
         d.0.set(at);
     }
