@@ -37,19 +37,28 @@ fn wait_busy(c: &mut Conn) -> Vec<u8> {
     }
 }
 
+/// Sets the threshold low, has one client run `command` (a script that
+/// runs long) and another wait until it is answered -BUSY, noting that
+/// answer. Returns the two connections.
+fn start_busy(port: u16, command: &[&[u8]], t: &mut Transcript) -> (Conn, Conn) {
+    let mut admin = Conn::open(port);
+    admin.line(&format!("CONFIG SET busy-reply-threshold {THRESHOLD}"));
+    let mut runner = Conn::open(port);
+    // Before the threshold the server is simply inside the script: a
+    // client that connects meanwhile waits, as with Redis.
+    runner.send(command);
+    let mut other = Conn::open(port);
+    t.note("PING", &wait_busy(&mut other));
+    (runner, other)
+}
+
 /// A script that loops, stopped by SCRIPT KILL, with the commands that may
 /// and may not run under it.
 fn eval_killed(port: u16) -> Vec<String> {
     let mut t = Transcript::default();
-    let mut admin = Conn::open(port);
-    admin.line(&format!("CONFIG SET busy-reply-threshold {THRESHOLD}"));
-    admin.line("SET k v");
-    let mut runner = Conn::open(port);
-    // Before the threshold the server is simply inside the script: a
-    // client that connects meanwhile waits, as with Redis.
-    runner.send(&[b"EVAL", b"local i = 0 while true do i = i + 1 end", b"0"]);
-    let mut other = Conn::open(port);
-    t.note("PING", &wait_busy(&mut other));
+    Conn::open(port).line("SET k v");
+    let script: &[u8] = b"local i = 0 while true do i = i + 1 end";
+    let (mut runner, mut other) = start_busy(port, &[b"EVAL", script, b"0"], &mut t);
     for line in [
         "GET k",
         "FUNCTION KILL",
@@ -84,16 +93,8 @@ fn eval_killed(port: u16) -> Vec<String> {
 /// A script that catches the kill with pcall is stopped all the same.
 fn eval_pcall_killed(port: u16) -> Vec<String> {
     let mut t = Transcript::default();
-    let mut admin = Conn::open(port);
-    admin.line(&format!("CONFIG SET busy-reply-threshold {THRESHOLD}"));
-    let mut runner = Conn::open(port);
-    runner.send(&[
-        b"EVAL",
-        b"while true do pcall(function() while true do end end) end",
-        b"0",
-    ]);
-    let mut other = Conn::open(port);
-    t.note("PING", &wait_busy(&mut other));
+    let script: &[u8] = b"while true do pcall(function() while true do end end) end";
+    let (mut runner, mut other) = start_busy(port, &[b"EVAL", script, b"0"], &mut t);
     t.note("SCRIPT KILL", &other.line("SCRIPT KILL"));
     t.note("EVAL", &runner.read_reply());
     t.0
@@ -102,14 +103,12 @@ fn eval_pcall_killed(port: u16) -> Vec<String> {
 /// A function: FUNCTION KILL's turn, FUNCTION STATS shows it.
 fn function_killed(port: u16) -> Vec<String> {
     let mut t = Transcript::default();
-    let mut admin = Conn::open(port);
-    admin.line(&format!("CONFIG SET busy-reply-threshold {THRESHOLD}"));
     let lib = b"#!lua name=busy\nredis.register_function('spin', function() while true do end end)";
-    t.note("FUNCTION LOAD", &admin.cmd(&[b"FUNCTION", b"LOAD", lib]));
-    let mut runner = Conn::open(port);
-    runner.send(&[b"FCALL", b"spin", b"0"]);
-    let mut other = Conn::open(port);
-    t.note("PING", &wait_busy(&mut other));
+    t.note(
+        "FUNCTION LOAD",
+        &Conn::open(port).cmd(&[b"FUNCTION", b"LOAD", lib]),
+    );
+    let (mut runner, mut other) = start_busy(port, &[b"FCALL", b"spin", b"0"], &mut t);
     t.note("SCRIPT KILL", &other.line("SCRIPT KILL"));
     let stats = other.line("FUNCTION STATS");
     // The running time differs from run to run.
@@ -130,16 +129,8 @@ fn function_killed(port: u16) -> Vec<String> {
 fn dirty_then_shutdown(server: &mut ServerProc) -> Vec<String> {
     let port = server.port;
     let mut t = Transcript::default();
-    let mut admin = Conn::open(port);
-    admin.line(&format!("CONFIG SET busy-reply-threshold {THRESHOLD}"));
-    let mut runner = Conn::open(port);
-    runner.send(&[
-        b"EVAL",
-        b"redis.call('SET', 'x', '1') while true do end",
-        b"0",
-    ]);
-    let mut other = Conn::open(port);
-    t.note("PING", &wait_busy(&mut other));
+    let script: &[u8] = b"redis.call('SET', 'x', '1') while true do end";
+    let (mut runner, mut other) = start_busy(port, &[b"EVAL", script, b"0"], &mut t);
     t.note("SCRIPT KILL", &other.line("SCRIPT KILL"));
     t.note("SHUTDOWN", &other.line("SHUTDOWN"));
     other.send_raw(b"SHUTDOWN NOSAVE\r\n");

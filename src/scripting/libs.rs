@@ -120,38 +120,55 @@ impl Default for CjsonConfig {
 
 type Cfg = Rc<Cell<CjsonConfig>>;
 
-/// A cjson settings function: at most `max` arguments (lua_cjson's
-/// `json_arg_init`), each handled by `apply`, which returns what the
-/// function returns.
-fn cjson_setting(
-    lua: &Lua,
-    t: &Table,
-    name: &'static str,
-    max: usize,
-    cfg: &Cfg,
-    apply: fn(&Lua, &str, &MultiValue, &mut CjsonConfig) -> mlua::Result<MultiValue>,
-) -> mlua::Result<()> {
-    let cfg = cfg.clone();
-    let f = lua.create_function(move |lua, args: MultiValue| {
-        // Errors name the function as it was called (`?` through pcall),
-        // as luaL_argerror does.
-        let name = called_name(lua);
-        if args.len() > max {
-            return Err(lua_error(
-                lua,
-                &format!(
-                    "bad argument #{} to '{name}' (found too many arguments)",
-                    max + 1
-                ),
-            ));
-        }
-        let mut c = cfg.get();
-        let out = apply(lua, &name, &args, &mut c)?;
-        cfg.set(c);
-        Ok(out)
-    })?;
-    t.raw_set(name, f)
+/// One argument of a cjson settings function: the setting it changes,
+/// read as lua_cjson's `json_integer_option` (within a range) or
+/// `json_enum_option` (a boolean, or one of the names) reads it.
+#[derive(Clone, Copy)]
+enum Opt {
+    Int(fn(&mut CjsonConfig) -> &mut i64, (i64, i64)),
+    Enum(fn(&mut CjsonConfig) -> &mut i64, &'static [&'static str]),
 }
+
+const INT_MAX: i64 = i32::MAX as i64;
+
+/// cjson's settings functions and their arguments, in order.
+const SETTINGS: &[(&str, &[Opt])] = &[
+    (
+        "encode_sparse_array",
+        &[
+            Opt::Enum(|c| &mut c.sparse_convert, OFF_ON),
+            Opt::Int(|c| &mut c.sparse_ratio, (0, INT_MAX)),
+            Opt::Int(|c| &mut c.sparse_safe, (0, INT_MAX)),
+        ],
+    ),
+    (
+        "encode_max_depth",
+        &[Opt::Int(|c| &mut c.encode_max_depth, (1, INT_MAX))],
+    ),
+    (
+        "decode_max_depth",
+        &[Opt::Int(|c| &mut c.decode_max_depth, (1, INT_MAX))],
+    ),
+    (
+        "encode_number_precision",
+        &[Opt::Int(|c| &mut c.precision, (1, 14))],
+    ),
+    (
+        "encode_keep_buffer",
+        &[Opt::Enum(|c| &mut c.keep_buffer, OFF_ON)],
+    ),
+    (
+        "encode_invalid_numbers",
+        &[Opt::Enum(
+            |c| &mut c.encode_invalid_numbers,
+            &["off", "on", "null"],
+        )],
+    ),
+    (
+        "decode_invalid_numbers",
+        &[Opt::Enum(|c| &mut c.decode_invalid_numbers, OFF_ON)],
+    ),
+];
 
 /// The name the running C function was called by, or `?`.
 fn called_name(lua: &Lua) -> String {
@@ -302,108 +319,38 @@ fn cjson(lua: &Lua) -> mlua::Result<Table> {
         "null",
         Value::LightUserData(mlua::LightUserData(std::ptr::null_mut())),
     )?;
-    cjson_setting(
-        lua,
-        &t,
-        "encode_sparse_array",
-        3,
-        &cfg,
-        |lua, name, args, c| {
-            Ok(MultiValue::from_iter([
-                enum_option(lua, name, args, 0, &mut c.sparse_convert, OFF_ON)?,
-                int_option(
+    for &(name, opts) in SETTINGS {
+        let cfg = cfg.clone();
+        let f = lua.create_function(move |lua, args: MultiValue| {
+            // Errors name the function as it was called (`?` through
+            // pcall), as luaL_argerror does.
+            let called = called_name(lua);
+            if args.len() > opts.len() {
+                return Err(lua_error(
                     lua,
-                    name,
-                    args,
-                    1,
-                    &mut c.sparse_ratio,
-                    (0, i32::MAX.into()),
-                )?,
-                int_option(lua, name, args, 2, &mut c.sparse_safe, (0, i32::MAX.into()))?,
-            ]))
-        },
-    )?;
-    cjson_setting(
-        lua,
-        &t,
-        "encode_max_depth",
-        1,
-        &cfg,
-        |lua, name, args, c| {
-            let v = int_option(
-                lua,
-                name,
-                args,
-                0,
-                &mut c.encode_max_depth,
-                (1, i32::MAX.into()),
-            )?;
-            Ok(MultiValue::from_iter([v]))
-        },
-    )?;
-    cjson_setting(
-        lua,
-        &t,
-        "decode_max_depth",
-        1,
-        &cfg,
-        |lua, name, args, c| {
-            let v = int_option(
-                lua,
-                name,
-                args,
-                0,
-                &mut c.decode_max_depth,
-                (1, i32::MAX.into()),
-            )?;
-            Ok(MultiValue::from_iter([v]))
-        },
-    )?;
-    cjson_setting(
-        lua,
-        &t,
-        "encode_number_precision",
-        1,
-        &cfg,
-        |lua, name, args, c| {
-            let v = int_option(lua, name, args, 0, &mut c.precision, (1, 14))?;
-            Ok(MultiValue::from_iter([v]))
-        },
-    )?;
-    cjson_setting(
-        lua,
-        &t,
-        "encode_keep_buffer",
-        1,
-        &cfg,
-        |lua, name, args, c| {
-            let v = enum_option(lua, name, args, 0, &mut c.keep_buffer, OFF_ON)?;
-            Ok(MultiValue::from_iter([v]))
-        },
-    )?;
-    cjson_setting(
-        lua,
-        &t,
-        "encode_invalid_numbers",
-        1,
-        &cfg,
-        |lua, name, args, c| {
-            let options = &["off", "on", "null"];
-            let v = enum_option(lua, name, args, 0, &mut c.encode_invalid_numbers, options)?;
-            Ok(MultiValue::from_iter([v]))
-        },
-    )?;
-    cjson_setting(
-        lua,
-        &t,
-        "decode_invalid_numbers",
-        1,
-        &cfg,
-        |lua, name, args, c| {
-            let v = enum_option(lua, name, args, 0, &mut c.decode_invalid_numbers, OFF_ON)?;
-            Ok(MultiValue::from_iter([v]))
-        },
-    )?;
+                    &format!(
+                        "bad argument #{} to '{called}' (found too many arguments)",
+                        opts.len() + 1
+                    ),
+                ));
+            }
+            let mut c = cfg.get();
+            let mut out = MultiValue::new();
+            for (i, opt) in opts.iter().enumerate() {
+                out.push_back(match *opt {
+                    Opt::Int(field, range) => {
+                        int_option(lua, &called, &args, i, field(&mut c), range)?
+                    }
+                    Opt::Enum(field, options) => {
+                        enum_option(lua, &called, &args, i, field(&mut c), options)?
+                    }
+                });
+            }
+            cfg.set(c);
+            Ok(out)
+        })?;
+        t.raw_set(name, f)?;
+    }
     t.raw_set("_NAME", "cjson")?;
     t.raw_set("_VERSION", "2.1.0")?;
     Ok(t)
