@@ -6,6 +6,13 @@
 //! (so a completion's buffer, borrowed from the ring's buffer pool, can be
 //! parsed while handlers run) and makes "one enter per iteration" a
 //! property of one function.
+//!
+//! The one exception is a script that runs past busy-reply-threshold: its
+//! interrupt hook calls `serve_while_busy`, which enters the ring itself
+//! (without waiting) to handle the other connections' completions and send
+//! their replies. For that, the loop takes each batch of completions off
+//! the ring into `Core::pending` before handling it, and holds no borrow of
+//! `Core` or of the ring while a command runs.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
