@@ -13,12 +13,11 @@ Usage: scripts/eval_bench.py [--repeat N] [--requests N] [--clients 50] [--pipel
 """
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ROOT, Server, call, redis_argv, rizzler_argv, run_benchmark  # noqa: E402
+from bench import ROOT, call, interleaved, ratio_table, three_servers  # noqa: E402
 
 LIMITER = """
 local n = redis.call('INCR', KEYS[1])
@@ -43,10 +42,8 @@ def main():
     args = ap.parse_args()
     pipelines = [int(p) for p in args.pipeline.split(",")]
     server_cpu, client_cpu = 1, 0
-    servers = [Server("redis", redis_argv(), server_cpu)]
-    for backend in ("uring", "epoll"):
-        servers.append(Server(f"rizzler-{backend}", rizzler_argv(args.binary, backend), server_cpu))
-    results = {}
+    servers = three_servers(args.binary, server_cpu)
+    results, commands = {}, {}
     try:
         sha = None
         for s in servers:
@@ -57,14 +54,10 @@ def main():
             sha = got
         command = ["EVALSHA", sha, "1", "rl:__rand_int__", "60", "1000000"]
         for pipeline in pipelines:
-            for rep in range(args.repeat):
-                order = servers[rep % len(servers):] + servers[:rep % len(servers)]
-                for s in order:
-                    r = run_benchmark(s, "evalsha", args.clients, pipeline, args.requests, client_cpu,
-                                      command=command, keyspace=args.keyspace)
-                    results.setdefault((pipeline, s.name), []).append(r)
-                    print(f"  -P {pipeline:<3} {s.name:14} {r['rps']:>10.0f} rps p50={r['p50']:.3f} ms "
-                          f"cpu={r['cpu_us']:.2f} us/req", flush=True)
+            name = f"EVALSHA -P {pipeline}"
+            commands[name] = command
+            run = argparse.Namespace(**{**vars(args), "pipeline": pipeline})
+            results.update(interleaved(servers, {name: command}, run, client_cpu, args.keyspace))
     finally:
         for s in servers:
             s.stop()
@@ -72,17 +65,7 @@ def main():
     names = [s.name for s in servers]
     print(f"\nEVALSHA rate limiter (INCR + EXPIRE on first hit), -c {args.clients}, "
           f"{args.keyspace} keys, medians of {args.repeat} interleaved runs\n")
-    print("| pipeline | " + " | ".join(f"{n} rps" for n in names) + " | uring/redis | epoll/redis "
-          "| p50 ms redis | p50 ms uring | cpu us/req redis | cpu uring/redis |")
-    print("|---" * (len(names) + 7) + "|")
-    for pipeline in pipelines:
-        med = {n: statistics.median(r["rps"] for r in results[(pipeline, n)]) for n in names}
-        p50 = {n: statistics.median(r["p50"] for r in results[(pipeline, n)]) for n in names}
-        cpu = {n: statistics.median(r["cpu_us"] for r in results[(pipeline, n)]) for n in names}
-        print(f"| -P {pipeline} | " + " | ".join(f"{med[n]:.0f}" for n in names)
-              + f" | {med['rizzler-uring'] / med['redis']:.2f} | {med['rizzler-epoll'] / med['redis']:.2f}"
-              + f" | {p50['redis']:.3f} | {p50['rizzler-uring']:.3f}"
-              + f" | {cpu['redis']:.2f} | {cpu['rizzler-uring'] / cpu['redis']:.2f} |")
+    ratio_table("command", names, commands, results)
 
 
 if __name__ == "__main__":

@@ -137,15 +137,6 @@ impl Ctx<'_> {
         self.state.transaction.is_none()
     }
 
-    /// Whether the command runs from a script (`redis.call`).
-    pub fn in_script(&self) -> bool {
-        self.state
-            .scripting
-            .running
-            .as_ref()
-            .is_some_and(|r| r.client == self.client)
-    }
-
     /// Parks the calling client until one of `keys` (argument indexes)
     /// holds what it `wants`, or `deadline` (Unix ms, 0 for never) passes.
     /// The handler writes no reply. Called again while its command is

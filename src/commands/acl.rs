@@ -343,14 +343,8 @@ fn dryrun(ctx: &mut Ctx, args: Args) -> CmdResult {
         return Err(CmdError::acl_no_user(args.get(2)));
     };
     let cmd_args = args.tail(3);
-    let Some(base) = super::find(cmd_args.get(0)) else {
+    let Some(cmd) = super::meta::lookup_argv(&cmd_args).map(|r| r.cmd) else {
         return Err(CmdError::acl_no_command(args.get(3)));
-    };
-    let cmd = if base.subcommands.is_empty() || cmd_args.len() < 2 {
-        base
-    } else {
-        base.find_subcommand(cmd_args.get(1))
-            .ok_or_else(|| CmdError::acl_no_command(args.get(3)))?
     };
     let full_name = super::meta::resolve_row(cmd).full_name();
     if !cmd.arity_ok(cmd_args.len()) {

@@ -173,7 +173,7 @@ pub fn lookup_full(name: &[u8]) -> Option<Resolved> {
 
 /// Redis's `lookupCommand` over an argument vector: the container's
 /// subcommand when it has subcommands and a second argument is given.
-fn lookup_argv(args: &Args) -> Option<Resolved> {
+pub(crate) fn lookup_argv(args: &Args) -> Option<Resolved> {
     let cmd = find(args.get(0))?;
     if cmd.subcommands.is_empty() || args.len() < 2 {
         return Some(Resolved { cmd, parent: None });

@@ -73,6 +73,15 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Whether the command runs from a script (`redis.call`).
+    pub fn in_script(&self) -> bool {
+        self.state
+            .scripting
+            .running
+            .as_ref()
+            .is_some_and(|r| r.client == self.client)
+    }
+
     /// The calling client.
     pub fn me(&mut self) -> &mut Client {
         &mut self.state.clients[self.client]

@@ -205,9 +205,9 @@ fn fcall_ro(ctx: &mut Ctx, args: Args) -> CmdResult {
 /// Redis's `fcallCommandGeneric`: the function is looked up before the
 /// key count is read.
 fn fcall_generic(ctx: &mut Ctx, args: Args, read_only: bool) -> CmdResult {
-    if !functions::exists(ctx, args.get(1)) {
+    let Some(found) = functions::lookup(ctx, args.get(1)) else {
         return Err(CmdError::err("ERR Function not found"));
-    }
+    };
     let numkeys = crate::resp::parse_i64(args.get(2))
         .ok_or_else(|| CmdError::err("ERR Bad number of keys provided"))?;
     if numkeys > (args.len() - 3) as i64 {
@@ -219,6 +219,7 @@ fn fcall_generic(ctx: &mut Ctx, args: Args, read_only: bool) -> CmdResult {
     let numkeys = numkeys as usize;
     functions::fcall(
         ctx,
+        found,
         args,
         3..3 + numkeys,
         3 + numkeys..args.len(),

@@ -63,6 +63,7 @@ async fn serve(
         wakers: wakers.clone(),
         shutdown: shutdown.clone(),
         listeners: listeners.iter().map(AsRawFd::as_raw_fd).collect(),
+        peek: RefCell::new(vec![0; BUSY_PEEK]),
     };
     server.borrow_mut().state.events_while_busy = Some(Rc::new(move |store, state| {
         serve_while_busy(&under, store, state)
@@ -183,6 +184,8 @@ struct Loop {
     wakers: Wakers,
     shutdown: Rc<Notify>,
     listeners: Vec<RawFd>,
+    /// Where a client's waiting bytes are peeked into.
+    peek: RefCell<Vec<u8>>,
 }
 
 /// Most a client's commands are looked at per turn under a long script.
@@ -226,7 +229,7 @@ fn serve_while_busy(env: &Loop, store: &mut Store, state: &mut State) {
         })
         .map(|(key, c)| (key, c.fd))
         .collect();
-    let mut buf = vec![0u8; BUSY_PEEK];
+    let mut buf = env.peek.borrow_mut();
     for (key, fd) in ready {
         // SAFETY: `fd` is the client's open socket (its task owns it and
         // is parked); `buf` is valid for `buf.len()` bytes of writes.

@@ -397,18 +397,15 @@ impl Functions {
 /// FCALL / FCALL_RO.
 pub fn fcall(
     ctx: &mut Ctx,
+    found: Found,
     command: crate::resp::Args,
     keys: std::ops::Range<usize>,
     argv: std::ops::Range<usize>,
     read_only: bool,
 ) -> CmdResult {
     let name = String::from_utf8_lossy(command.get(1));
-    let functions = &mut ctx.state.scripting.functions;
-    let Some(f) = functions.find(&name) else {
-        return Err(CmdError::err("ERR Function not found"));
-    };
-    let (func, flags) = (f.func.clone(), f.flags);
-    let engine = functions.engine()?.engine;
+    let Found { func, flags } = found;
+    let engine = ctx.state.scripting.functions.engine()?.engine;
     super::run_target(
         ctx,
         Target {
@@ -425,10 +422,20 @@ pub fn fcall(
     )
 }
 
-/// Whether FCALL can find `name` (checked before the key count).
-pub fn exists(ctx: &Ctx, name: &[u8]) -> bool {
+/// A function FCALL found, to call.
+pub struct Found {
+    func: Function,
+    flags: u32,
+}
+
+/// The function FCALL names (looked up before its key count is read).
+pub fn lookup(ctx: &Ctx, name: &[u8]) -> Option<Found> {
     let name = String::from_utf8_lossy(name);
-    ctx.state.scripting.functions.find(&name).is_some()
+    let f = ctx.state.scripting.functions.find(&name)?;
+    Some(Found {
+        func: f.func.clone(),
+        flags: f.flags,
+    })
 }
 
 impl std::fmt::Debug for Functions {

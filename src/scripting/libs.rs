@@ -754,6 +754,17 @@ impl JsonParser<'_> {
         self.value_from(lua, tok, depth)
     }
 
+    /// An array element or an object's value: `tok` must start a value.
+    fn element(&mut self, lua: &Lua, tok: Token, depth: usize) -> mlua::Result<Value> {
+        if matches!(
+            tok.kind,
+            Tok::ArrEnd | Tok::ObjEnd | Tok::Colon | Tok::Comma | Tok::End | Tok::Error(_)
+        ) {
+            return Err(self.fail(lua, "value", &tok));
+        }
+        self.value_from(lua, tok, depth)
+    }
+
     fn value_from(&mut self, lua: &Lua, tok: Token, depth: usize) -> mlua::Result<Value> {
         Ok(match tok.kind {
             Tok::Str(s) => Value::String(lua.create_string(&s)?),
@@ -779,18 +790,7 @@ impl JsonParser<'_> {
                         return Ok(Value::Table(t));
                     }
                     loop {
-                        if matches!(
-                            next.kind,
-                            Tok::ArrEnd
-                                | Tok::ObjEnd
-                                | Tok::Colon
-                                | Tok::Comma
-                                | Tok::End
-                                | Tok::Error(_)
-                        ) {
-                            return Err(self.fail(lua, "value", &next));
-                        }
-                        let v = self.value_from(lua, next, depth)?;
+                        let v = self.element(lua, next, depth)?;
                         t.raw_set(i, v)?;
                         i += 1;
                         let sep = self.token();
@@ -815,18 +815,7 @@ impl JsonParser<'_> {
                             return Err(self.fail(lua, "colon", &colon));
                         }
                         let vt = self.token();
-                        if matches!(
-                            vt.kind,
-                            Tok::ArrEnd
-                                | Tok::ObjEnd
-                                | Tok::Colon
-                                | Tok::Comma
-                                | Tok::End
-                                | Tok::Error(_)
-                        ) {
-                            return Err(self.fail(lua, "value", &vt));
-                        }
-                        let v = self.value_from(lua, vt, depth)?;
+                        let v = self.element(lua, vt, depth)?;
                         t.raw_set(k, v)?;
                         let sep = self.token();
                         match sep.kind {

@@ -379,7 +379,7 @@ impl Scripting {
             .set_name(USER_CHUNK)
             .set_mode(mlua::ChunkMode::Text)
             .into_function()
-            .map_err(|e| CmdError::script_compile(&syntax_message(&e)))?;
+            .map_err(|e| CmdError::script_compile(&error_text(&e)))?;
         let proxy: Value = engine.globals.raw_get("_G").map_err(|e| lua_failure(&e))?;
         if let Value::Table(env) = proxy {
             func.set_environment(env).map_err(|e| lua_failure(&e))?;
@@ -415,10 +415,6 @@ pub fn error_text(e: &mlua::Error) -> String {
         mlua::Error::ExternalError(e) => e.to_string(),
         other => other.to_string(),
     }
-}
-
-fn syntax_message(e: &mlua::Error) -> String {
-    error_text(e)
 }
 
 pub(crate) fn create_engine(rand: Rc<Cell<u64>>) -> mlua::Result<Engine> {
@@ -498,15 +494,13 @@ fn interrupt(lua: &Lua, run: &RefCell<Run>) -> mlua::Result<()> {
     };
     let run = &mut *guard;
     let ctx = &mut *run.ctx;
-    let threshold = ctx.state.config.busy_reply_threshold;
     let Some(r) = ctx.state.scripting.running.as_mut() else {
         return Ok(());
     };
+    // The hook calls only past the run's deadline: the first time, the
+    // script has just timed out.
     if !r.timed_out {
         let elapsed = r.started.elapsed().as_millis();
-        if threshold <= 0 || elapsed < threshold as u128 {
-            return Ok(());
-        }
         r.timed_out = true;
         r.command = run.command.iter().map(<[u8]>::to_vec).collect();
         r.name = run.name.to_string();
@@ -1073,8 +1067,6 @@ struct Run<'c, 'a> {
     allow_oom: bool,
     /// Over maxmemory when the script began.
     oom_at_start: bool,
-    /// A write command has run.
-    dirty: bool,
     /// The command that runs the script (FUNCTION STATS shows it).
     command: crate::resp::Args<'c>,
     /// The script's SHA or the function's name.
@@ -1221,7 +1213,6 @@ pub(crate) fn run_target(ctx: &mut Ctx, target: Target) -> CmdResult {
         read_only,
         allow_oom,
         oom_at_start,
-        dirty: false,
         command,
         name: sha,
         argv: scratch.argv,
@@ -1406,14 +1397,7 @@ fn acl_check(lua: &Lua, run: &RefCell<Run>, args: MultiValue) -> mlua::Result<(V
         return Ok((err_value(lua, text)?, true));
     }
     let args = crate::resp::Args::new(&argv, &spans);
-    let cmd = crate::commands::find(args.get(0)).and_then(|c| {
-        if c.subcommands.is_empty() || args.len() < 2 {
-            Some(c)
-        } else {
-            c.find_subcommand(args.get(1))
-        }
-    });
-    let Some(cmd) = cmd else {
+    let Some(cmd) = crate::commands::meta::lookup_argv(&args).map(|r| r.cmd) else {
         let text = b"ERR Invalid command passed to redis.acl_check_cmd()";
         return Ok((err_value(lua, text)?, true));
     };
@@ -1427,9 +1411,7 @@ fn acl_check(lua: &Lua, run: &RefCell<Run>, args: MultiValue) -> mlua::Result<(V
 fn execute(run: &mut Run, args: crate::resp::Args) -> Result<(), Vec<u8>> {
     let refuse = |s: &[u8]| Err(s.to_vec());
     let Ok(cmd) = crate::commands::resolve(&args) else {
-        let known = crate::commands::find(args.get(0)).is_some_and(|c| {
-            c.subcommands.is_empty() || args.len() < 2 || c.find_subcommand(args.get(1)).is_some()
-        });
+        let known = crate::commands::meta::lookup_argv(&args).is_some();
         return if known {
             refuse(b"ERR Wrong number of args calling Redis command from script")
         } else {
@@ -1455,16 +1437,23 @@ fn execute(run: &mut Run, args: crate::resp::Args) -> Result<(), Vec<u8>> {
     if run.read_only && (writes || crate::commands::may_replicate(cmd)) {
         return refuse(b"ERR Write commands are not allowed from read-only scripts.");
     }
-    if writes && !run.dirty {
+    // Whether a write has run: the script's own record, which SCRIPT KILL
+    // reads too.
+    let dirty = ctx
+        .state
+        .scripting
+        .running
+        .as_ref()
+        .is_some_and(|r| r.dirty);
+    if writes && !dirty {
         if let Some(error) = crate::persist::snapshot::writes_refused(ctx.state) {
             return Err(error.message().to_vec());
         }
     }
-    if !run.allow_oom && run.oom_at_start && !run.dirty && cmd.flags & flags::DENYOOM != 0 {
+    if !run.allow_oom && run.oom_at_start && !dirty && cmd.flags & flags::DENYOOM != 0 {
         return Err(CmdError::Oom.message().to_vec());
     }
-    if writes && !run.dirty {
-        run.dirty = true;
+    if writes && !dirty {
         if let Some(r) = ctx.state.scripting.running.as_mut() {
             r.dirty = true;
         }

@@ -402,11 +402,13 @@ fn enter_without_waiting(uring: &mut IoUring) {
 /// Handles one completion.
 fn complete(core: &RefCell<Core>, srv: &mut Srv, bufs: &BufRing, ud: u64, res: i32, flags: u32) {
     let more = cqueue::more(flags);
-    if !more {
+    {
         let mut c = core.borrow_mut();
-        c.outstanding = c.outstanding.saturating_sub(1);
+        c.counts.completions += 1;
+        if !more {
+            c.outstanding = c.outstanding.saturating_sub(1);
+        }
     }
-    core.borrow_mut().counts.completions += 1;
     let bid = cqueue::buffer_select(flags);
     match Token::decode(ud) {
         Some(tok) if tok.op == Op::Recv => {
